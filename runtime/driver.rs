@@ -1,0 +1,113 @@
+//! The driver: what a scheduler thread does when it has no task to run.
+//!
+//! It blocks in `epoll_wait` (through `mio::Poll`) until one of three things happens:
+//! a registered socket becomes ready (the reactor wakes the task waiting on it), the nearest
+//! timer's deadline passes (the timeout we give `epoll_wait`), or another thread wants this
+//! one awake (it writes to a `mio::Waker`, an eventfd registered under a reserved token).
+//! That is what "idle means asleep in the kernel" means: no spinning, no polling loop.
+//!
+//! ```text
+//!  scheduler ──park()──▶ Driver::park ──epoll_wait(timeout = next timer)──▶ kernel
+//!      ▲                     │ I/O event: reactor sets readiness, wakes the I/O waiter
+//!      │                     │ deadline:  timer queue wakes the sleepers
+//!      └── task wakers ◀─────┘ unpark:    nothing to dispatch, just return
+//! ```
+
+use crate::reactor::Reactor;
+use crate::time::TimerQueue;
+use mio::{Events, Poll, Token};
+use std::io;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::Duration;
+
+/// The token of the `mio::Waker`; no I/O registration can have it (the slab never grows
+/// that large).
+const UNPARK_TOKEN: Token = Token(usize::MAX);
+
+/// How many readiness events one `epoll_wait` may return; more wait for the next call.
+const EVENTS_PER_POLL: usize = 1024;
+
+/// The part of the driver that only the parked thread touches.
+pub(crate) struct Driver {
+    /// The epoll instance.
+    poll: Poll,
+    /// Buffer for the events one `epoll_wait` returns; reused.
+    events: Events,
+    /// Buffer for the wakers of expired timers; reused, woken after the timer lock is released.
+    expired: Vec<Waker>,
+    /// The shared half.
+    handle: Arc<DriverHandle>,
+}
+
+/// The part of the driver that everyone shares: I/O resources register here, timers are
+/// inserted here, and other threads unpark the driver through it.
+pub(crate) struct DriverHandle {
+    /// I/O registrations and their readiness.
+    pub(crate) reactor: Reactor,
+    /// Pending timers.
+    pub(crate) timers: TimerQueue,
+    /// Interrupts a blocked `epoll_wait` from another thread.
+    unparker: mio::Waker,
+}
+
+impl Driver {
+    /// Creates the epoll instance, the reactor and the timer queue.
+    pub(crate) fn new() -> io::Result<Driver> {
+        let poll = Poll::new()?;
+        let unparker = mio::Waker::new(poll.registry(), UNPARK_TOKEN)?;
+        let handle = Arc::new(DriverHandle {
+            reactor: Reactor::new(poll.registry().try_clone()?),
+            timers: TimerQueue::new(),
+            unparker,
+        });
+        Ok(Driver { poll, events: Events::with_capacity(EVENTS_PER_POLL), expired: Vec::new(), handle })
+    }
+
+    pub(crate) fn handle(&self) -> &Arc<DriverHandle> {
+        &self.handle
+    }
+
+    // ANCHOR: park
+    /// Waits for I/O, the next timer, or an unpark — at most `max_wait` (`None`: as long as
+    /// it takes; `Some(ZERO)`: just look) — then wakes the tasks whose I/O or timers are due.
+    pub(crate) fn park(&mut self, max_wait: Option<Duration>) {
+        let timeout = self.handle.timers.prepare_to_park(max_wait);
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            // A signal interrupted epoll_wait: nothing happened, the caller loops anyway.
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => panic!("asincrono: epoll_wait failed, the runtime cannot go on: {err}"),
+        }
+        self.handle.timers.woke_up();
+        for event in self.events.iter() {
+            if event.token() != UNPARK_TOKEN {
+                self.handle.reactor.dispatch(event);
+            }
+        }
+        self.handle.timers.expire(&mut self.expired);
+        for waker in self.expired.drain(..) {
+            waker.wake();
+        }
+    }
+    // ANCHOR_END: park
+}
+
+impl DriverHandle {
+    /// Makes a parked `Driver::park` return (from any thread). Cheap if it is not parked:
+    /// the next `epoll_wait` simply returns at once.
+    pub(crate) fn unpark(&self) {
+        // An eventfd write; it can only fail if the eventfd is gone, and then nothing is
+        // parked on it.
+        let _ = self.unparker.wake();
+    }
+
+    /// The runtime is going away: fail every I/O waiter and wake every sleeper, so that no
+    /// future that outlives the runtime waits forever.
+    pub(crate) fn shutdown(&self) {
+        self.reactor.shutdown();
+        for waker in self.timers.shutdown() {
+            waker.wake();
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! The current-thread scheduler: every task runs on the thread that calls `block_on`.
+//!
+//! ```text
+//!   wake on this thread ──▶ local queue (VecDeque in a thread-local) ──┐
+//!   wake on another thread ─▶ remote queue (crossbeam channel) ─┐      │
+//!                             + unpark the driver if parked     └──▶ run loop ──▶ task.run()
+//!                                                                      │ nothing ready
+//!                                                                      ▼
+//!                                                   Driver::park (epoll_wait until I/O, timer, unpark)
+//! ```
+//!
+//! **Fairness.** The loop runs at most [`EVENT_INTERVAL`] tasks, then looks at the driver (a
+//! non-blocking `epoll_wait`) and at `block_on`'s own future, even while tasks stay ready, so
+//! a busy task set cannot starve I/O, timers or the main future. Remote wakes join the local
+//! queue at each such turn.
+//!
+//! **Parking without losing a wake-up.** Between the loop's last look at the queues and
+//! `epoll_wait`, another thread may queue a task. If it saw no one parked, it would not
+//! unpark, and we would sleep with work waiting (tokio #525 was this bug). So the loop first
+//! publishes `parked = true`, *then* looks at the queues one last time; a waker first queues,
+//! *then* reads `parked`. With a sequentially consistent fence on both sides, at least one of
+//! them sees the other: either we find the task, or the waker finds us parked and writes the
+//! `mio::Waker`, making `epoll_wait` return at once.
+
+use super::{Handle, OwnedTasks};
+use crate::context;
+use crate::driver::{Driver, DriverHandle};
+use crate::task::{Schedule, TaskRef, with_budget};
+use crate::util::lock;
+use crossbeam_channel::{Receiver, Sender};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst, fence};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// Tasks polled between two looks at the driver (tokio uses 61 too: a prime, so that it does
+/// not fall into step with a periodic workload).
+const EVENT_INTERVAL: usize = 61;
+
+/// What the `Runtime` owns.
+pub(crate) struct CurrentThread {
+    /// The half shared with tasks, wakers and handles.
+    shared: Arc<Shared>,
+    /// The run-loop state; taken by the thread inside `block_on`, `None` meanwhile.
+    core: Mutex<Option<Core>>,
+    /// Signals a second `block_on` thread that the core is back.
+    core_returned: Condvar,
+}
+
+/// What wakers, `spawn` and I/O resources reach through a `Handle`.
+pub(crate) struct Shared {
+    /// Wakes from other threads arrive here.
+    remote_tx: Sender<TaskRef>,
+    remote_rx: Receiver<TaskRef>,
+    /// Every live task, for shutdown.
+    owned: OwnedTasks,
+    /// The I/O and timer driver's shared half.
+    driver: Arc<DriverHandle>,
+    /// The run loop is (about to be) blocked in `epoll_wait`: a remote wake must unpark it.
+    parked: AtomicBool,
+    /// The runtime is shutting down: wakes drop their task instead of queueing it.
+    shutting_down: AtomicBool,
+}
+
+/// The run loop's own state.
+struct Core {
+    /// The local queue while no `block_on` runs (it lives in `LOCAL` meanwhile).
+    local: VecDeque<TaskRef>,
+    /// The epoll instance and the timer expiry.
+    driver: Driver,
+}
+
+/// The local run queue of the scheduler this thread is driving, if any.
+struct LocalQueue {
+    /// Which scheduler (the address of its `Shared`, compared, never dereferenced).
+    owner: usize,
+    tasks: VecDeque<TaskRef>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<LocalQueue>> = const { RefCell::new(None) };
+}
+
+impl CurrentThread {
+    pub(crate) fn new(driver: Driver) -> (CurrentThread, Handle) {
+        let (remote_tx, remote_rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            remote_tx,
+            remote_rx,
+            owned: OwnedTasks::new(),
+            driver: driver.handle().clone(),
+            parked: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+        });
+        let core = Core { local: VecDeque::new(), driver };
+        let scheduler = CurrentThread { shared: shared.clone(), core: Mutex::new(Some(core)), core_returned: Condvar::new() };
+        (scheduler, Handle::CurrentThread(shared))
+    }
+
+    /// Runs `future` to completion on this thread, running the spawned tasks meanwhile.
+    pub(crate) fn block_on<F: Future>(&self, handle: &Handle, future: F) -> F::Output {
+        let _context = context::enter(handle.clone());
+        let _not_nested = context::enter_block_on();
+        let mut core = self.take_core();
+        core.run_until(pin!(future))
+    }
+
+    /// Takes the core; if another thread is inside `block_on`, waits until it is done.
+    fn take_core(&self) -> CoreGuard<'_> {
+        let mut slot = lock(&self.core);
+        let mut core = loop {
+            if let Some(core) = slot.take() {
+                break core;
+            }
+            slot = self.core_returned.wait(slot).unwrap_or_else(PoisonError::into_inner);
+        };
+        drop(slot);
+        let tasks = std::mem::take(&mut core.local);
+        LOCAL.with(|local| *local.borrow_mut() = Some(LocalQueue { owner: self.shared.id(), tasks }));
+        CoreGuard { scheduler: self, core: Some(core) }
+    }
+
+    /// Drops every task and wakes every waiter, so that nothing leaks or hangs. Called when
+    /// the `Runtime` drops.
+    pub(crate) fn shutdown(&self, handle: &Handle) {
+        // Destructors of futures may call `spawn` or `sleep`: let them find the runtime (a
+        // task spawned now is cancelled at once, since the owner list is closed).
+        let _context = context::enter(handle.clone());
+        self.shared.shutting_down.store(true, SeqCst);
+        fence(SeqCst);
+        // 1. Drop every future, with no runtime lock held: their destructors may wake tasks
+        //    (dropped, since we are shutting down) or drop other tasks' JoinHandles.
+        for task in self.shared.owned.close_and_take() {
+            task.shutdown();
+        }
+        // 2. Drop the queue entries (the tasks are shells now) and the epoll instance.
+        let core = lock(&self.core).take();
+        drop(core);
+        self.shared.drain_remote();
+        // 3. Fail the I/O waiters and wake the sleepers that live outside this runtime.
+        self.shared.driver.shutdown();
+    }
+}
+
+/// Holds the core while a thread is inside `block_on`; gives it back however that ends.
+struct CoreGuard<'a> {
+    scheduler: &'a CurrentThread,
+    core: Option<Core>,
+}
+
+impl CoreGuard<'_> {
+    // ANCHOR: run_until
+    /// The run loop: poll the main future when it is woken, run a batch of tasks, visit the
+    /// driver (blocking only when there is nothing to do), again and again.
+    fn run_until<F: Future>(&mut self, mut future: Pin<&mut F>) -> F::Output {
+        let shared = self.scheduler.shared.clone();
+        let main = Arc::new(MainWaker { woken: AtomicBool::new(true), shared: shared.clone() });
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let driver = &mut self.core.as_mut().expect("the guard holds the core").driver;
+        loop {
+            if main.woken.swap(false, SeqCst) {
+                if let Poll::Ready(output) = with_budget(|| future.as_mut().poll(&mut cx)) {
+                    return output;
+                }
+            }
+            let ran = shared.run_batch();
+            shared.visit_driver(driver, &main.woken, ran == EVENT_INTERVAL);
+        }
+    }
+    // ANCHOR_END: run_until
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(mut core) = self.core.take() {
+            let local = LOCAL.try_with(|local| local.borrow_mut().take()).ok().flatten();
+            core.local = local.map(|queue| queue.tasks).unwrap_or_default();
+            *lock(&self.scheduler.core) = Some(core);
+            self.scheduler.core_returned.notify_one();
+        }
+    }
+}
+
+/// The waker of `block_on`'s own future: it only raises a flag (and unparks the loop).
+struct MainWaker {
+    woken: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, SeqCst);
+        self.shared.unpark_if_parked();
+    }
+}
+
+impl Shared {
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
+    }
+
+    pub(crate) fn driver(&self) -> &Arc<DriverHandle> {
+        &self.driver
+    }
+
+    /// Identifies this scheduler in the thread-local queue.
+    fn id(&self) -> usize {
+        self as *const Shared as usize
+    }
+
+    /// Runs up to `EVENT_INTERVAL` tasks; returns how many ran.
+    fn run_batch(&self) -> usize {
+        // Remote wakes join the back of the local queue once per batch.
+        LOCAL.with(|local| {
+            if let Some(queue) = local.borrow_mut().as_mut() {
+                queue.tasks.extend(self.remote_rx.try_iter());
+            }
+        });
+        for ran in 0..EVENT_INTERVAL {
+            match pop_local() {
+                Some(task) => task.run(),
+                None => return ran,
+            }
+        }
+        EVENT_INTERVAL
+    }
+
+    // ANCHOR: visit_driver
+    /// Lets the driver dispatch I/O events and expire timers. If there is work waiting (the
+    /// batch was cut short, or something was woken), it only looks; otherwise it parks.
+    fn visit_driver(&self, driver: &mut Driver, main_woken: &AtomicBool, busy: bool) {
+        if busy {
+            return driver.park(Some(Duration::ZERO));
+        }
+        // Publish "I am going to sleep" *before* the last look at the queues (see the
+        // module doc): a waker that pushes after our look is bound to see `parked`.
+        self.parked.store(true, SeqCst);
+        fence(SeqCst);
+        let work_waiting = main_woken.load(SeqCst) || local_len() > 0 || !self.remote_rx.is_empty();
+        driver.park(if work_waiting { Some(Duration::ZERO) } else { None });
+        self.parked.store(false, SeqCst);
+    }
+    // ANCHOR_END: visit_driver
+
+    /// Wakes the run loop if it is (about to be) blocked in `epoll_wait`. Called after
+    /// making new work visible.
+    fn unpark_if_parked(&self) {
+        fence(SeqCst);
+        if self.parked.swap(false, SeqCst) {
+            self.driver.unpark();
+        }
+    }
+
+    /// Drops every task reference waiting in the remote queue.
+    fn drain_remote(&self) {
+        while let Ok(task) = self.remote_rx.try_recv() {
+            drop(task);
+        }
+    }
+}
+
+// ANCHOR: schedule_impl
+impl Schedule for Shared {
+    fn schedule(&self, task: TaskRef) {
+        if self.shutting_down.load(SeqCst) {
+            return; // dropped: shutdown drops every future through the owner list
+        }
+        let Some(task) = push_local(self.id(), task) else {
+            return; // we are the thread running this scheduler: no one to wake
+        };
+        // Another thread (or this one, outside `block_on`).
+        let _ = self.remote_tx.send(task); // cannot fail: `self` holds the receiver
+        fence(SeqCst);
+        if self.shutting_down.load(SeqCst) {
+            // Shutdown began after our first check and may have drained the queue already:
+            // drain it ourselves, so the task is not left behind (tokio #2535).
+            return self.drain_remote();
+        }
+        self.unpark_if_parked();
+    }
+
+    fn release(&self, owner_key: usize) {
+        self.owned.remove(owner_key);
+    }
+}
+// ANCHOR_END: schedule_impl
+
+/// Pushes on this thread's local queue if it belongs to scheduler `owner`; otherwise hands
+/// the task back.
+fn push_local(owner: usize, task: TaskRef) -> Option<TaskRef> {
+    let mut task = Some(task);
+    let _ = LOCAL.try_with(|local| {
+        if let Some(queue) = local.borrow_mut().as_mut().filter(|queue| queue.owner == owner) {
+            queue.tasks.extend(task.take());
+        }
+    });
+    task
+}
+
+fn pop_local() -> Option<TaskRef> {
+    LOCAL.with(|local| local.borrow_mut().as_mut().and_then(|queue| queue.tasks.pop_front()))
+}
+
+fn local_len() -> usize {
+    LOCAL.with(|local| local.borrow().as_ref().map_or(0, |queue| queue.tasks.len()))
+}

@@ -1,0 +1,72 @@
+//! # asincrono
+//!
+//! A small, hand-written async runtime: a waker-based task queue on a mio reactor, written to
+//! be read. The contract is tokio's API (same names, same behaviour), so a tokio user feels
+//! at home and one benchmark source compiles against both.
+//!
+//! ## Where each idea lives
+//!
+//! | idea | module |
+//! |---|---|
+//! | a task: future + state word + output slot, one allocation | [`task`] (`task/raw.rs`, `task/state.rs`) |
+//! | `JoinHandle`, `JoinError`, `spawn`, `yield_now` | [`task`] |
+//! | the run loop, local and remote queues, parking | `executor/current_thread.rs` |
+//! | sleeping in `epoll_wait` until I/O, a timer or a wake-up | `driver.rs` |
+//! | readiness → wakers, edge-triggered retry loop | `reactor/` |
+//! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
+//! | TCP, UDP, Unix sockets | [`net`] |
+//! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
+//! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
+//!
+//! Data flows one way: user code → task/`JoinHandle` → scheduler → driver (reactor, timers)
+//! → wakers → back to the scheduler.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! asincrono::block_on(async {
+//!     let slow = asincrono::spawn(async {
+//!         asincrono::time::sleep(Duration::from_millis(20)).await;
+//!         "slow"
+//!     });
+//!     let fast = asincrono::spawn(async { "fast" });
+//!     assert_eq!(fast.await.unwrap(), "fast");
+//!     assert_eq!(slow.await.unwrap(), "slow");
+//! });
+//! ```
+
+#![deny(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+// The macros expand to `::asincrono::…`; this lets that path resolve inside this crate too.
+extern crate self as asincrono;
+
+mod context;
+mod driver;
+mod executor;
+pub mod io;
+pub mod net;
+mod reactor;
+pub mod runtime;
+pub mod task;
+pub mod time;
+mod util;
+
+pub use runtime::{Runtime, block_on};
+pub use task::spawn;
+
+/// Marks `async fn main` as the program's entry point: builds a runtime and blocks on the
+/// body. Arguments: `flavor = "current_thread" | "multi_thread"`, `worker_threads = N`.
+///
+/// ```
+/// #[asincrono::main(flavor = "current_thread")]
+/// async fn main() {
+///     asincrono::task::yield_now().await;
+/// }
+/// # main();
+/// ```
+pub use asincrono_macros::main;
+
+/// Marks `async fn` as a test that runs on a fresh runtime (current-thread by default).
+/// Arguments: `flavor = "current_thread" | "multi_thread"`, `worker_threads = N`.
+pub use asincrono_macros::test;

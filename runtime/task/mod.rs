@@ -1,0 +1,85 @@
+//! Tasks: a spawned future, the handle to its result, and the interface to the scheduler.
+//!
+//! A *task* is a future the runtime owns and polls on your behalf. [`spawn`] wraps the future
+//! in one heap allocation (`raw.rs`) together with an atomic state word (`state.rs`), a slot
+//! for its output, and a pointer to its scheduler. That same allocation serves as the task's
+//! [`Waker`](std::task::Waker): waking it means "put me back on a run queue", which the task
+//! asks of its scheduler through the one-method [`Schedule`] trait. The scheduler decides
+//! *where* (the local queue, a channel for other threads, …); the task code never knows which
+//! scheduler it runs on.
+//!
+//! What a production runtime does instead: tokio hand-writes the waker's vtable and keeps the
+//! future in an `UnsafeCell` guarded by the state word alone, saving the per-task mutex and
+//! one reference-count increment per poll. asincrono starts with `std::task::Wake` and a
+//! mutex that never waits, and leaves those savings to the benchmark to justify.
+
+mod coop;
+mod join;
+mod raw;
+mod state;
+mod yield_now;
+
+pub(crate) use coop::{poll_proceed, with_budget};
+pub use join::{JoinError, JoinHandle};
+pub(crate) use raw::{Runnable, new_task};
+pub use yield_now::yield_now;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A task as a run queue sees it.
+pub(crate) type TaskRef = Arc<dyn Runnable>;
+
+// ANCHOR: schedule
+/// The whole interface between a task and a scheduler.
+pub(crate) trait Schedule: Send + Sync + 'static {
+    /// A task was woken (or spawned): put it on a run queue. Called from any thread.
+    fn schedule(&self, task: TaskRef);
+    /// A task completed: forget it (it was kept so that shutdown could drop it).
+    fn release(&self, owner_key: usize);
+}
+// ANCHOR_END: schedule
+
+/// A task's identity, unique for the life of the process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(u64);
+
+impl Id {
+    fn next() -> Id {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Id(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Spawns a future onto the current runtime and returns a handle to its output.
+///
+/// The task starts running at once, concurrently with the caller; it does not wait for the
+/// handle to be awaited. Dropping the handle detaches the task.
+///
+/// # Panics
+/// When called outside a runtime (not inside `block_on`, a task, `#[asincrono::main]` or
+/// after `Runtime::enter`), with a message that says so.
+///
+/// ```
+/// asincrono::block_on(async {
+///     let a = asincrono::spawn(async { 1 });
+///     let b = asincrono::spawn(async { 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    crate::context::current("asincrono::spawn").spawn(future)
+}

@@ -1,0 +1,238 @@
+//! `Task<F>`: one heap allocation that holds everything a spawned future needs.
+//!
+//! ```text
+//! Arc<Task<F>> ─┬─ id, state word, owner key      (the header)
+//!               ├─ scheduler: "where do I go when woken?"
+//!               ├─ stage: Mutex<Pending(F) | Finished(output) | Consumed>
+//!               └─ join_waker: who to wake when the output is ready
+//! ```
+//!
+//! The same `Arc` is seen three ways, through three small traits, without a second allocation:
+//! as a [`Waker`] (`std::task::Wake`), as a [`Runnable`] on a run queue, and as a [`Join`]
+//! target inside a `JoinHandle<T>`.
+
+use super::coop;
+use super::join::{Join, JoinError};
+use super::state::{AfterPending, State};
+use super::{Id, Schedule, TaskRef};
+use crate::util::lock;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// What a run queue holds: a task seen only as "something that can be run".
+pub(crate) trait Runnable: Send + Sync {
+    /// Poll the future once (or drop it, if the task was cancelled).
+    fn run(self: Arc<Self>);
+    /// The runtime is shutting down: drop the future without polling it.
+    fn shutdown(self: Arc<Self>);
+    /// Remember where the owner list keeps this task, so completion can remove it.
+    fn set_owner_key(&self, key: usize);
+}
+
+/// The life of the future inside a task.
+enum Stage<F: Future> {
+    /// Not finished: the future itself.
+    Pending(F),
+    /// Finished (or cancelled, or panicked): the result waiting for the `JoinHandle`.
+    Finished(Result<F::Output, JoinError>),
+    /// The result was taken by the `JoinHandle`, or dropped because nobody wanted it.
+    Consumed,
+}
+
+// ANCHOR: task_struct
+/// A spawned future, its state and its output slot, in one allocation.
+pub(crate) struct Task<F: Future> {
+    /// Names the task in a `JoinError`.
+    id: Id,
+    /// Who may do what next: see `state.rs`.
+    state: State,
+    /// Where the scheduler's list of live tasks keeps this one (for shutdown).
+    owner_key: AtomicUsize,
+    /// Where a wake sends the task: the one interface between tasks and schedulers.
+    scheduler: Arc<dyn Schedule>,
+    /// The future, then its output. The lock is only ever taken by the one thread that
+    /// holds `RUNNING`, or by the `JoinHandle` once `COMPLETE` is set, so it never waits.
+    stage: Mutex<Stage<F>>,
+    /// The waker of whoever awaits the `JoinHandle`.
+    join_waker: Mutex<Option<Waker>>,
+}
+// ANCHOR_END: task_struct
+
+/// Creates a task. The caller (a scheduler) adds it to its owner list and queues it.
+pub(crate) fn new_task<F>(future: F, scheduler: Arc<dyn Schedule>) -> (TaskRef, Arc<dyn Join<F::Output>>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let task = Arc::new(Task {
+        id: Id::next(),
+        state: State::new(),
+        owner_key: AtomicUsize::new(usize::MAX),
+        scheduler,
+        stage: Mutex::new(Stage::Pending(future)),
+        join_waker: Mutex::new(None),
+    });
+    (task.clone(), task)
+}
+
+// ANCHOR: wake
+impl<F> Wake for Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn wake(self: Arc<Self>) {
+        if self.state.wake() {
+            // We moved the task from idle to scheduled: it is ours to queue.
+            self.scheduler.schedule(self.clone());
+        }
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.state.wake() {
+            self.scheduler.schedule(self.clone());
+        }
+    }
+}
+// ANCHOR_END: wake
+
+// ANCHOR: run
+impl<F> Runnable for Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn run(self: Arc<Self>) {
+        let Some(snapshot) = self.state.start_running() else {
+            return; // shutdown claimed it, or it finished: this queue entry is stale
+        };
+        if snapshot.is_cancelled() {
+            return self.finish(Err(JoinError::cancelled(self.id)));
+        }
+        match self.poll_future() {
+            Poll::Ready(result) => self.finish(result),
+            Poll::Pending => match self.state.stop_running() {
+                AfterPending::Idle => {} // a waker holds a reference and will bring it back
+                AfterPending::Reschedule => self.scheduler.schedule(self.clone()),
+                AfterPending::Cancel => self.finish(Err(JoinError::cancelled(self.id))),
+            },
+        }
+    }
+    // ANCHOR_END: run
+
+    fn shutdown(self: Arc<Self>) {
+        if self.state.claim_for_shutdown() {
+            self.finish(Err(JoinError::cancelled(self.id)));
+        }
+        // Otherwise a runner on another thread is polling it right now; it sees CANCELLED
+        // when the poll ends and finishes the task itself.
+    }
+
+    fn set_owner_key(&self, key: usize) {
+        self.owner_key.store(key, Ordering::Release);
+    }
+}
+
+impl<F> Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    /// Polls the future once, catching a panic so that it becomes the task's result instead
+    /// of unwinding into the scheduler.
+    fn poll_future(self: &Arc<Self>) -> Poll<Result<F::Output, JoinError>> {
+        let waker = Waker::from(self.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut stage = lock(&self.stage);
+        let Stage::Pending(future) = &mut *stage else {
+            unreachable!("only a task holding RUNNING polls, and it finishes the stage once");
+        };
+        // SAFETY: the future lives inside the `Arc` allocation, which never moves, and it is
+        // never moved out of it: `finish` replaces the stage by assignment, which drops the
+        // future in place. Those are exactly the guarantees `Pin` asks for. (Pinning it
+        // safely would need `Box::pin`: a second allocation per spawn.)
+        let future = unsafe { Pin::new_unchecked(future) };
+        let polled = catch_unwind(AssertUnwindSafe(|| coop::with_budget(|| future.poll(&mut cx))));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(payload) => Poll::Ready(Err(JoinError::panic(self.id, payload))),
+        }
+    }
+
+    /// Drops the future (if still there), stores the result, marks the task complete and
+    /// hands the result to the `JoinHandle` — or drops it, if the handle is gone.
+    fn finish(self: &Arc<Self>, result: Result<F::Output, JoinError>) {
+        {
+            let mut stage = lock(&self.stage);
+            // Dropping a future runs user destructors, which may panic: contain it here.
+            let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+            *stage = Stage::Finished(result);
+        }
+        let before = self.state.complete();
+        if before.has_join_interest() {
+            // The window: the JoinHandle may be registering its waker right now. It stores
+            // the waker, then re-reads the state; we set COMPLETE, then take the waker. With
+            // the lock ordering the two, one of us always sees the other.
+            if let Some(waker) = lock(&self.join_waker).take() {
+                waker.wake();
+            }
+        } else {
+            self.drop_output();
+        }
+        self.scheduler.release(self.owner_key.load(Ordering::Acquire));
+    }
+
+    /// Drops an output nobody will read. Its destructor is user code: a panic there is
+    /// contained, so that it cannot escape from a `JoinHandle` drop or a worker.
+    fn drop_output(&self) {
+        let output = std::mem::replace(&mut *lock(&self.stage), Stage::Consumed);
+        let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+    }
+}
+
+impl<F> Join<F::Output> for Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        if !self.state.load().is_complete() {
+            *lock(&self.join_waker) = Some(cx.waker().clone());
+            // Re-check after publishing the waker: see the window described in `finish`.
+            if !self.state.load().is_complete() {
+                return Poll::Pending;
+            }
+        }
+        match std::mem::replace(&mut *lock(&self.stage), Stage::Consumed) {
+            Stage::Finished(result) => Poll::Ready(result),
+            _ => panic!("JoinHandle polled again after it returned its output"),
+        }
+    }
+
+    fn abort(self: Arc<Self>) {
+        if self.state.cancel() {
+            // The task was idle: queue it so that a runner comes by and drops the future.
+            self.scheduler.schedule(self.clone());
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.load().is_complete()
+    }
+
+    fn drop_join_handle(&self) {
+        if self.state.drop_join_interest().is_complete() {
+            self.drop_output();
+        }
+        lock(&self.join_waker).take();
+    }
+
+    fn id(&self) -> Id {
+        self.id
+    }
+}

@@ -1,0 +1,117 @@
+//! `sleep`: a future that completes at a deadline.
+
+use super::{Instant, TimerKey};
+use crate::context;
+use crate::driver::DriverHandle;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+/// Waits until `duration` has elapsed.
+///
+/// ```
+/// use std::time::Duration;
+/// asincrono::block_on(async {
+///     let start = asincrono::time::Instant::now();
+///     asincrono::time::sleep(Duration::from_millis(20)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(20));
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a runtime (the timer needs one to fire it).
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(Instant::now().saturating_add(duration))
+}
+
+/// Waits until `deadline`.
+///
+/// # Panics
+/// Outside a runtime.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    let driver = context::current("asincrono::time::sleep").driver().clone();
+    Sleep { deadline, key: None, driver }
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// Nothing is registered until it is first polled. Dropping it removes its timer from the
+/// queue at once. Cancel-safe: dropping it loses nothing.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Sleep {
+    /// When it completes.
+    deadline: Instant,
+    /// Its entry in the timer queue, once polled.
+    key: Option<TimerKey>,
+    /// The runtime whose driver fires it.
+    driver: Arc<DriverHandle>,
+}
+
+impl Sleep {
+    /// The instant at which it completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline, whether or not the sleep has already completed. A task waiting on
+    /// it is woken at the new deadline instead.
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deadline = deadline;
+        if let Some(waker) = this.key.take().and_then(|key| this.driver.timers.cancel(key)) {
+            // Re-arm with the waiter we already had, so it needn't poll to be woken.
+            this.arm(&waker);
+        }
+    }
+
+    /// Puts the timer in the queue (or refreshes its waker).
+    fn arm(&mut self, waker: &std::task::Waker) {
+        match self.driver.timers.register(&mut self.key, self.deadline, waker) {
+            Ok(true) => self.driver.unpark(),
+            Ok(false) => {}
+            Err(_) => panic!("a Sleep was polled after the asincrono runtime it belongs to shut down"),
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        ready!(crate::task::poll_proceed(cx));
+        let this = self.get_mut();
+        if Instant::now() >= this.deadline {
+            if let Some(key) = this.key.take() {
+                this.driver.timers.cancel(key);
+            }
+            return Poll::Ready(());
+        }
+        // Waker contract: we return Pending, so the waker goes in the timer queue, which the
+        // driver reads before it sleeps and expires after it wakes.
+        this.arm(cx.waker());
+        Poll::Pending
+    }
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep").field("deadline", &self.deadline).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.driver.timers.cancel(key);
+        }
+    }
+}
