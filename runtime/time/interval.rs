@@ -24,7 +24,8 @@ use std::time::Duration;
 /// ```
 ///
 /// # Panics
-/// If `period` is zero (it would tick for ever without yielding), or outside a runtime.
+/// If `period` is zero (it would tick for ever without yielding). Ticking outside a runtime
+/// panics too.
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
     interval_at(Instant::now(), period)
@@ -33,7 +34,7 @@ pub fn interval(period: Duration) -> Interval {
 /// Like [`interval`], with the first tick at `start`.
 ///
 /// # Panics
-/// If `period` is zero, or outside a runtime.
+/// If `period` is zero.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "interval period must be greater than zero");

@@ -20,9 +20,11 @@ use std::time::Duration;
 /// });
 /// ```
 ///
+/// The deadline is fixed by this call; the runtime whose driver fires the timer is the one
+/// the `Sleep` is first polled in, so `runtime.block_on(sleep(d))` works from outside.
+///
 /// # Panics
-/// Outside a runtime (the timer needs one to fire it).
-#[track_caller]
+/// When polled outside a runtime (the timer needs one to fire it).
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(Instant::now().saturating_add(duration))
 }
@@ -30,11 +32,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline`.
 ///
 /// # Panics
-/// Outside a runtime.
-#[track_caller]
+/// When polled outside a runtime.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    let driver = context::current("asincrono::time::sleep").driver().clone();
-    Sleep { deadline, key: None, driver }
+    Sleep { deadline, key: None, driver: None }
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -47,8 +47,8 @@ pub struct Sleep {
     deadline: Instant,
     /// Its entry in the timer queue, once polled.
     key: Option<TimerKey>,
-    /// The runtime whose driver fires it.
-    driver: Arc<DriverHandle>,
+    /// The runtime whose driver fires it: the one it is first polled in.
+    driver: Option<Arc<DriverHandle>>,
 }
 
 impl Sleep {
@@ -67,19 +67,31 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
-        if let Some(waker) = this.key.take().and_then(|key| this.driver.timers.cancel(key)) {
+        if let Some(waker) = this.disarm() {
             // Re-arm with the waiter we already had, so it needn't poll to be woken.
             this.arm(&waker);
         }
     }
 
     /// Puts the timer in the queue (or refreshes its waker).
+    #[track_caller]
     fn arm(&mut self, waker: &std::task::Waker) {
-        match self.driver.timers.register(&mut self.key, self.deadline, waker) {
-            Ok(true) => self.driver.unpark(),
+        let driver = self
+            .driver
+            .get_or_insert_with(|| context::current("polling an asincrono::time::Sleep").driver().clone());
+        match driver.timers.register(&mut self.key, self.deadline, waker) {
+            Ok(true) => driver.unpark(),
             Ok(false) => {}
             Err(_) => panic!("a Sleep was polled after the asincrono runtime it belongs to shut down"),
         }
+    }
+}
+
+impl Sleep {
+    /// Removes the timer from the queue, if armed; returns the waker it held.
+    fn disarm(&mut self) -> Option<std::task::Waker> {
+        let key = self.key.take()?;
+        self.driver.as_ref()?.timers.cancel(key)
     }
 }
 
@@ -90,9 +102,7 @@ impl Future for Sleep {
         ready!(crate::task::poll_proceed(cx));
         let this = self.get_mut();
         if Instant::now() >= this.deadline {
-            if let Some(key) = this.key.take() {
-                this.driver.timers.cancel(key);
-            }
+            this.disarm();
             return Poll::Ready(());
         }
         // Waker contract: we return Pending, so the waker goes in the timer queue, which the
@@ -110,8 +120,6 @@ impl std::fmt::Debug for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.driver.timers.cancel(key);
-        }
+        self.disarm();
     }
 }

@@ -40,8 +40,7 @@ impl From<Elapsed> for std::io::Error {
 /// ```
 ///
 /// # Panics
-/// Outside a runtime.
-#[track_caller]
+/// When polled outside a runtime.
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> impl Future<Output = Result<F::Output, Elapsed>> {
     race_deadline(super::sleep(duration), future.into_future())
 }
@@ -49,8 +48,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> impl Future<Outp
 /// Like [`timeout`], with a deadline instead of a duration.
 ///
 /// # Panics
-/// Outside a runtime.
-#[track_caller]
+/// When polled outside a runtime.
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> impl Future<Output = Result<F::Output, Elapsed>> {
     race_deadline(sleep_until(deadline), future.into_future())
 }

@@ -1,0 +1,110 @@
+//! Asynchronous byte streams: traits, helpers and buffered adapters.
+//!
+//! # Poll-based I/O in one paragraph
+//!
+//! A blocking `read` stops the whole thread until bytes arrive. An async
+//! runtime cannot afford that: one thread runs many tasks, so a task that has
+//! to wait must step aside. The traits in this module therefore never block.
+//! Each one has a `poll_*` method that *tries* the operation once and answers
+//! in one of two ways:
+//!
+//! * `Poll::Ready(result)`: the operation happened (or failed) right now;
+//! * `Poll::Pending`: it cannot make progress yet. Before answering this, the
+//!   implementation must arrange for `cx.waker()` to be woken once progress is
+//!   possible (for a socket, the reactor does that when the OS reports it
+//!   readable). The executor then polls the task again.
+//!
+//! A `Pending` answer also means "nothing happened": no bytes were read or
+//! written. The helpers built on top rely on that promise.
+//!
+//! # The four traits
+//!
+//! | trait            | required method(s)            | std counterpart |
+//! |------------------|-------------------------------|-----------------|
+//! | [`AsyncRead`]    | `poll_read`                   | `Read`          |
+//! | [`AsyncWrite`]   | `poll_write`                  | `Write`         |
+//! | [`AsyncBufRead`] | `poll_fill_buf`, `consume`    | `BufRead`       |
+//! | [`AsyncSeek`]    | `poll_seek`                   | `Seek`          |
+//!
+//! Writing `poll_*` loops by hand is tedious, so each trait has an extension
+//! trait ([`AsyncReadExt`], [`AsyncWriteExt`], [`AsyncBufReadExt`],
+//! [`AsyncSeekExt`]) implemented for every type that has the base trait. Its
+//! methods return futures you can `.await`, such as `reader.read(&mut buf)`.
+//! Those futures are ordinary named structs with a `poll` method, not
+//! `async fn`s: reading one is the best way to see what `.await` drives.
+//!
+//! # Why `poll_read` takes a plain `&mut [u8]`
+//!
+//! tokio passes a `ReadBuf` instead: a wrapper that tracks how much of the
+//! buffer is filled and how much is initialised, so a reader may write into
+//! *uninitialised* memory and the caller never has to zero a fresh buffer.
+//! That saves a `memset` per read, which matters for very large buffers.
+//! asincrono deliberately gives up that small speed-up for simplicity: a
+//! `&mut [u8]` is something every Rust programmer already understands, it
+//! needs no `unsafe` anywhere, and the cost (zeroing the spare space in
+//! `read_to_end`'s vector) is easy to see in the code.
+//!
+//! # `Pin` and `Unpin`
+//!
+//! The methods take `self: Pin<&mut Self>` so that a type which must not move
+//! while it is being polled can still implement the traits. Every type that
+//! this module implements them for is `Unpin` (moving it is harmless), which
+//! lets the code turn `&mut T` into `Pin<&mut T>` with the safe `Pin::new`.
+//! For the same reason the helpers here ask for `Unpin` wherever they hold a
+//! `&mut` to the stream; in exchange, the whole module contains no `unsafe`
+//! code.
+//!
+//! # Cancel safety
+//!
+//! Dropping a future before it completes is how async Rust cancels work (a
+//! `select` that picked another branch, a timeout). A future is *cancel-safe*
+//! if dropping it never loses data: whatever it consumed is still available to
+//! the caller. Every future in this module documents what happens when it is
+//! dropped half-way; in short:
+//!
+//! | future                              | if dropped before it finishes          |
+//! |-------------------------------------|----------------------------------------|
+//! | `read`, `write`, `flush`, `shutdown`| safe: nothing is lost                  |
+//! | `Lines::next_line`                  | safe: the partial line stays in `Lines`|
+//! | `read_to_end`, `read_until`         | safe: bytes so far are in your `Vec`   |
+//! | `read_exact`                        | not safe: how many bytes arrived is lost|
+//! | `read_to_string`, `read_line`       | not safe: the bytes read so far are lost|
+//! | `write_all`                         | not safe: an unknown prefix was written|
+//! | `copy`                              | not safe: a chunk may be read, unwritten|
+//! | `seek`                              | the position may or may not have moved |
+
+// The claim above is enforced: the compiler rejects any `unsafe` in here.
+#![forbid(unsafe_code)]
+
+mod buf_read;
+mod buf_read_ext;
+mod buf_reader;
+mod buf_writer;
+mod copy;
+mod lines;
+mod read;
+mod read_ext;
+mod seek;
+mod seek_ext;
+mod split;
+mod write;
+mod write_ext;
+
+#[cfg(test)]
+mod test_support;
+
+pub use std::io::{Error, ErrorKind, Result, SeekFrom};
+
+pub use buf_read::AsyncBufRead;
+pub use buf_read_ext::{AsyncBufReadExt, ReadLine, ReadUntil};
+pub use buf_reader::BufReader;
+pub use buf_writer::BufWriter;
+pub use copy::copy;
+pub use lines::Lines;
+pub use read::AsyncRead;
+pub use read_ext::{AsyncReadExt, Read, ReadExact, ReadToEnd, ReadToString};
+pub use seek::AsyncSeek;
+pub use seek_ext::{AsyncSeekExt, Seek};
+pub use split::{ReadHalf, WriteHalf, split};
+pub use write::AsyncWrite;
+pub use write_ext::{AsyncWriteExt, Flush, Shutdown, Write, WriteAll};

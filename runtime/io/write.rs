@@ -1,0 +1,165 @@
+//! [`AsyncWrite`]: a sink for bytes that may have to wait before accepting
+//! them.
+//!
+//! Only `poll_write` is required. Flushing and shutting down have defaults
+//! because many sinks have nothing to do for them: a `Vec<u8>` holds no hidden
+//! buffer, so it is always "flushed". Types that do buffer, such as
+//! [`BufWriter`](super::BufWriter), or that have a connection to close, such
+//! as a TCP stream, override them.
+//!
+//! The forwarding impls for `&mut W` and `Box<W>` must pass on *all three*
+//! methods. Relying on the defaults there would be a quiet bug: flushing a
+//! `Box<BufWriter<_>>` would do nothing at all.
+
+use std::io;
+use std::io::Cursor;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Writes bytes to a sink asynchronously.
+///
+/// This is the non-blocking counterpart of [`std::io::Write`], plus a way to
+/// say "no more data" ([`poll_shutdown`](AsyncWrite::poll_shutdown)).
+pub trait AsyncWrite {
+    /// Tries to write bytes from `buf`.
+    ///
+    /// * `Poll::Ready(Ok(n))`: the first `n` bytes of `buf` were accepted,
+    ///   with `n <= buf.len()`. A short write is normal; callers that need all
+    ///   of `buf` written loop (see
+    ///   [`write_all`](super::AsyncWriteExt::write_all)). `Ok(0)` for a
+    ///   non-empty `buf` means the sink cannot take any more bytes.
+    /// * `Poll::Ready(Err(e))`: writing failed.
+    /// * `Poll::Pending`: the sink is not ready. Nothing was written, and
+    ///   `cx.waker()` will be woken when trying again may succeed.
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>>;
+
+    /// Tries to push every byte accepted so far out of any intermediate
+    /// buffer to its final destination.
+    ///
+    /// The default does nothing and succeeds, which is right for sinks that
+    /// do not buffer.
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Tries to finish the stream: flush, then tell the other end that no
+    /// more data will come (for TCP, send the FIN).
+    ///
+    /// The default only flushes.
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl<W: AsyncWrite + Unpin + ?Sized> AsyncWrite for &mut W {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut **self.get_mut()).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut **self.get_mut()).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut **self.get_mut()).poll_shutdown(cx)
+    }
+}
+
+impl<W: AsyncWrite + Unpin + ?Sized> AsyncWrite for Box<W> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut **self.get_mut()).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut **self.get_mut()).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut **self.get_mut()).poll_shutdown(cx)
+    }
+}
+
+/// A vector accepts every byte at once by appending it.
+impl AsyncWrite for Vec<u8> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+}
+
+/// Writes at the cursor's position, overwriting and then growing the vector,
+/// exactly like the blocking `std::io::Write` implementation it delegates to.
+impl AsyncWrite for Cursor<Vec<u8>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(io::Write::write(self.get_mut(), buf))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::test_support::{ChunkedWriter, Event, block_on_checked};
+    use std::future::poll_fn;
+
+    fn write_once<W: AsyncWrite + Unpin + ?Sized>(writer: &mut W, buf: &[u8]) -> usize {
+        block_on_checked(poll_fn(|cx| Pin::new(&mut *writer).poll_write(cx, buf))).unwrap()
+    }
+
+    fn flush<W: AsyncWrite + Unpin + ?Sized>(writer: &mut W) {
+        block_on_checked(poll_fn(|cx| Pin::new(&mut *writer).poll_flush(cx))).unwrap();
+    }
+
+    fn shutdown<W: AsyncWrite + Unpin + ?Sized>(writer: &mut W) {
+        block_on_checked(poll_fn(|cx| Pin::new(&mut *writer).poll_shutdown(cx))).unwrap();
+    }
+
+    #[test]
+    fn vec_appends_everything_in_one_call() {
+        let mut sink = b"ab".to_vec();
+        assert_eq!(write_once(&mut sink, b"cde"), 3);
+        assert_eq!(sink, b"abcde");
+        flush(&mut sink);
+        shutdown(&mut sink);
+    }
+
+    #[test]
+    fn cursor_overwrites_from_its_position_then_grows() {
+        let mut cursor = Cursor::new(b"abcd".to_vec());
+        cursor.set_position(2);
+        assert_eq!(write_once(&mut cursor, b"XYZ"), 3);
+        assert_eq!(cursor.get_ref(), b"abXYZ");
+    }
+
+    #[test]
+    fn boxes_and_references_forward_flush_and_shutdown() {
+        let mut boxed = Box::new(ChunkedWriter::new(2));
+        // `&mut Box<ChunkedWriter>` goes through both forwarding impls.
+        let mut borrowed = &mut boxed;
+        assert_eq!(write_once(&mut borrowed, b"abc"), 2);
+        flush(&mut borrowed);
+        shutdown(&mut borrowed);
+        let expected = vec![Event::Write(b"ab".to_vec()), Event::Flush, Event::Shutdown];
+        assert_eq!(boxed.events, expected);
+    }
+}

@@ -1,0 +1,87 @@
+//! Helpers shared by the integration tests: run a test body on every scheduler flavour,
+//! each under a watchdog, so that a hang fails the test instead of stalling CI.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use asincrono::runtime::{Builder, Runtime};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// How long any single test body may take before it counts as hung.
+pub const TEST_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The scheduler flavours a runtime can be built with. `multi_thread` builds through
+/// `Builder::new_multi_thread()`, which runs on the current-thread scheduler until the
+/// multi-thread one lands; the tests run on it already so they cover it from that day on.
+pub const FLAVOURS: [&str; 2] = ["current_thread", "multi_thread"];
+
+/// Builds a runtime of the named flavour.
+pub fn runtime(flavour: &str) -> Runtime {
+    match flavour {
+        "current_thread" => Builder::new_current_thread().enable_all().build(),
+        "multi_thread" => Builder::new_multi_thread().worker_threads(2).enable_all().build(),
+        other => panic!("unknown flavour {other}"),
+    }
+    .expect("the runtime builds")
+}
+
+/// Runs `body` to completion on a fresh runtime of every flavour, each under the watchdog.
+pub fn on_each_flavour<F, Fut>(body: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()>,
+{
+    let body = Arc::new(body);
+    for flavour in FLAVOURS {
+        let body = body.clone();
+        within(TEST_DEADLINE, flavour, move || runtime(flavour).block_on(body()));
+    }
+}
+
+/// Runs `work` on its own thread and waits at most `limit` for it. A panic in `work` is
+/// re-raised here; running out of time fails the test (the stuck thread is left behind,
+/// which is fine in a test process that is about to report failure).
+pub fn within<T: Send + 'static>(limit: Duration, label: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done_tx, done_rx) = mpsc::channel();
+    let worker = thread::Builder::new()
+        .name(format!("test-{label}"))
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            let _ = done_tx.send(result);
+        })
+        .expect("spawn the test thread");
+    match done_rx.recv_timeout(limit) {
+        Ok(Ok(value)) => {
+            let _ = worker.join();
+            value
+        }
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("[{label}] the test did not finish within {limit:?}: something hangs"),
+    }
+}
+
+/// Counts how many of the values it hands out have been dropped.
+#[derive(Clone, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+/// Bumps its counter when dropped.
+pub struct Tracked(Arc<AtomicUsize>);
+
+impl DropCounter {
+    pub fn track(&self) -> Tracked {
+        Tracked(self.0.clone())
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}

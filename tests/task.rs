@@ -1,0 +1,375 @@
+//! Tasks: spawn and join, panics, abort, detaching, waking from other threads, and what
+//! happens to tasks when the runtime is dropped.
+
+mod common;
+
+use asincrono::io::{AsyncReadExt, AsyncWriteExt};
+use asincrono::net::{TcpListener, UnixStream};
+use asincrono::task::{JoinHandle, yield_now};
+use asincrono::time::sleep;
+use common::{DropCounter, FLAVOURS, TEST_DEADLINE, on_each_flavour, runtime, within};
+use std::future::{Future, pending, poll_fn};
+use std::io::Read;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+const FOREVER: Duration = Duration::from_secs(3600);
+
+#[test]
+fn spawned_tasks_run_and_hand_back_their_output() {
+    on_each_flavour(|| async {
+        let handles: Vec<JoinHandle<u64>> = (0..100).map(|i| asincrono::spawn(async move { i * 2 })).collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.expect("no task panics");
+        }
+        assert_eq!(sum, 2 * (0..100).sum::<u64>());
+    });
+}
+
+#[test]
+fn tasks_spawned_before_block_on_run_inside_it() {
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let rt = runtime(flavour);
+            let handle = rt.spawn(async { "ran" });
+            assert_eq!(rt.block_on(handle).expect("no panic"), "ran");
+        });
+    }
+}
+
+#[test]
+fn a_panicking_task_becomes_a_join_error_and_the_others_carry_on() {
+    on_each_flavour(|| async {
+        let doomed = asincrono::spawn(async { panic!("failing on purpose") });
+        let healthy = asincrono::spawn(async {
+            yield_now().await;
+            7
+        });
+        let err = doomed.await.expect_err("the task panicked");
+        assert!(err.is_panic());
+        assert!(!err.is_cancelled());
+        assert!(err.to_string().contains("failing on purpose"), "message: {err}");
+        let payload = err.into_panic();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"failing on purpose"));
+        assert_eq!(healthy.await.expect("no panic"), 7);
+    });
+}
+
+#[test]
+fn abort_drops_a_waiting_task_and_reports_it_cancelled() {
+    on_each_flavour(|| async {
+        let drops = DropCounter::default();
+        let guard = drops.track();
+        let waiting = asincrono::spawn(async move {
+            let _guard = guard;
+            sleep(FOREVER).await;
+        });
+        yield_now().await; // let it start and park on its timer
+        assert!(!waiting.is_finished());
+        waiting.abort();
+        let err = (&mut { waiting }).await.expect_err("aborted");
+        assert!(err.is_cancelled() && !err.is_panic(), "{err}");
+        assert_eq!(drops.dropped(), 1, "the future is dropped");
+    });
+}
+
+#[test]
+fn a_task_aborted_before_its_first_poll_is_never_polled() {
+    on_each_flavour(|| async {
+        let polled = Arc::new(AtomicBool::new(false));
+        let flag = polled.clone();
+        let handle = asincrono::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        handle.abort(); // still in the run queue: we have not yielded yet
+        assert!(handle.await.expect_err("aborted").is_cancelled());
+        assert!(!polled.load(Ordering::SeqCst));
+    });
+}
+
+#[test]
+fn abort_after_completion_keeps_the_output() {
+    on_each_flavour(|| async {
+        let handle = asincrono::spawn(async { 5 });
+        while !handle.is_finished() {
+            yield_now().await;
+        }
+        handle.abort();
+        assert_eq!(handle.await.expect("finished before the abort"), 5);
+    });
+}
+
+#[test]
+fn dropping_the_join_handle_detaches_the_task_which_keeps_running() {
+    on_each_flavour(|| async {
+        let (mut to_main, mut from_task) = UnixStream::pair().expect("socketpair");
+        let handle = asincrono::spawn(async move {
+            sleep(Duration::from_millis(10)).await;
+            to_main.write_all(b"still alive").await.expect("write");
+        });
+        drop(handle);
+        let mut message = String::new();
+        from_task.read_to_string(&mut message).await.expect("read");
+        assert_eq!(message, "still alive");
+    });
+}
+
+#[test]
+fn the_output_of_a_detached_task_is_dropped_once_it_finishes() {
+    on_each_flavour(|| async {
+        let drops = DropCounter::default();
+        let output = drops.track();
+        let handle = asincrono::spawn(async move { output });
+        while !handle.is_finished() {
+            yield_now().await;
+        }
+        assert_eq!(drops.dropped(), 0, "the output waits in the task for its handle");
+        drop(handle);
+        assert_eq!(drops.dropped(), 1, "dropping the handle drops the output");
+    });
+}
+
+/// An output whose destructor panics.
+struct PanicsOnDrop;
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("an output destructor panicked");
+    }
+}
+
+#[test]
+fn a_panicking_output_destructor_does_not_escape_the_join_handle_drop() {
+    on_each_flavour(|| async {
+        let handle = asincrono::spawn(async { PanicsOnDrop });
+        while !handle.is_finished() {
+            yield_now().await;
+        }
+        drop(handle); // must not panic here (tokio #4412)
+        let after = asincrono::spawn(async { "the runtime is fine" });
+        assert_eq!(after.await.expect("no panic"), "the runtime is fine");
+    });
+}
+
+#[test]
+fn yield_now_lets_the_other_tasks_run() {
+    on_each_flavour(|| async {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let tasks: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let log = log.clone();
+                asincrono::spawn(async move {
+                    for _ in 0..5 {
+                        log.lock().unwrap().push(name);
+                        yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("no panic");
+        }
+        let log = log.lock().unwrap();
+        let first_b = log.iter().position(|name| *name == "b").expect("b ran");
+        let last_a = log.iter().rposition(|name| *name == "a").expect("a ran");
+        assert!(first_b < last_a, "the tasks interleave: {log:?}");
+    });
+}
+
+#[test]
+fn a_task_that_is_always_ready_cannot_starve_timers() {
+    on_each_flavour(|| async {
+        let spinner = asincrono::spawn(async {
+            loop {
+                yield_now().await;
+            }
+        });
+        sleep(Duration::from_millis(20)).await; // completes only if the loop visits the driver
+        spinner.abort();
+        assert!(spinner.await.expect_err("aborted").is_cancelled());
+    });
+}
+
+/// A future that stays pending until `released` is set, handing its waker to `waker_slot`.
+fn wait_for_release(released: Arc<AtomicBool>, waker_slot: std::sync::mpsc::Sender<Waker>) -> impl Future<Output = ()> {
+    let mut sent = false;
+    poll_fn(move |cx: &mut Context<'_>| {
+        if released.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        if !sent {
+            let _ = waker_slot.send(cx.waker().clone());
+            sent = true;
+        }
+        Poll::Pending
+    })
+}
+
+#[test]
+fn a_wake_from_a_foreign_thread_reaches_a_task_on_a_parked_runtime() {
+    on_each_flavour(|| async {
+        let released = Arc::new(AtomicBool::new(false));
+        let (waker_tx, waker_rx) = std::sync::mpsc::channel();
+        let task = asincrono::spawn(wait_for_release(released.clone(), waker_tx));
+        let waker_thread = std::thread::spawn(move || {
+            let waker = waker_rx.recv().expect("the task sends its waker");
+            // Give the runtime time to run out of work and block in epoll_wait: this is
+            // the state under test, not a synchronisation.
+            std::thread::sleep(Duration::from_millis(50));
+            released.store(true, Ordering::SeqCst);
+            waker.wake();
+        });
+        task.await.expect("the task completes once woken");
+        waker_thread.join().expect("the waker thread");
+    });
+}
+
+#[test]
+fn spawn_outside_a_runtime_panics_with_a_message_that_says_so() {
+    let panic = std::panic::catch_unwind(|| asincrono::spawn(async {})).expect_err("must panic");
+    let message = panic.downcast_ref::<String>().expect("a formatted message");
+    assert!(message.contains("inside an asincrono runtime"), "{message}");
+}
+
+#[test]
+fn block_on_inside_a_runtime_panics_instead_of_deadlocking() {
+    on_each_flavour(|| async {
+        let nested = std::panic::catch_unwind(|| asincrono::block_on(async {}));
+        let panic = nested.expect_err("nested block_on must panic");
+        let message = panic.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(message.contains("block_on called from inside"), "{message}");
+        // The outer runtime still works.
+        assert_eq!(asincrono::spawn(async { 1 }).await.expect("no panic"), 1);
+    });
+}
+
+#[test]
+fn dropping_the_runtime_drops_every_pending_task() {
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let drops = DropCounter::default();
+            let rt = runtime(flavour);
+            let handles: Vec<_> = (0..100)
+                .map(|i| {
+                    let guard = drops.track();
+                    rt.spawn(async move {
+                        let _guard = guard;
+                        if i % 2 == 0 {
+                            sleep(FOREVER).await; // parked on a timer
+                        } else {
+                            pending::<()>().await; // parked with no waker anywhere
+                        }
+                    })
+                })
+                .collect();
+            rt.block_on(yield_now()); // let every task start and park
+            assert_eq!(drops.dropped(), 0);
+            drop(rt);
+            assert_eq!(drops.dropped(), 100, "every future is dropped with the runtime");
+            for handle in handles {
+                let err = futures_block_on(handle).expect_err("cancelled by shutdown");
+                assert!(err.is_cancelled());
+            }
+        });
+    }
+}
+
+#[test]
+fn dropping_the_runtime_closes_the_sockets_its_tasks_held() {
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let rt = runtime(flavour);
+            let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let mut client = std::net::TcpStream::connect(addr).expect("connect");
+            let (mut accepted_tx, mut accepted_rx) = rt.block_on(async { UnixStream::pair() }).expect("pair");
+            rt.spawn(async move {
+                let (mut conn, _) = listener.accept().await.expect("accept");
+                accepted_tx.write_all(b"!").await.expect("signal");
+                let mut buf = [0; 1];
+                let _ = conn.read(&mut buf).await; // waits for ever: the client sends nothing
+            });
+            rt.block_on(accepted_rx.read_exact(&mut [0; 1])).expect("the task accepted");
+            drop(rt);
+            client.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+            let mut buf = [0; 1];
+            assert_eq!(client.read(&mut buf).expect("EOF, not a timeout"), 0, "the server side closed");
+        });
+    }
+}
+
+/// Wakes a stored waker when dropped.
+struct WakeOnDrop(Arc<Mutex<Option<Waker>>>);
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        if let Some(waker) = self.0.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+}
+
+#[test]
+fn a_destructor_that_wakes_or_spawns_during_shutdown_does_not_deadlock() {
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let rt = runtime(flavour);
+            let slot = Arc::new(Mutex::new(None));
+            let waker_slot = slot.clone();
+            rt.spawn(poll_fn(move |cx| {
+                *waker_slot.lock().unwrap() = Some(cx.waker().clone());
+                Poll::<()>::Pending
+            }));
+            let waker_of_first = WakeOnDrop(slot);
+            rt.spawn(async move {
+                let _wake_on_drop = waker_of_first;
+                struct SpawnOnDrop;
+                impl Drop for SpawnOnDrop {
+                    fn drop(&mut self) {
+                        let late = asincrono::spawn(async { unreachable!("never polled") });
+                        drop(late);
+                    }
+                }
+                let _spawn_on_drop = SpawnOnDrop;
+                pending::<()>().await;
+            });
+            rt.block_on(yield_now());
+            drop(rt); // returns: the watchdog fails the test otherwise
+        });
+    }
+}
+
+/// Polls a future to completion on the calling thread, outside any runtime (for handles
+/// whose runtime is gone: they must complete without one).
+fn futures_block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..1000 {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::yield_now();
+    }
+    panic!("the future did not complete without a runtime");
+}
+
+#[test]
+fn the_main_future_and_the_tasks_all_make_progress() {
+    on_each_flavour(|| async {
+        let progress = Arc::new(AtomicUsize::new(0));
+        let counter = progress.clone();
+        let worker = asincrono::spawn(async move {
+            for _ in 0..1000 {
+                counter.fetch_add(1, Ordering::SeqCst);
+                yield_now().await;
+            }
+        });
+        for _ in 0..10 {
+            yield_now().await; // the main future yields too, and is polled again each round
+        }
+        assert!(progress.load(Ordering::SeqCst) > 0, "the task ran while main yielded");
+        worker.await.expect("no panic");
+        assert_eq!(progress.load(Ordering::SeqCst), 1000);
+    });
+}

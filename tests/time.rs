@@ -1,0 +1,216 @@
+//! Timers against the real clock: never early, cancelled cleanly, and able to interrupt a
+//! driver that is asleep on a later deadline.
+
+mod common;
+
+use asincrono::time::{Elapsed, Instant, interval, interval_at, sleep, sleep_until, timeout};
+use common::{DropCounter, FLAVOURS, TEST_DEADLINE, on_each_flavour, runtime, within};
+use std::future::{Future, pending, poll_fn};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+#[test]
+fn a_sleep_made_outside_the_runtime_binds_to_the_one_it_is_polled_in() {
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let rt = runtime(flavour);
+            let start = Instant::now();
+            rt.block_on(sleep(Duration::from_millis(10)));
+            assert!(start.elapsed() >= Duration::from_millis(10));
+        });
+    }
+}
+
+#[test]
+fn sleep_never_completes_early() {
+    on_each_flavour(|| async {
+        for millis in [0, 1, 5, 20, 50] {
+            let wanted = Duration::from_millis(millis);
+            let start = Instant::now();
+            sleep(wanted).await;
+            assert!(start.elapsed() >= wanted, "sleep({wanted:?}) woke after {:?}", start.elapsed());
+        }
+    });
+}
+
+#[test]
+fn many_concurrent_sleepers_all_wake_and_none_early() {
+    on_each_flavour(|| async {
+        // A fixed pseudo-random spread of deadlines over 0..100 ms.
+        let delays = (0u64..300).map(|i| Duration::from_millis(i * 37 % 100));
+        let sleepers: Vec<_> = delays
+            .map(|delay| {
+                let deadline = Instant::now() + delay;
+                asincrono::spawn(async move {
+                    sleep_until(deadline).await;
+                    Instant::now() >= deadline
+                })
+            })
+            .collect();
+        for sleeper in sleepers {
+            assert!(sleeper.await.expect("no panic"), "a sleeper woke before its deadline");
+        }
+    });
+}
+
+#[test]
+fn timeout_passes_a_fast_result_through_and_drops_a_slow_future() {
+    on_each_flavour(|| async {
+        assert_eq!(timeout(Duration::from_secs(10), async { 42 }).await, Ok(42));
+
+        let drops = DropCounter::default();
+        let guard = drops.track();
+        let slow = async move {
+            let _guard = guard;
+            pending::<()>().await
+        };
+        let started = Instant::now();
+        let result = timeout(Duration::from_millis(20), slow).await;
+        let elapsed: Elapsed = result.expect_err("the slow future loses");
+        assert_eq!(elapsed.to_string(), "deadline has elapsed");
+        assert!(started.elapsed() >= Duration::from_millis(20));
+        assert_eq!(drops.dropped(), 1, "the slow future is dropped when time runs out");
+    });
+}
+
+#[test]
+fn the_timeout_deadline_counts_from_the_call_not_from_the_first_poll() {
+    on_each_flavour(|| async {
+        let mut late = pin!(timeout(Duration::from_millis(10), pending::<()>()));
+        sleep(Duration::from_millis(20)).await;
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            matches!(late.as_mut().poll(&mut cx), Poll::Ready(Err(_))),
+            "the deadline passed while the future sat unpolled"
+        );
+    });
+}
+
+#[test]
+fn interval_ticks_at_once_then_every_period_without_drift() {
+    on_each_flavour(|| async {
+        let period = Duration::from_millis(10);
+        let start = Instant::now();
+        let mut ticks = interval_at(start, period);
+        let first = ticks.tick().await;
+        assert_eq!(first, start, "the first tick is the start instant");
+        let mut previous = first;
+        for round in 0..5 {
+            if round == 2 {
+                // Slow work: longer than two periods. The missed ticks come at once, and
+                // the deadlines stay on the original grid.
+                sleep(period * 3).await;
+            }
+            let tick = ticks.tick().await;
+            assert_eq!(tick - previous, period, "deadlines are exactly one period apart");
+            assert!(Instant::now() >= tick, "a tick never completes before its deadline");
+            previous = tick;
+        }
+    });
+}
+
+#[test]
+fn interval_first_tick_completes_immediately() {
+    on_each_flavour(|| async {
+        let mut ticks = interval(Duration::from_secs(3600));
+        let mut first = pin!(ticks.tick());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(first.as_mut().poll(&mut cx).is_ready());
+    });
+}
+
+#[test]
+fn resetting_a_sleep_to_an_earlier_deadline_wakes_it_then() {
+    on_each_flavour(|| async {
+        let mut long = pin!(sleep(Duration::from_secs(3600)));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(long.as_mut().poll(&mut cx).is_pending());
+        let soon = Instant::now() + Duration::from_millis(10);
+        long.as_mut().reset(soon);
+        long.await; // bounded by the watchdog: it would otherwise take an hour
+        assert!(Instant::now() >= soon);
+    });
+}
+
+/// A waker that sends a message on a channel when woken.
+struct ChannelWaker(Mutex<mpsc::Sender<()>>);
+impl Wake for ChannelWaker {
+    fn wake(self: Arc<Self>) {
+        let _ = self.0.lock().unwrap().send(());
+    }
+}
+
+#[test]
+fn a_timer_armed_from_another_thread_interrupts_a_driver_asleep_on_a_later_one() {
+    // tokio #3190: the driver sleeps in epoll_wait until a 10 s deadline; another thread
+    // arms a 20 ms timer. Unless arming it wakes the driver, it fires 10 s late.
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let rt = runtime(flavour);
+            let released = Arc::new(AtomicBool::new(false));
+            let main_waker: Arc<Mutex<Option<Waker>>> = Arc::default();
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    // Let the runtime thread block on its 10 s timer (the state under test).
+                    std::thread::sleep(Duration::from_millis(50));
+                    let _context = rt.enter();
+                    let (fired_tx, fired_rx) = mpsc::channel();
+                    let waker = Waker::from(Arc::new(ChannelWaker(Mutex::new(fired_tx))));
+                    let mut short = pin!(sleep(Duration::from_millis(20)));
+                    assert!(short.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+                    fired_rx.recv_timeout(Duration::from_secs(5)).expect("the 20 ms timer fired in time");
+                    released.store(true, Ordering::SeqCst);
+                    if let Some(waker) = main_waker.lock().unwrap().take() {
+                        waker.wake();
+                    }
+                });
+                let released_in_time = rt.block_on(timeout(
+                    Duration::from_secs(10),
+                    poll_fn(|cx| {
+                        *main_waker.lock().unwrap() = Some(cx.waker().clone());
+                        if released.load(Ordering::SeqCst) { Poll::Ready(()) } else { Poll::Pending }
+                    }),
+                ));
+                assert!(released_in_time.is_ok());
+            });
+        });
+    }
+}
+
+#[test]
+fn polling_a_sleep_outside_a_runtime_panics_with_a_message_that_says_so() {
+    let mut timer = pin!(sleep(Duration::from_secs(1))); // creating it outside is fine
+    let mut cx = Context::from_waker(Waker::noop());
+    let poll_outside = std::panic::AssertUnwindSafe(|| timer.as_mut().poll(&mut cx));
+    let panic = std::panic::catch_unwind(poll_outside).expect_err("must panic");
+    let message = panic.downcast_ref::<String>().expect("a formatted message");
+    assert!(message.contains("inside an asincrono runtime"), "{message}");
+}
+
+/// CPU time this thread has used, in clock ticks (1/100 s), from /proc.
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("linux /proc");
+    // Fields after the ")" that closes the command name; utime and stime are 14th and 15th.
+    let after_name = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[test]
+fn an_idle_runtime_sleeps_in_the_kernel_instead_of_spinning() {
+    // CPU time, not wall time: a spinning loop would burn ~100 ticks in this second whatever
+    // else the machine is doing; sleeping in epoll_wait burns next to none.
+    within(TEST_DEADLINE, "current_thread", || {
+        let rt = runtime("current_thread");
+        let before = thread_cpu_ticks();
+        rt.block_on(async {
+            let sleeper = asincrono::spawn(sleep(Duration::from_secs(1)));
+            sleeper.await.expect("no panic");
+        });
+        let used = thread_cpu_ticks() - before;
+        assert!(used < 10, "an idle second cost {used} ticks of CPU (1 tick = 10 ms)");
+    });
+}
