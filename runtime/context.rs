@@ -25,7 +25,10 @@ pub(crate) fn current(what: &str) -> Handle {
 
 /// The current runtime's handle, or `None` outside a runtime.
 pub(crate) fn try_current() -> Option<Handle> {
-    CURRENT.try_with(|current| current.borrow().clone()).ok().flatten()
+    CURRENT
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten()
 }
 
 /// What to tell someone who used `what` outside a runtime.

@@ -61,7 +61,12 @@ impl Driver {
             timers: TimerQueue::new(),
             unparker,
         });
-        Ok(Driver { poll, events: Events::with_capacity(EVENTS_PER_POLL), expired: Vec::new(), handle })
+        Ok(Driver {
+            poll,
+            events: Events::with_capacity(EVENTS_PER_POLL),
+            expired: Vec::new(),
+            handle,
+        })
     }
 
     pub(crate) fn handle(&self) -> &Arc<DriverHandle> {

@@ -56,7 +56,10 @@ impl Runtime {
     /// Makes this runtime the current one for the calling thread until the guard drops, so
     /// that `spawn`, `sleep` and the I/O constructors work outside `block_on`.
     pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard { _inner: context::enter(self.handle.clone()), _runtime: PhantomData }
+        EnterGuard {
+            _inner: context::enter(self.handle.clone()),
+            _runtime: PhantomData,
+        }
     }
 }
 
@@ -68,7 +71,9 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("flavor", &"current_thread").finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("flavor", &"current_thread")
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,7 +120,12 @@ impl Builder {
     }
 
     fn with_flavor(flavor: Flavor) -> Builder {
-        Builder { flavor, worker_threads: None, thread_name: "asincrono-worker".into(), max_blocking_threads: 512 }
+        Builder {
+            flavor,
+            worker_threads: None,
+            thread_name: "asincrono-worker".into(),
+            max_blocking_threads: 512,
+        }
     }
 
     /// The number of worker threads (multi-thread flavour; default: one per core).
@@ -163,7 +173,9 @@ impl Builder {
             return Err(invalid("max_blocking_threads must be at least 1"));
         }
         if self.flavor == Flavor::CurrentThread && self.worker_threads.is_some() {
-            return Err(invalid("worker_threads only applies to a multi-thread runtime"));
+            return Err(invalid(
+                "worker_threads only applies to a multi-thread runtime",
+            ));
         }
         let driver = Driver::new()?;
         let (scheduler, handle) = CurrentThread::new(driver);
@@ -172,7 +184,10 @@ impl Builder {
 }
 
 fn invalid(message: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, format!("asincrono::runtime::Builder: {message}"))
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("asincrono::runtime::Builder: {message}"),
+    )
 }
 
 /// Builds a default runtime, runs `future` to completion on it, and drops the runtime.
@@ -187,6 +202,7 @@ fn invalid(message: &str) -> io::Error {
 /// inside a runtime, or if `future` panics.
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    let runtime = Runtime::new().unwrap_or_else(|err| panic!("asincrono::block_on could not build a runtime: {err}"));
+    let runtime = Runtime::new()
+        .unwrap_or_else(|err| panic!("asincrono::block_on could not build a runtime: {err}"));
     runtime.block_on(future)
 }

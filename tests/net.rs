@@ -24,7 +24,10 @@ async fn start_line_echo_server() -> SocketAddr {
                 let (reader, mut writer) = stream.into_split();
                 let mut lines = BufReader::new(reader).lines();
                 while let Some(line) = lines.next_line().await.expect("read a line") {
-                    writer.write_all(format!("{line}\n").as_bytes()).await.expect("echo");
+                    writer
+                        .write_all(format!("{line}\n").as_bytes())
+                        .await
+                        .expect("echo");
                 }
             });
         }
@@ -42,9 +45,14 @@ fn tcp_echo_serves_many_concurrent_clients() {
                     let stream = TcpStream::connect(addr).await.expect("connect");
                     stream.set_nodelay(true).expect("nodelay");
                     let (reader, mut writer) = stream.into_split();
-                    let sent: Vec<String> = (0..20).map(|line| format!("client {client} line {line}")).collect();
+                    let sent: Vec<String> = (0..20)
+                        .map(|line| format!("client {client} line {line}"))
+                        .collect();
                     for line in &sent {
-                        writer.write_all(format!("{line}\n").as_bytes()).await.expect("send");
+                        writer
+                            .write_all(format!("{line}\n").as_bytes())
+                            .await
+                            .expect("send");
                     }
                     let mut lines = BufReader::new(reader).lines();
                     for line in &sent {
@@ -82,10 +90,19 @@ fn a_large_transfer_arrives_whole_and_in_order() {
         });
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         let mut received = Vec::new();
-        stream.read_to_end(&mut received).await.expect("read to end");
+        stream
+            .read_to_end(&mut received)
+            .await
+            .expect("read to end");
         writer.await.expect("writer finished");
         assert_eq!(received.len(), LEN);
-        assert!(received.iter().enumerate().all(|(i, byte)| *byte == pattern(i)), "bytes out of order");
+        assert!(
+            received
+                .iter()
+                .enumerate()
+                .all(|(i, byte)| *byte == pattern(i)),
+            "bytes out of order"
+        );
     });
 }
 
@@ -126,7 +143,9 @@ fn binding_a_port_in_use_fails_with_addr_in_use_naming_the_address() {
     on_each_flavour(|| async {
         let taken = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = taken.local_addr().expect("addr");
-        let err = TcpListener::bind(addr).await.expect_err("the port is taken");
+        let err = TcpListener::bind(addr)
+            .await
+            .expect_err("the port is taken");
         assert_eq!(err.kind(), ErrorKind::AddrInUse);
         assert!(err.to_string().contains(&addr.to_string()), "{err}");
     });
@@ -137,7 +156,10 @@ fn binding_a_port_in_use_fails_with_addr_in_use_naming_the_address() {
 fn connect_and_reset(addr: SocketAddr) {
     use std::os::fd::AsRawFd;
     let stream = std::net::TcpStream::connect(addr).expect("connect");
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: `setsockopt` reads `size_of::<linger>()` bytes from a pointer to a live,
     // correctly typed `linger`, on a descriptor `stream` owns for the whole call.
     let status = unsafe {
@@ -160,11 +182,16 @@ fn a_peer_that_resets_gives_connection_reset_not_a_panic() {
         let addr = listener.local_addr().expect("addr");
         let (mut server_side, _) = {
             let accept = listener.accept();
-            std::thread::spawn(move || connect_and_reset(addr)).join().expect("client thread");
+            std::thread::spawn(move || connect_and_reset(addr))
+                .join()
+                .expect("client thread");
             accept.await.expect("accept")
         };
         let mut buf = [0u8; 16];
-        let err = server_side.read(&mut buf).await.expect_err("the peer reset");
+        let err = server_side
+            .read(&mut buf)
+            .await
+            .expect_err("the peer reset");
         assert_eq!(err.kind(), ErrorKind::ConnectionReset);
         // And the runtime carries on.
         assert_eq!(asincrono::spawn(async { 1 }).await.expect("no panic"), 1);
@@ -182,7 +209,10 @@ fn dropping_the_write_half_lets_the_peer_read_eof() {
         write_half.write_all(b"bye").await.expect("write");
         drop(write_half);
         let mut everything = String::new();
-        server_side.read_to_string(&mut everything).await.expect("read to EOF");
+        server_side
+            .read_to_string(&mut everything)
+            .await
+            .expect("read to EOF");
         assert_eq!(everything, "bye");
     });
 }
@@ -234,12 +264,20 @@ fn unix_sockets_connect_by_path_and_errors_name_the_path() {
 
         let err = UnixListener::bind(&path).expect_err("the file exists");
         assert_eq!(err.kind(), ErrorKind::AddrInUse);
-        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
         std::fs::remove_file(&path).expect("clean up");
 
-        let err = UnixStream::connect(&path).await.expect_err("nothing there now");
+        let err = UnixStream::connect(&path)
+            .await
+            .expect_err("nothing there now");
         assert_eq!(err.kind(), ErrorKind::NotFound);
-        assert!(err.to_string().contains(&path.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
     });
 }
 
@@ -252,7 +290,9 @@ fn io_on_a_socket_whose_runtime_is_gone_fails_instead_of_hanging() {
             drop(first);
             let second = runtime(flavour);
             let mut buf = [0u8; 8];
-            let err = second.block_on(a.read(&mut buf)).expect_err("the reactor is gone");
+            let err = second
+                .block_on(a.read(&mut buf))
+                .expect_err("the reactor is gone");
             assert!(err.to_string().contains("shut down"), "{err}");
         });
     }
@@ -261,7 +301,10 @@ fn io_on_a_socket_whose_runtime_is_gone_fails_instead_of_hanging() {
 #[test]
 fn sockets_made_outside_a_runtime_report_an_error_instead_of_panicking() {
     let err = UnixStream::pair().expect_err("no runtime");
-    assert!(err.to_string().contains("inside an asincrono runtime"), "{err}");
+    assert!(
+        err.to_string().contains("inside an asincrono runtime"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -283,6 +326,11 @@ fn a_slow_reader_applies_back_pressure_without_losing_data() {
             received.extend_from_slice(&buf[..n]);
         }
         writer.await.expect("writer");
-        assert!(received.iter().enumerate().all(|(i, byte)| *byte == pattern(i)));
+        assert!(
+            received
+                .iter()
+                .enumerate()
+                .all(|(i, byte)| *byte == pattern(i))
+        );
     });
 }

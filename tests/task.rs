@@ -21,7 +21,9 @@ const FOREVER: Duration = Duration::from_secs(3600);
 #[test]
 fn spawned_tasks_run_and_hand_back_their_output() {
     on_each_flavour(|| async {
-        let handles: Vec<JoinHandle<u64>> = (0..100).map(|i| asincrono::spawn(async move { i * 2 })).collect();
+        let handles: Vec<JoinHandle<u64>> = (0..100)
+            .map(|i| asincrono::spawn(async move { i * 2 }))
+            .collect();
         let mut sum = 0;
         for handle in handles {
             sum += handle.await.expect("no task panics");
@@ -52,7 +54,10 @@ fn a_panicking_task_becomes_a_join_error_and_the_others_carry_on() {
         let err = doomed.await.expect_err("the task panicked");
         assert!(err.is_panic());
         assert!(!err.is_cancelled());
-        assert!(err.to_string().contains("failing on purpose"), "message: {err}");
+        assert!(
+            err.to_string().contains("failing on purpose"),
+            "message: {err}"
+        );
         let payload = err.into_panic();
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"failing on purpose"));
         assert_eq!(healthy.await.expect("no panic"), 7);
@@ -125,7 +130,11 @@ fn the_output_of_a_detached_task_is_dropped_once_it_finishes() {
         while !handle.is_finished() {
             yield_now().await;
         }
-        assert_eq!(drops.dropped(), 0, "the output waits in the task for its handle");
+        assert_eq!(
+            drops.dropped(),
+            0,
+            "the output waits in the task for its handle"
+        );
         drop(handle);
         assert_eq!(drops.dropped(), 1, "dropping the handle drops the output");
     });
@@ -193,7 +202,10 @@ fn a_task_that_is_always_ready_cannot_starve_timers() {
 }
 
 /// A future that stays pending until `released` is set, handing its waker to `waker_slot`.
-fn wait_for_release(released: Arc<AtomicBool>, waker_slot: std::sync::mpsc::Sender<Waker>) -> impl Future<Output = ()> {
+fn wait_for_release(
+    released: Arc<AtomicBool>,
+    waker_slot: std::sync::mpsc::Sender<Waker>,
+) -> impl Future<Output = ()> {
     let mut sent = false;
     poll_fn(move |cx: &mut Context<'_>| {
         if released.load(Ordering::SeqCst) {
@@ -267,7 +279,11 @@ fn dropping_the_runtime_drops_every_pending_task() {
             rt.block_on(yield_now()); // let every task start and park
             assert_eq!(drops.dropped(), 0);
             drop(rt);
-            assert_eq!(drops.dropped(), 100, "every future is dropped with the runtime");
+            assert_eq!(
+                drops.dropped(),
+                100,
+                "every future is dropped with the runtime"
+            );
             for handle in handles {
                 let err = futures_block_on(handle).expect_err("cancelled by shutdown");
                 assert!(err.is_cancelled());
@@ -284,18 +300,26 @@ fn dropping_the_runtime_closes_the_sockets_its_tasks_held() {
             let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
             let addr = listener.local_addr().expect("addr");
             let mut client = std::net::TcpStream::connect(addr).expect("connect");
-            let (mut accepted_tx, mut accepted_rx) = rt.block_on(async { UnixStream::pair() }).expect("pair");
+            let (mut accepted_tx, mut accepted_rx) =
+                rt.block_on(async { UnixStream::pair() }).expect("pair");
             rt.spawn(async move {
                 let (mut conn, _) = listener.accept().await.expect("accept");
                 accepted_tx.write_all(b"!").await.expect("signal");
                 let mut buf = [0; 1];
                 let _ = conn.read(&mut buf).await; // waits for ever: the client sends nothing
             });
-            rt.block_on(accepted_rx.read_exact(&mut [0; 1])).expect("the task accepted");
+            rt.block_on(accepted_rx.read_exact(&mut [0; 1]))
+                .expect("the task accepted");
             drop(rt);
-            client.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+            client
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
             let mut buf = [0; 1];
-            assert_eq!(client.read(&mut buf).expect("EOF, not a timeout"), 0, "the server side closed");
+            assert_eq!(
+                client.read(&mut buf).expect("EOF, not a timeout"),
+                0,
+                "the server side closed"
+            );
         });
     }
 }
@@ -368,7 +392,10 @@ fn the_main_future_and_the_tasks_all_make_progress() {
         for _ in 0..10 {
             yield_now().await; // the main future yields too, and is polled again each round
         }
-        assert!(progress.load(Ordering::SeqCst) > 0, "the task ran while main yielded");
+        assert!(
+            progress.load(Ordering::SeqCst) > 0,
+            "the task ran while main yielded"
+        );
         worker.await.expect("no panic");
         assert_eq!(progress.load(Ordering::SeqCst), 1000);
     });

@@ -31,7 +31,11 @@ fn sleep_never_completes_early() {
             let wanted = Duration::from_millis(millis);
             let start = Instant::now();
             sleep(wanted).await;
-            assert!(start.elapsed() >= wanted, "sleep({wanted:?}) woke after {:?}", start.elapsed());
+            assert!(
+                start.elapsed() >= wanted,
+                "sleep({wanted:?}) woke after {:?}",
+                start.elapsed()
+            );
         }
     });
 }
@@ -51,7 +55,10 @@ fn many_concurrent_sleepers_all_wake_and_none_early() {
             })
             .collect();
         for sleeper in sleepers {
-            assert!(sleeper.await.expect("no panic"), "a sleeper woke before its deadline");
+            assert!(
+                sleeper.await.expect("no panic"),
+                "a sleeper woke before its deadline"
+            );
         }
     });
 }
@@ -72,7 +79,11 @@ fn timeout_passes_a_fast_result_through_and_drops_a_slow_future() {
         let elapsed: Elapsed = result.expect_err("the slow future loses");
         assert_eq!(elapsed.to_string(), "deadline has elapsed");
         assert!(started.elapsed() >= Duration::from_millis(20));
-        assert_eq!(drops.dropped(), 1, "the slow future is dropped when time runs out");
+        assert_eq!(
+            drops.dropped(),
+            1,
+            "the slow future is dropped when time runs out"
+        );
     });
 }
 
@@ -105,8 +116,15 @@ fn interval_ticks_at_once_then_every_period_without_drift() {
                 sleep(period * 3).await;
             }
             let tick = ticks.tick().await;
-            assert_eq!(tick - previous, period, "deadlines are exactly one period apart");
-            assert!(Instant::now() >= tick, "a tick never completes before its deadline");
+            assert_eq!(
+                tick - previous,
+                period,
+                "deadlines are exactly one period apart"
+            );
+            assert!(
+                Instant::now() >= tick,
+                "a tick never completes before its deadline"
+            );
             previous = tick;
         }
     });
@@ -160,8 +178,15 @@ fn a_timer_armed_from_another_thread_interrupts_a_driver_asleep_on_a_later_one()
                     let (fired_tx, fired_rx) = mpsc::channel();
                     let waker = Waker::from(Arc::new(ChannelWaker(Mutex::new(fired_tx))));
                     let mut short = pin!(sleep(Duration::from_millis(20)));
-                    assert!(short.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
-                    fired_rx.recv_timeout(Duration::from_secs(5)).expect("the 20 ms timer fired in time");
+                    assert!(
+                        short
+                            .as_mut()
+                            .poll(&mut Context::from_waker(&waker))
+                            .is_pending()
+                    );
+                    fired_rx
+                        .recv_timeout(Duration::from_secs(5))
+                        .expect("the 20 ms timer fired in time");
                     released.store(true, Ordering::SeqCst);
                     if let Some(waker) = main_waker.lock().unwrap().take() {
                         waker.wake();
@@ -171,7 +196,11 @@ fn a_timer_armed_from_another_thread_interrupts_a_driver_asleep_on_a_later_one()
                     Duration::from_secs(10),
                     poll_fn(|cx| {
                         *main_waker.lock().unwrap() = Some(cx.waker().clone());
-                        if released.load(Ordering::SeqCst) { Poll::Ready(()) } else { Poll::Pending }
+                        if released.load(Ordering::SeqCst) {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
                     }),
                 ));
                 assert!(released_in_time.is_ok());
@@ -211,6 +240,9 @@ fn an_idle_runtime_sleeps_in_the_kernel_instead_of_spinning() {
             sleeper.await.expect("no panic");
         });
         let used = thread_cpu_ticks() - before;
-        assert!(used < 10, "an idle second cost {used} ticks of CPU (1 tick = 10 ms)");
+        assert!(
+            used < 10,
+            "an idle second cost {used} ticks of CPU (1 tick = 10 ms)"
+        );
     });
 }

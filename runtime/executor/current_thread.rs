@@ -96,8 +96,15 @@ impl CurrentThread {
             parked: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
         });
-        let core = Core { local: VecDeque::new(), driver };
-        let scheduler = CurrentThread { shared: shared.clone(), core: Mutex::new(Some(core)), core_returned: Condvar::new() };
+        let core = Core {
+            local: VecDeque::new(),
+            driver,
+        };
+        let scheduler = CurrentThread {
+            shared: shared.clone(),
+            core: Mutex::new(Some(core)),
+            core_returned: Condvar::new(),
+        };
         (scheduler, Handle::CurrentThread(shared))
     }
 
@@ -116,12 +123,23 @@ impl CurrentThread {
             if let Some(core) = slot.take() {
                 break core;
             }
-            slot = self.core_returned.wait(slot).unwrap_or_else(PoisonError::into_inner);
+            slot = self
+                .core_returned
+                .wait(slot)
+                .unwrap_or_else(PoisonError::into_inner);
         };
         drop(slot);
         let tasks = std::mem::take(&mut core.local);
-        LOCAL.with(|local| *local.borrow_mut() = Some(LocalQueue { owner: self.shared.id(), tasks }));
-        CoreGuard { scheduler: self, core: Some(core) }
+        LOCAL.with(|local| {
+            *local.borrow_mut() = Some(LocalQueue {
+                owner: self.shared.id(),
+                tasks,
+            })
+        });
+        CoreGuard {
+            scheduler: self,
+            core: Some(core),
+        }
     }
 
     /// Drops every task and wakes every waiter, so that nothing leaks or hangs. Called when
@@ -158,7 +176,10 @@ impl CoreGuard<'_> {
     /// driver (blocking only when there is nothing to do), again and again.
     fn run_until<F: Future>(&mut self, mut future: Pin<&mut F>) -> F::Output {
         let shared = self.scheduler.shared.clone();
-        let main = Arc::new(MainWaker { woken: AtomicBool::new(true), shared: shared.clone() });
+        let main = Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            shared: shared.clone(),
+        });
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
         let driver = &mut self.core.as_mut().expect("the guard holds the core").driver;
@@ -178,7 +199,10 @@ impl CoreGuard<'_> {
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         if let Some(mut core) = self.core.take() {
-            let local = LOCAL.try_with(|local| local.borrow_mut().take()).ok().flatten();
+            let local = LOCAL
+                .try_with(|local| local.borrow_mut().take())
+                .ok()
+                .flatten();
             core.local = local.map(|queue| queue.tasks).unwrap_or_default();
             *lock(&self.scheduler.core) = Some(core);
             self.scheduler.core_returned.notify_one();
@@ -246,7 +270,11 @@ impl Shared {
         self.parked.store(true, SeqCst);
         fence(SeqCst);
         let work_waiting = main_woken.load(SeqCst) || local_len() > 0 || !self.remote_rx.is_empty();
-        driver.park(if work_waiting { Some(Duration::ZERO) } else { None });
+        driver.park(if work_waiting {
+            Some(Duration::ZERO)
+        } else {
+            None
+        });
         self.parked.store(false, SeqCst);
     }
     // ANCHOR_END: visit_driver
@@ -299,7 +327,11 @@ impl Schedule for Shared {
 fn push_local(owner: usize, task: TaskRef) -> Option<TaskRef> {
     let mut task = Some(task);
     let _ = LOCAL.try_with(|local| {
-        if let Some(queue) = local.borrow_mut().as_mut().filter(|queue| queue.owner == owner) {
+        if let Some(queue) = local
+            .borrow_mut()
+            .as_mut()
+            .filter(|queue| queue.owner == owner)
+        {
             queue.tasks.extend(task.take());
         }
     });
@@ -307,7 +339,12 @@ fn push_local(owner: usize, task: TaskRef) -> Option<TaskRef> {
 }
 
 fn pop_local() -> Option<TaskRef> {
-    LOCAL.with(|local| local.borrow_mut().as_mut().and_then(|queue| queue.tasks.pop_front()))
+    LOCAL.with(|local| {
+        local
+            .borrow_mut()
+            .as_mut()
+            .and_then(|queue| queue.tasks.pop_front())
+    })
 }
 
 fn local_len() -> usize {

@@ -24,7 +24,12 @@ struct Inner {
 
 impl OwnedTasks {
     pub(crate) fn new() -> OwnedTasks {
-        OwnedTasks { inner: Mutex::new(Inner { tasks: Slab::new(), closed: false }) }
+        OwnedTasks {
+            inner: Mutex::new(Inner {
+                tasks: Slab::new(),
+                closed: false,
+            }),
+        }
     }
 
     /// Adds a new task. Returns `false` once the list is closed (the runtime is shutting

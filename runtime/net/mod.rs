@@ -33,7 +33,9 @@ where
     F: FnMut(SocketAddr) -> Fut,
     Fut: Future<Output = io::Result<T>>,
 {
-    let addrs = addr.to_socket_addrs().map_err(|err| with_context(err, what, "an address that did not resolve"))?;
+    let addrs = addr
+        .to_socket_addrs()
+        .map_err(|err| with_context(err, what, "an address that did not resolve"))?;
     let mut last_error = None;
     for addr in addrs {
         match op(addr).await {
@@ -42,7 +44,10 @@ where
         }
     }
     Err(last_error.unwrap_or_else(|| {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: the address resolved to no address"))
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{what}: the address resolved to no address"),
+        )
     }))
 }
 
@@ -51,7 +56,12 @@ pub(crate) fn first_addr<A: ToSocketAddrs>(addr: A, what: &str) -> io::Result<So
     addr.to_socket_addrs()
         .map_err(|err| with_context(err, what, "an address that did not resolve"))?
         .next()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{what}: the address resolved to no address")))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{what}: the address resolved to no address"),
+            )
+        })
 }
 
 /// The same error kind, with what was being done and to what in the message.

@@ -42,7 +42,9 @@ impl TcpListener {
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, "bind", |addr| async move {
             let listener = mio::net::TcpListener::bind(addr)?;
-            Ok(TcpListener { io: Registered::new(listener, "TcpListener::bind")? })
+            Ok(TcpListener {
+                io: Registered::new(listener, "TcpListener::bind")?,
+            })
         })
         .await
     }
@@ -60,10 +62,12 @@ impl TcpListener {
 
     /// The poll behind [`TcpListener::accept`].
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.io.poll_io(cx, Direction::Read, |listener| listener.accept()).map(|accepted| {
-            let (stream, peer) = accepted?;
-            Ok((TcpStream::from_mio(stream)?, peer))
-        })
+        self.io
+            .poll_io(cx, Direction::Read, |listener| listener.accept())
+            .map(|accepted| {
+                let (stream, peer) = accepted?;
+                Ok((TcpStream::from_mio(stream)?, peer))
+            })
     }
 
     /// The address the listener is bound to.
@@ -75,13 +79,17 @@ impl TcpListener {
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         let listener = mio::net::TcpListener::from_std(listener);
-        Ok(TcpListener { io: Registered::new(listener, "TcpListener::from_std")? })
+        Ok(TcpListener {
+            io: Registered::new(listener, "TcpListener::from_std")?,
+        })
     }
 }
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener").field("local_addr", &self.local_addr().ok()).finish()
+        f.debug_struct("TcpListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
     }
 }
 
@@ -110,7 +118,9 @@ impl TcpStream {
                 Some(err) => Err(err),
                 None => match socket.peer_addr() {
                     Ok(_) => Ok(()),
-                    Err(err) if err.kind() == io::ErrorKind::NotConnected => Err(io::ErrorKind::WouldBlock.into()),
+                    Err(err) if err.kind() == io::ErrorKind::NotConnected => {
+                        Err(io::ErrorKind::WouldBlock.into())
+                    }
                     Err(err) => Err(err),
                 },
             })
@@ -119,7 +129,9 @@ impl TcpStream {
     }
 
     fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream { io: Registered::new(stream, "TcpStream::connect")? })
+        Ok(TcpStream {
+            io: Registered::new(stream, "TcpStream::connect")?,
+        })
     }
 
     /// Wraps a connected `std` stream (it is switched to non-blocking mode).
@@ -152,7 +164,12 @@ impl TcpStream {
     /// tasks. Dropping the write half shuts down the writing direction (the peer reads EOF).
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         let stream = Arc::new(self);
-        (OwnedReadHalf { stream: stream.clone() }, OwnedWriteHalf { stream })
+        (
+            OwnedReadHalf {
+                stream: stream.clone(),
+            },
+            OwnedWriteHalf { stream },
+        )
     }
 
     fn shutdown_write(&self) -> io::Result<()> {
@@ -174,13 +191,21 @@ impl fmt::Debug for TcpStream {
 }
 
 impl AsyncRead for TcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_write(cx, buf)
     }
 
@@ -227,13 +252,21 @@ impl OwnedWriteHalf {
 }
 
 impl AsyncRead for OwnedReadHalf {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.stream.io.poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.stream.io.poll_write(cx, buf)
     }
 
@@ -247,4 +280,3 @@ impl Drop for OwnedWriteHalf {
         let _ = self.stream.shutdown_write();
     }
 }
-

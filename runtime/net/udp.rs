@@ -30,32 +30,43 @@ impl UdpSocket {
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         each_addr(addr, "bind", |addr| async move {
             let socket = mio::net::UdpSocket::bind(addr)?;
-            Ok(UdpSocket { io: Registered::new(socket, "UdpSocket::bind")? })
+            Ok(UdpSocket {
+                io: Registered::new(socket, "UdpSocket::bind")?,
+            })
         })
         .await
     }
 
     /// Sets the only peer `send` and `recv` talk to (datagrams from others are dropped).
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
-        each_addr(addr, "connect to", |addr| async move { self.io.get_ref().connect(addr) }).await
+        each_addr(addr, "connect to", |addr| async move {
+            self.io.get_ref().connect(addr)
+        })
+        .await
     }
 
     /// Sends one datagram to `target` (the first address it resolves to); returns the bytes
     /// sent. Cancel-safe: a datagram is sent whole or not at all.
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
         let target = first_addr(target, "send to")?;
-        self.io.io(Direction::Write, |socket| socket.send_to(buf, target)).await
+        self.io
+            .io(Direction::Write, |socket| socket.send_to(buf, target))
+            .await
     }
 
     /// Receives one datagram; returns its length and sender. Bytes beyond `buf.len()` are
     /// discarded. Cancel-safe: no datagram is lost if the future is dropped.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.io.io(Direction::Read, |socket| socket.recv_from(buf)).await
+        self.io
+            .io(Direction::Read, |socket| socket.recv_from(buf))
+            .await
     }
 
     /// Sends one datagram to the connected peer.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.io(Direction::Write, |socket| socket.send(buf)).await
+        self.io
+            .io(Direction::Write, |socket| socket.send(buf))
+            .await
     }
 
     /// Receives one datagram from the connected peer.
@@ -76,6 +87,8 @@ impl UdpSocket {
 
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpSocket").field("local_addr", &self.local_addr().ok()).finish()
+        f.debug_struct("UdpSocket")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
     }
 }

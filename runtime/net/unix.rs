@@ -24,13 +24,19 @@ impl UnixListener {
     /// file exists, naming the path.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let path = path.as_ref();
-        let listener = mio::net::UnixListener::bind(path).map_err(|err| with_context(err, "bind", path.display()))?;
-        Ok(UnixListener { io: Registered::new(listener, "UnixListener::bind")? })
+        let listener = mio::net::UnixListener::bind(path)
+            .map_err(|err| with_context(err, "bind", path.display()))?;
+        Ok(UnixListener {
+            io: Registered::new(listener, "UnixListener::bind")?,
+        })
     }
 
     /// Waits for a connection. Cancel-safe.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, peer) = self.io.io(Direction::Read, |listener| listener.accept()).await?;
+        let (stream, peer) = self
+            .io
+            .io(Direction::Read, |listener| listener.accept())
+            .await?;
         Ok((UnixStream::from_mio(stream)?, peer))
     }
 
@@ -42,7 +48,9 @@ impl UnixListener {
 
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixListener").field("local_addr", &self.local_addr().ok()).finish()
+        f.debug_struct("UnixListener")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
     }
 }
 
@@ -68,7 +76,9 @@ impl UnixStream {
                 .await?;
             Ok(stream)
         };
-        connected.await.map_err(|err| with_context(err, "connect to", path.display()))
+        connected
+            .await
+            .map_err(|err| with_context(err, "connect to", path.display()))
     }
 
     /// A pair of connected sockets (`socketpair(2)`).
@@ -78,7 +88,9 @@ impl UnixStream {
     }
 
     fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
-        Ok(UnixStream { io: Registered::new(stream, "UnixStream")? })
+        Ok(UnixStream {
+            io: Registered::new(stream, "UnixStream")?,
+        })
     }
 
     /// This end's address.
@@ -94,18 +106,28 @@ impl UnixStream {
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixStream").field("local_addr", &self.local_addr().ok()).finish()
+        f.debug_struct("UnixStream")
+            .field("local_addr", &self.local_addr().ok())
+            .finish()
     }
 }
 
 impl AsyncRead for UnixStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for UnixStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_write(cx, buf)
     }
 

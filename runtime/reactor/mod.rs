@@ -85,7 +85,13 @@ pub(crate) struct ReadyEvent {
 
 impl Reactor {
     pub(crate) fn new(registry: Registry) -> Reactor {
-        Reactor { registry, resources: Mutex::new(Resources { slab: Slab::new(), shut_down: false }) }
+        Reactor {
+            registry,
+            resources: Mutex::new(Resources {
+                slab: Slab::new(),
+                shut_down: false,
+            }),
+        }
     }
 
     /// Registers `source` for both reading and writing (edge-triggered).
@@ -168,7 +174,13 @@ impl ScheduledIo {
     fn new(key: usize) -> ScheduledIo {
         ScheduledIo {
             key,
-            state: Mutex::new(IoState { ready: 0, tick: 0, reader: None, writer: None, shut_down: false }),
+            state: Mutex::new(IoState {
+                ready: 0,
+                tick: 0,
+                reader: None,
+                writer: None,
+                shut_down: false,
+            }),
         }
     }
 
@@ -178,8 +190,16 @@ impl ScheduledIo {
             let mut state = lock(&self.state);
             state.ready |= ready;
             state.tick = state.tick.wrapping_add(1);
-            let reader = if ready & Direction::Read.mask() != 0 { state.reader.take() } else { None };
-            let writer = if ready & Direction::Write.mask() != 0 { state.writer.take() } else { None };
+            let reader = if ready & Direction::Read.mask() != 0 {
+                state.reader.take()
+            } else {
+                None
+            };
+            let writer = if ready & Direction::Write.mask() != 0 {
+                state.writer.take()
+            } else {
+                None
+            };
             (reader, writer)
         };
         // Woken after the lock is released: a waker may run arbitrary code.
@@ -198,14 +218,21 @@ impl ScheduledIo {
     // ANCHOR: poll_ready
     /// Ready with the current readiness for `direction`, or `Pending` with the task's waker
     /// stored, to be woken by the next event for that direction.
-    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, direction: Direction) -> Poll<io::Result<ReadyEvent>> {
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
         let mut state = lock(&self.state);
         if state.shut_down {
             return Poll::Ready(Err(runtime_gone()));
         }
         let ready = state.ready & direction.mask();
         if ready != 0 {
-            return Poll::Ready(Ok(ReadyEvent { tick: state.tick, ready }));
+            return Poll::Ready(Ok(ReadyEvent {
+                tick: state.tick,
+                ready,
+            }));
         }
         // Waker contract: we return Pending, so the waker must be where the driver will find
         // it. It is stored under the same lock `set_readiness` takes, so an event cannot slip

@@ -79,7 +79,11 @@ impl<S: Source> Registered<S> {
     // ANCHOR_END: poll_io
 
     /// `poll_io` as an `async fn`.
-    pub(crate) async fn io<R>(&self, direction: Direction, mut op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) async fn io<R>(
+        &self,
+        direction: Direction,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
         std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut op)).await
     }
 }
@@ -90,7 +94,11 @@ impl<S: Source> Registered<S>
 where
     for<'a> &'a S: Read + Write,
 {
-    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         self.poll_io(cx, Direction::Read, |mut source| source.read(buf))
     }
 

@@ -69,9 +69,20 @@ mod tests {
         let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
         let waker = Waker::from(wakes.clone());
         let mut cx = Context::from_waker(&waker);
-        let granted = with_budget(|| (0..1000).take_while(|_| poll_proceed(&mut cx).is_ready()).count());
+        let granted = with_budget(|| {
+            (0..1000)
+                .take_while(|_| poll_proceed(&mut cx).is_ready())
+                .count()
+        });
         assert_eq!(granted, BUDGET_PER_POLL as usize);
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the cut-off must wake the task");
-        assert!(poll_proceed(&mut cx).is_ready(), "outside a task poll nothing is limited");
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            1,
+            "the cut-off must wake the task"
+        );
+        assert!(
+            poll_proceed(&mut cx).is_ready(),
+            "outside a task poll nothing is limited"
+        );
     }
 }

@@ -83,7 +83,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id()).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -102,11 +104,17 @@ enum Reason {
 
 impl JoinError {
     pub(crate) fn cancelled(id: Id) -> JoinError {
-        JoinError { id, reason: Reason::Cancelled }
+        JoinError {
+            id,
+            reason: Reason::Cancelled,
+        }
     }
 
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { id, reason: Reason::Panic(Mutex::new(payload)) }
+        JoinError {
+            id,
+            reason: Reason::Panic(Mutex::new(payload)),
+        }
     }
 
     /// The task was aborted, or dropped because its runtime shut down.
@@ -125,8 +133,9 @@ impl JoinError {
     /// If the task was cancelled rather than panicked (check [`JoinError::is_panic`] first,
     /// or use [`JoinError::try_into_panic`]).
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic()
-            .unwrap_or_else(|err| panic!("into_panic called on a JoinError that is not a panic: {err}"))
+        self.try_into_panic().unwrap_or_else(|err| {
+            panic!("into_panic called on a JoinError that is not a panic: {err}")
+        })
     }
 
     /// The panic's payload, or the error itself if the task was cancelled.
@@ -158,7 +167,9 @@ impl fmt::Display for JoinError {
             Reason::Panic(payload) => {
                 let payload = crate::util::lock(payload);
                 match panic_message(&**payload) {
-                    Some(message) => write!(f, "task {} panicked with message {message:?}", self.id),
+                    Some(message) => {
+                        write!(f, "task {} panicked with message {message:?}", self.id)
+                    }
                     None => write!(f, "task {} panicked", self.id),
                 }
             }

@@ -63,7 +63,10 @@ pub(crate) struct Task<F: Future> {
 // ANCHOR_END: task_struct
 
 /// Creates a task. The caller (a scheduler) adds it to its owner list and queues it.
-pub(crate) fn new_task<F>(future: F, scheduler: Arc<dyn Schedule>) -> (TaskRef, Arc<dyn Join<F::Output>>)
+pub(crate) fn new_task<F>(
+    future: F,
+    scheduler: Arc<dyn Schedule>,
+) -> (TaskRef, Arc<dyn Join<F::Output>>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -156,7 +159,9 @@ where
         // future in place. Those are exactly the guarantees `Pin` asks for. (Pinning it
         // safely would need `Box::pin`: a second allocation per spawn.)
         let future = unsafe { Pin::new_unchecked(future) };
-        let polled = catch_unwind(AssertUnwindSafe(|| coop::with_budget(|| future.poll(&mut cx))));
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            coop::with_budget(|| future.poll(&mut cx))
+        }));
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
@@ -184,7 +189,8 @@ where
         } else {
             self.drop_output();
         }
-        self.scheduler.release(self.owner_key.load(Ordering::Acquire));
+        self.scheduler
+            .release(self.owner_key.load(Ordering::Acquire));
     }
 
     /// Drops an output nobody will read. Its destructor is user code: a panic there is

@@ -181,7 +181,10 @@ mod tests {
         let state = running();
         state.complete();
         assert!(!state.wake());
-        assert!(state.start_running().is_none(), "a complete task never runs again");
+        assert!(
+            state.start_running().is_none(),
+            "a complete task never runs again"
+        );
     }
 
     #[test]
@@ -210,7 +213,10 @@ mod tests {
     fn join_handle_dropped_before_completion_leaves_the_output_to_the_task() {
         let state = running();
         assert!(!state.drop_join_interest().is_complete());
-        assert!(!state.complete().has_join_interest(), "the task drops the output");
+        assert!(
+            !state.complete().has_join_interest(),
+            "the task drops the output"
+        );
     }
 
     #[test]
@@ -225,7 +231,10 @@ mod tests {
         let idle = running();
         idle.stop_running();
         assert!(idle.claim_for_shutdown());
-        assert!(idle.start_running().is_none(), "a stale queue entry must not run it");
+        assert!(
+            idle.start_running().is_none(),
+            "a stale queue entry must not run it"
+        );
 
         let busy = running();
         assert!(!busy.claim_for_shutdown());

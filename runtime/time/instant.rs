@@ -56,7 +56,8 @@ impl Instant {
     /// `self + duration`, saturating at a far-future instant instead of overflowing (so that
     /// `sleep(Duration::MAX)` means "for ever", not a panic).
     pub(crate) fn saturating_add(self, duration: Duration) -> Instant {
-        self.checked_add(duration).unwrap_or_else(|| self + Duration::from_secs(86_400 * 365 * 30))
+        self.checked_add(duration)
+            .unwrap_or_else(|| self + Duration::from_secs(86_400 * 365 * 30))
     }
 }
 

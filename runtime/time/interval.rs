@@ -37,8 +37,14 @@ pub fn interval(period: Duration) -> Interval {
 /// If `period` is zero.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(period > Duration::ZERO, "interval period must be greater than zero");
-    Interval { timer: sleep_until(start), period }
+    assert!(
+        period > Duration::ZERO,
+        "interval period must be greater than zero"
+    );
+    Interval {
+        timer: sleep_until(start),
+        period,
+    }
 }
 
 /// Ticks at a fixed period; see [`interval`].

@@ -34,7 +34,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # Panics
 /// When polled outside a runtime.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, key: None, driver: None }
+    Sleep {
+        deadline,
+        key: None,
+        driver: None,
+    }
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -76,13 +80,17 @@ impl Sleep {
     /// Puts the timer in the queue (or refreshes its waker).
     #[track_caller]
     fn arm(&mut self, waker: &std::task::Waker) {
-        let driver = self
-            .driver
-            .get_or_insert_with(|| context::current("polling an asincrono::time::Sleep").driver().clone());
+        let driver = self.driver.get_or_insert_with(|| {
+            context::current("polling an asincrono::time::Sleep")
+                .driver()
+                .clone()
+        });
         match driver.timers.register(&mut self.key, self.deadline, waker) {
             Ok(true) => driver.unpark(),
             Ok(false) => {}
-            Err(_) => panic!("a Sleep was polled after the asincrono runtime it belongs to shut down"),
+            Err(_) => {
+                panic!("a Sleep was polled after the asincrono runtime it belongs to shut down")
+            }
         }
     }
 }
@@ -114,7 +122,9 @@ impl Future for Sleep {
 
 impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sleep").field("deadline", &self.deadline).finish_non_exhaustive()
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
     }
 }
 

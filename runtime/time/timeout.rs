@@ -41,7 +41,10 @@ impl From<Elapsed> for std::io::Error {
 ///
 /// # Panics
 /// When polled outside a runtime.
-pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> impl Future<Output = Result<F::Output, Elapsed>> {
+pub fn timeout<F: IntoFuture>(
+    duration: Duration,
+    future: F,
+) -> impl Future<Output = Result<F::Output, Elapsed>> {
     race_deadline(super::sleep(duration), future.into_future())
 }
 
@@ -49,7 +52,10 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> impl Future<Outp
 ///
 /// # Panics
 /// When polled outside a runtime.
-pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> impl Future<Output = Result<F::Output, Elapsed>> {
+pub fn timeout_at<F: IntoFuture>(
+    deadline: Instant,
+    future: F,
+) -> impl Future<Output = Result<F::Output, Elapsed>> {
     race_deadline(sleep_until(deadline), future.into_future())
 }
 

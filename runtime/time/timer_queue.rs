@@ -80,7 +80,10 @@ impl TimerQueue {
             }
             return Ok(false);
         }
-        let new_key = TimerKey { deadline, sequence: inner.next_sequence };
+        let new_key = TimerKey {
+            deadline,
+            sequence: inner.next_sequence,
+        };
         inner.next_sequence += 1;
         inner.armed.insert(new_key, waker.clone());
         *key = Some(new_key);
@@ -162,7 +165,8 @@ mod tests {
             })
             .collect();
         assert_eq!(queue.len(), 10_000);
-        keys.into_iter().for_each(|key| assert!(queue.cancel(key).is_some()));
+        keys.into_iter()
+            .for_each(|key| assert!(queue.cancel(key).is_some()));
         assert_eq!(queue.len(), 0);
     }
 
@@ -172,10 +176,14 @@ mod tests {
         let now = Instant::now();
         for offset in [30, 10, 20] {
             let mut key = None;
-            queue.register(&mut key, now - Duration::from_millis(offset), Waker::noop()).unwrap();
+            queue
+                .register(&mut key, now - Duration::from_millis(offset), Waker::noop())
+                .unwrap();
         }
         let mut later = None;
-        queue.register(&mut later, now + Duration::from_secs(60), Waker::noop()).unwrap();
+        queue
+            .register(&mut later, now + Duration::from_secs(60), Waker::noop())
+            .unwrap();
         let mut expired = Vec::new();
         queue.expire(&mut expired);
         assert_eq!(expired.len(), 3);
@@ -187,14 +195,27 @@ mod tests {
         let queue = TimerQueue::new();
         let now = Instant::now();
         let mut first = None;
-        queue.register(&mut first, now + Duration::from_secs(10), Waker::noop()).unwrap();
+        queue
+            .register(&mut first, now + Duration::from_secs(10), Waker::noop())
+            .unwrap();
         let timeout = queue.prepare_to_park(None).expect("a timer is armed");
         assert!(timeout <= Duration::from_secs(10));
         let (mut later, mut earlier) = (None, None);
-        assert!(!queue.register(&mut later, now + Duration::from_secs(20), Waker::noop()).unwrap());
-        assert!(queue.register(&mut earlier, now + Duration::from_secs(1), Waker::noop()).unwrap());
+        assert!(
+            !queue
+                .register(&mut later, now + Duration::from_secs(20), Waker::noop())
+                .unwrap()
+        );
+        assert!(
+            queue
+                .register(&mut earlier, now + Duration::from_secs(1), Waker::noop())
+                .unwrap()
+        );
         queue.woke_up();
         let mut awake = None;
-        assert!(!queue.register(&mut awake, now, Waker::noop()).unwrap(), "an awake driver needs no wake");
+        assert!(
+            !queue.register(&mut awake, now, Waker::noop()).unwrap(),
+            "an awake driver needs no wake"
+        );
     }
 }

@@ -22,7 +22,10 @@ pub const FLAVOURS: [&str; 2] = ["current_thread", "multi_thread"];
 pub fn runtime(flavour: &str) -> Runtime {
     match flavour {
         "current_thread" => Builder::new_current_thread().enable_all().build(),
-        "multi_thread" => Builder::new_multi_thread().worker_threads(2).enable_all().build(),
+        "multi_thread" => Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build(),
         other => panic!("unknown flavour {other}"),
     }
     .expect("the runtime builds")
@@ -37,14 +40,20 @@ where
     let body = Arc::new(body);
     for flavour in FLAVOURS {
         let body = body.clone();
-        within(TEST_DEADLINE, flavour, move || runtime(flavour).block_on(body()));
+        within(TEST_DEADLINE, flavour, move || {
+            runtime(flavour).block_on(body())
+        });
     }
 }
 
 /// Runs `work` on its own thread and waits at most `limit` for it. A panic in `work` is
 /// re-raised here; running out of time fails the test (the stuck thread is left behind,
 /// which is fine in a test process that is about to report failure).
-pub fn within<T: Send + 'static>(limit: Duration, label: &str, work: impl FnOnce() -> T + Send + 'static) -> T {
+pub fn within<T: Send + 'static>(
+    limit: Duration,
+    label: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (done_tx, done_rx) = mpsc::channel();
     let worker = thread::Builder::new()
         .name(format!("test-{label}"))
