@@ -334,3 +334,29 @@ fn a_slow_reader_applies_back_pressure_without_losing_data() {
         );
     });
 }
+
+#[test]
+fn several_tasks_can_wait_on_one_socket_at_once() {
+    // Two tasks await `recv` on one shared socket. If the reactor kept a single waker per
+    // direction, the second would overwrite the first and one task would never wake.
+    on_each_flavour(|| async {
+        let shared = std::sync::Arc::new(UdpSocket::bind("127.0.0.1:0").await.expect("bind"));
+        let addr = shared.local_addr().expect("addr");
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let socket = shared.clone();
+                asincrono::spawn(async move {
+                    let mut buf = [0u8; 16];
+                    socket.recv_from(&mut buf).await.expect("recv").0
+                })
+            })
+            .collect();
+        asincrono::task::yield_now().await; // both receivers now wait on the socket
+        let sender = UdpSocket::bind("127.0.0.1:0").await.expect("bind sender");
+        sender.send_to(b"one", addr).await.expect("send");
+        sender.send_to(b"two", addr).await.expect("send");
+        for receiver in receivers {
+            assert_eq!(receiver.await.expect("each receiver gets a datagram"), 3);
+        }
+    });
+}

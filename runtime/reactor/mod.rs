@@ -13,8 +13,10 @@
 //! one short read) and waited for a new event would wait forever: no new edge would come.
 //!
 //! What a production runtime does instead: tokio packs readiness and a tick into one atomic
-//! and keeps the waiters in an intrusive list, so many tasks can wait on one socket without
-//! a lock. asincrono keeps one reader and one writer waker behind a small mutex.
+//! and keeps the waiters in an intrusive linked list inside the futures themselves, so no
+//! allocation and no lock is needed. asincrono keeps a small list of reader wakers and one of
+//! writer wakers behind a mutex: several tasks may wait on one socket (two tasks calling
+//! `recv` on a shared `UdpSocket`, say), and an event wakes every waiter in its direction.
 
 mod registered;
 
@@ -28,12 +30,14 @@ use std::io;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+// ANCHOR: readiness_bits
 /// Readiness bits, as last reported by the kernel.
 const READABLE: u8 = 1 << 0;
 const WRITABLE: u8 = 1 << 1;
 const READ_CLOSED: u8 = 1 << 2;
 const WRITE_CLOSED: u8 = 1 << 3;
 const ERROR: u8 = 1 << 4;
+// ANCHOR_END: readiness_bits
 
 /// Every I/O registration of one runtime.
 pub(crate) struct Reactor {
@@ -63,10 +67,10 @@ struct IoState {
     /// Counts events; lets `clear_readiness` tell whether a new event arrived since the
     /// readiness it wants to clear was read (see [`ReadyEvent`]).
     tick: u32,
-    /// The task waiting to read, if any.
-    reader: Option<Waker>,
-    /// The task waiting to write, if any.
-    writer: Option<Waker>,
+    /// The tasks waiting to read (usually none or one).
+    readers: Vec<Waker>,
+    /// The tasks waiting to write (usually none or one).
+    writers: Vec<Waker>,
     /// The runtime is gone: every wait ends with an error.
     shut_down: bool,
 }
@@ -177,42 +181,42 @@ impl ScheduledIo {
             state: Mutex::new(IoState {
                 ready: 0,
                 tick: 0,
-                reader: None,
-                writer: None,
+                readers: Vec::new(),
+                writers: Vec::new(),
                 shut_down: false,
             }),
         }
     }
 
+    // ANCHOR: set_readiness
     /// Stores new readiness and wakes the waiters it concerns.
     fn set_readiness(&self, ready: u8) {
-        let (reader, writer) = {
+        let mut woken = Vec::new();
+        {
             let mut state = lock(&self.state);
             state.ready |= ready;
             state.tick = state.tick.wrapping_add(1);
-            let reader = if ready & Direction::Read.mask() != 0 {
-                state.reader.take()
-            } else {
-                None
-            };
-            let writer = if ready & Direction::Write.mask() != 0 {
-                state.writer.take()
-            } else {
-                None
-            };
-            (reader, writer)
-        };
+            if ready & Direction::Read.mask() != 0 {
+                woken.append(&mut state.readers);
+            }
+            if ready & Direction::Write.mask() != 0 {
+                woken.append(&mut state.writers);
+            }
+        }
         // Woken after the lock is released: a waker may run arbitrary code.
-        reader.into_iter().chain(writer).for_each(Waker::wake);
+        woken.into_iter().for_each(Waker::wake);
     }
+    // ANCHOR_END: set_readiness
 
     fn shut_down(&self) {
-        let (reader, writer) = {
+        let mut woken = Vec::new();
+        {
             let mut state = lock(&self.state);
             state.shut_down = true;
-            (state.reader.take(), state.writer.take())
-        };
-        reader.into_iter().chain(writer).for_each(Waker::wake);
+            woken.append(&mut state.readers);
+            woken.append(&mut state.writers);
+        }
+        woken.into_iter().for_each(Waker::wake);
     }
 
     // ANCHOR: poll_ready
@@ -237,18 +241,19 @@ impl ScheduledIo {
         // Waker contract: we return Pending, so the waker must be where the driver will find
         // it. It is stored under the same lock `set_readiness` takes, so an event cannot slip
         // in between our check above and this store.
-        let slot = match direction {
-            Direction::Read => &mut state.reader,
-            Direction::Write => &mut state.writer,
+        let waiters = match direction {
+            Direction::Read => &mut state.readers,
+            Direction::Write => &mut state.writers,
         };
-        match slot {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
+        // A task polled again before the event keeps a single entry.
+        if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {
+            waiters.push(cx.waker().clone());
         }
         Poll::Pending
     }
     // ANCHOR_END: poll_ready
 
+    // ANCHOR: clear_readiness
     /// The syscall said `WouldBlock`: forget the readiness it was tried with — unless an
     /// event arrived since (the tick moved), which must not be lost. Closed and error bits
     /// are final and never cleared.
@@ -258,4 +263,5 @@ impl ScheduledIo {
             state.ready &= !(event.ready & (READABLE | WRITABLE));
         }
     }
+    // ANCHOR_END: clear_readiness
 }
