@@ -400,3 +400,42 @@ fn the_main_future_and_the_tasks_all_make_progress() {
         assert_eq!(progress.load(Ordering::SeqCst), 1000);
     });
 }
+
+#[test]
+fn a_yielding_task_lets_the_driver_run_before_it_runs_again() {
+    // A datagram is already waiting, so the receiver is woken by the very next driver visit.
+    // If `yield_now` put the yielder straight back on the queue, it would run a whole batch
+    // (61 polls) before the driver got a turn.
+    on_each_flavour(|| async {
+        let receiver = asincrono::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let sender = asincrono::net::UdpSocket::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let receiver_addr = receiver.local_addr().expect("addr");
+        let received = Arc::new(AtomicBool::new(false));
+        let flag = received.clone();
+        let waiting = asincrono::spawn(async move {
+            let mut buf = [0u8; 8];
+            receiver.recv_from(&mut buf).await.expect("recv");
+            flag.store(true, Ordering::SeqCst);
+        });
+        yield_now().await; // the receiver parks on its socket
+        sender.send_to(b"x", receiver_addr).await.expect("send");
+        let yielder = asincrono::spawn(async move {
+            let mut yields = 0;
+            while !received.load(Ordering::SeqCst) {
+                yield_now().await;
+                yields += 1;
+            }
+            yields
+        });
+        let yields = yielder.await.expect("no panic");
+        waiting.await.expect("no panic");
+        assert!(
+            yields <= 3,
+            "the yielder ran {yields} times before the driver delivered the datagram"
+        );
+    });
+}

@@ -37,9 +37,11 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+// ANCHOR: event_interval
 /// Tasks polled between two looks at the driver (tokio uses 61 too: a prime, so that it does
 /// not fall into step with a periodic workload).
 const EVENT_INTERVAL: usize = 61;
+// ANCHOR_END: event_interval
 
 /// What the `Runtime` owns.
 pub(crate) struct CurrentThread {
@@ -78,7 +80,10 @@ struct Core {
 struct LocalQueue {
     /// Which scheduler (the address of its `Shared`, compared, never dereferenced).
     owner: usize,
+    /// Tasks ready to run, in the order they were woken.
     tasks: VecDeque<TaskRef>,
+    /// Wakers of tasks that yielded: woken only after the next driver visit (see [`defer`]).
+    deferred: Vec<Waker>,
 }
 
 thread_local! {
@@ -134,6 +139,7 @@ impl CurrentThread {
             *local.borrow_mut() = Some(LocalQueue {
                 owner: self.shared.id(),
                 tasks,
+                deferred: Vec::new(),
             })
         });
         CoreGuard {
@@ -142,6 +148,7 @@ impl CurrentThread {
         }
     }
 
+    // ANCHOR: shutdown
     /// Drops every task and wakes every waiter, so that nothing leaks or hangs. Called when
     /// the `Runtime` drops.
     pub(crate) fn shutdown(&self, handle: &Handle) {
@@ -162,6 +169,7 @@ impl CurrentThread {
         // 3. Fail the I/O waiters and wake the sleepers that live outside this runtime.
         self.shared.driver.shutdown();
     }
+    // ANCHOR_END: shutdown
 }
 
 /// Holds the core while a thread is inside `block_on`; gives it back however that ends.
@@ -203,9 +211,15 @@ impl Drop for CoreGuard<'_> {
                 .try_with(|local| local.borrow_mut().take())
                 .ok()
                 .flatten();
-            core.local = local.map(|queue| queue.tasks).unwrap_or_default();
+            let (tasks, deferred) = local
+                .map(|queue| (queue.tasks, queue.deferred))
+                .unwrap_or_default();
+            core.local = tasks;
             *lock(&self.scheduler.core) = Some(core);
             self.scheduler.core_returned.notify_one();
+            // Yielded tasks must not be forgotten: with no local queue on this thread any
+            // more, their wakes go to the remote queue and they run in the next `block_on`.
+            deferred.into_iter().for_each(Waker::wake);
         }
     }
 }
@@ -241,6 +255,7 @@ impl Shared {
         self as *const Shared as usize
     }
 
+    // ANCHOR: run_batch
     /// Runs up to `EVENT_INTERVAL` tasks; returns how many ran.
     fn run_batch(&self) -> usize {
         // Remote wakes join the back of the local queue once per batch.
@@ -257,28 +272,34 @@ impl Shared {
         }
         EVENT_INTERVAL
     }
+    // ANCHOR_END: run_batch
 
     // ANCHOR: visit_driver
     /// Lets the driver dispatch I/O events and expire timers. If there is work waiting (the
     /// batch was cut short, or something was woken), it only looks; otherwise it parks.
     fn visit_driver(&self, driver: &mut Driver, main_woken: &AtomicBool, busy: bool) {
         if busy {
-            return driver.park(Some(Duration::ZERO));
-        }
-        // Publish "I am going to sleep" *before* the last look at the queues (see the
-        // module doc): a waker that pushes after our look is bound to see `parked`.
-        self.parked.store(true, SeqCst);
-        fence(SeqCst);
-        let work_waiting = main_woken.load(SeqCst) || local_len() > 0 || !self.remote_rx.is_empty();
-        driver.park(if work_waiting {
-            Some(Duration::ZERO)
+            driver.park(Some(Duration::ZERO));
         } else {
-            None
-        });
-        self.parked.store(false, SeqCst);
+            // Publish "I am going to sleep" *before* the last look at the queues (see the
+            // module doc): a waker that pushes after our look is bound to see `parked`.
+            self.parked.store(true, SeqCst);
+            fence(SeqCst);
+            let work_waiting =
+                main_woken.load(SeqCst) || has_local_work() || !self.remote_rx.is_empty();
+            driver.park(if work_waiting {
+                Some(Duration::ZERO)
+            } else {
+                None
+            });
+            self.parked.store(false, SeqCst);
+        }
+        // The driver has had its turn: the tasks that yielded may run again.
+        wake_deferred();
     }
     // ANCHOR_END: visit_driver
 
+    // ANCHOR: unpark_if_parked
     /// Wakes the run loop if it is (about to be) blocked in `epoll_wait`. Called after
     /// making new work visible.
     fn unpark_if_parked(&self) {
@@ -287,6 +308,7 @@ impl Shared {
             self.driver.unpark();
         }
     }
+    // ANCHOR_END: unpark_if_parked
 
     /// Drops every task reference waiting in the remote queue.
     fn drain_remote(&self) {
@@ -347,6 +369,50 @@ fn pop_local() -> Option<TaskRef> {
     })
 }
 
-fn local_len() -> usize {
-    LOCAL.with(|local| local.borrow().as_ref().map_or(0, |queue| queue.tasks.len()))
+/// Whether a task is queued or waiting to be woken after the driver visit.
+fn has_local_work() -> bool {
+    LOCAL.with(|local| {
+        local
+            .borrow()
+            .as_ref()
+            .is_some_and(|queue| !queue.tasks.is_empty() || !queue.deferred.is_empty())
+    })
+}
+
+// ANCHOR: defer
+/// Holds `waker` until the run loop has visited the driver, if this thread is running a
+/// current-thread scheduler; returns `false` (and does nothing) otherwise.
+///
+/// Why: a task that yields (or runs out of budget) is saying "let the others go first". If
+/// its wake put it straight back on the run queue, a task yielding in a loop would be polled
+/// a whole batch of times before the driver ever looked at I/O and timers. Deferring the
+/// wake to after the driver visit gives I/O and timers their turn first (tokio does the same).
+pub(crate) fn defer(waker: &Waker) -> bool {
+    LOCAL
+        .try_with(|local| match local.borrow_mut().as_mut() {
+            Some(queue) => {
+                if !queue
+                    .deferred
+                    .iter()
+                    .any(|deferred| deferred.will_wake(waker))
+                {
+                    queue.deferred.push(waker.clone());
+                }
+                true
+            }
+            None => false,
+        })
+        .unwrap_or(false)
+}
+// ANCHOR_END: defer
+
+/// Wakes every deferred waker (their tasks join the local queue).
+fn wake_deferred() {
+    let deferred = LOCAL.with(|local| {
+        local
+            .borrow_mut()
+            .as_mut()
+            .map(|queue| std::mem::take(&mut queue.deferred))
+    });
+    deferred.into_iter().flatten().for_each(Waker::wake);
 }

@@ -14,6 +14,13 @@ mod owned;
 
 pub(crate) use owned::OwnedTasks;
 
+/// Holds a yielding task's waker until the scheduler running on this thread has visited the
+/// driver; `false` if no asincrono scheduler runs on this thread (the caller then wakes at
+/// once). See `current_thread::defer` for why.
+pub(crate) fn defer(waker: &std::task::Waker) -> bool {
+    current_thread::defer(waker)
+}
+
 use crate::driver::DriverHandle;
 use crate::task::{JoinHandle, Schedule, TaskRef};
 use std::future::Future;

@@ -53,6 +53,7 @@ impl OwnedTasks {
         drop(removed);
     }
 
+    // ANCHOR: close_and_take
     /// Closes the list and hands out every task in it, so the caller can drop their futures
     /// **after** the lock is released (a future's destructor may wake or spawn tasks, which
     /// takes this lock again: holding it here would deadlock).
@@ -61,4 +62,5 @@ impl OwnedTasks {
         inner.closed = true;
         inner.tasks.drain().collect()
     }
+    // ANCHOR_END: close_and_take
 }

@@ -107,6 +107,7 @@ impl TcpStream {
         each_addr(addr, "connect to", TcpStream::connect_addr).await
     }
 
+    // ANCHOR: connect_addr
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
         // A non-blocking connect reports completion as "writable". Then `take_error` says
@@ -127,6 +128,7 @@ impl TcpStream {
             .await?;
         Ok(stream)
     }
+    // ANCHOR_END: connect_addr
 
     fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
         Ok(TcpStream {

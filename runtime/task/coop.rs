@@ -30,6 +30,7 @@ pub(crate) fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
     poll()
 }
 
+// ANCHOR: poll_proceed
 /// Spends one unit of budget, or returns `Pending` (having woken the task) if none is left.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let exhausted = BUDGET.with(|budget| match budget.get() {
@@ -41,14 +42,17 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
         None => false,
     });
     if exhausted {
-        // Waker contract: we return Pending, so we must arrange a wake. We are ready now,
-        // so we wake ourselves at once: the scheduler puts us at the back of the queue.
-        cx.waker().wake_by_ref();
+        // Waker contract: we return Pending, so we must arrange a wake. We are ready now, but
+        // like `yield_now` we let the driver run first (or wake at once outside a scheduler).
+        if !crate::executor::defer(cx.waker()) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     } else {
         Poll::Ready(())
     }
 }
+// ANCHOR_END: poll_proceed
 
 #[cfg(test)]
 mod tests {

@@ -75,11 +75,13 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
+// ANCHOR: join_handle_drop
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         self.raw.drop_join_handle();
     }
 }
+// ANCHOR_END: join_handle_drop
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -145,6 +145,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // ANCHOR: poll_future
     /// Polls the future once, catching a panic so that it becomes the task's result instead
     /// of unwinding into the scheduler.
     fn poll_future(self: &Arc<Self>) -> Poll<Result<F::Output, JoinError>> {
@@ -168,7 +169,9 @@ where
             Err(payload) => Poll::Ready(Err(JoinError::panic(self.id, payload))),
         }
     }
+    // ANCHOR_END: poll_future
 
+    // ANCHOR: finish
     /// Drops the future (if still there), stores the result, marks the task complete and
     /// hands the result to the `JoinHandle` — or drops it, if the handle is gone.
     fn finish(self: &Arc<Self>, result: Result<F::Output, JoinError>) {
@@ -192,6 +195,7 @@ where
         self.scheduler
             .release(self.owner_key.load(Ordering::Acquire));
     }
+    // ANCHOR_END: finish
 
     /// Drops an output nobody will read. Its destructor is user code: a panic there is
     /// contained, so that it cannot escape from a `JoinHandle` drop or a worker.
@@ -206,6 +210,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // ANCHOR: poll_join
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
         if !self.state.load().is_complete() {
             *lock(&self.join_waker) = Some(cx.waker().clone());
@@ -219,6 +224,7 @@ where
             _ => panic!("JoinHandle polled again after it returned its output"),
         }
     }
+    // ANCHOR_END: poll_join
 
     fn abort(self: Arc<Self>) {
         if self.state.cancel() {

@@ -17,11 +17,13 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
 
+// ANCHOR: state_bits
 const SCHEDULED: usize = 1 << 0;
 const RUNNING: usize = 1 << 1;
 const COMPLETE: usize = 1 << 2;
 const CANCELLED: usize = 1 << 3;
 const JOIN_INTEREST: usize = 1 << 4;
+// ANCHOR_END: state_bits
 
 /// The atomic state word of one task.
 pub(crate) struct State(AtomicUsize);
@@ -67,12 +69,14 @@ impl State {
         Snapshot(self.0.load(Acquire))
     }
 
+    // ANCHOR: state_wake
     /// A waker fired. Returns `true` when the caller must put the task on a run queue: only
     /// the wake that finds the task idle does, so a task is never queued twice. A wake that
     /// finds the task running only sets `SCHEDULED`; the runner sees it after the poll.
     pub(crate) fn wake(&self) -> bool {
         Snapshot(self.0.fetch_or(SCHEDULED, AcqRel)).is_idle()
     }
+    // ANCHOR_END: state_wake
 
     /// `abort()` or shutdown: mark the task cancelled and, like a wake, report whether the
     /// caller must queue it so that a runner comes by and drops the future.
@@ -91,6 +95,7 @@ impl State {
             .map(|prev| Snapshot((prev & !SCHEDULED) | RUNNING))
     }
 
+    // ANCHOR: stop_running
     /// The poll returned `Pending`: leave `RUNNING`, unless a cancel arrived meanwhile, in
     /// which case the runner keeps the task to drop its future.
     pub(crate) fn stop_running(&self) -> AfterPending {
@@ -110,6 +115,7 @@ impl State {
             AfterPending::Idle
         }
     }
+    // ANCHOR_END: stop_running
 
     /// Shutdown wants to drop the future of a task that no runner is polling. Returns `true`
     /// when shutdown now owns the task (it set `RUNNING`, so no runner will touch it); `false`

@@ -4,8 +4,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Returns `Pending` once, after waking its own task, so the scheduler puts the task at the
-/// back of the run queue and runs the others first.
+/// Gives the other tasks, and the driver (I/O and timers), a turn before this task goes on.
+///
+/// It returns `Pending` once. The scheduler wakes the task again only after its next visit
+/// to the driver, so a task that yields in a loop cannot hold back I/O and timers.
 ///
 /// ```
 /// asincrono::block_on(async {
@@ -20,6 +22,7 @@ struct YieldNow {
     yielded: bool,
 }
 
+// ANCHOR: yield_now
 impl Future for YieldNow {
     type Output = ();
 
@@ -28,9 +31,14 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
-        // Waker contract: returning Pending obliges someone to wake us; we do it ourselves.
-        // The task is RUNNING, so this wake only marks it SCHEDULED and the runner requeues it.
-        cx.waker().wake_by_ref();
+        // Waker contract: returning Pending obliges someone to wake us. We are ready at once,
+        // but we ask the scheduler to hold our waker until it has looked at I/O and timers,
+        // so that yielding really lets everything else in first. Outside asincrono's
+        // scheduler, we wake ourselves right away.
+        if !crate::executor::defer(cx.waker()) {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }
+// ANCHOR_END: yield_now

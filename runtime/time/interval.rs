@@ -64,6 +64,7 @@ impl Interval {
         poll_fn(|cx| self.poll_tick(cx)).await
     }
 
+    // ANCHOR: poll_tick
     /// The poll behind [`Interval::tick`].
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         ready!(Pin::new(&mut self.timer).poll(cx));
@@ -71,6 +72,7 @@ impl Interval {
         Pin::new(&mut self.timer).reset(deadline + self.period);
         Poll::Ready(deadline)
     }
+    // ANCHOR_END: poll_tick
 
     /// Starts over: the next tick is one period from now.
     pub fn reset(&mut self) {

@@ -103,6 +103,7 @@ impl Sleep {
     }
 }
 
+// ANCHOR: sleep_poll
 impl Future for Sleep {
     type Output = ();
 
@@ -119,6 +120,7 @@ impl Future for Sleep {
         Poll::Pending
     }
 }
+// ANCHOR_END: sleep_poll
 
 impl std::fmt::Debug for Sleep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -128,8 +130,10 @@ impl std::fmt::Debug for Sleep {
     }
 }
 
+// ANCHOR: sleep_drop
 impl Drop for Sleep {
     fn drop(&mut self) {
         self.disarm();
     }
 }
+// ANCHOR_END: sleep_drop

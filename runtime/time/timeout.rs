@@ -59,6 +59,7 @@ pub fn timeout_at<F: IntoFuture>(
     race_deadline(sleep_until(deadline), future.into_future())
 }
 
+// ANCHOR: race_deadline
 /// Polls `future` first (so a result that is ready at the deadline still counts), then the
 /// timer. Written as an `async` block with `pin!`, so no unsafe pin projection is needed.
 async fn race_deadline<F: Future>(mut timer: Sleep, future: F) -> Result<F::Output, Elapsed> {
@@ -71,3 +72,4 @@ async fn race_deadline<F: Future>(mut timer: Sleep, future: F) -> Result<F::Outp
     })
     .await
 }
+// ANCHOR_END: race_deadline

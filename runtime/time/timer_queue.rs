@@ -100,6 +100,7 @@ impl TimerQueue {
         lock(&self.inner).armed.remove(&key)
     }
 
+    // ANCHOR: prepare_to_park
     /// The driver is about to block: records until when, and returns the `epoll_wait`
     /// timeout (the time to the earliest deadline, capped by `max_wait`).
     pub(crate) fn prepare_to_park(&self, max_wait: Option<Duration>) -> Option<Duration> {
@@ -116,12 +117,14 @@ impl TimerQueue {
         }
         timeout
     }
+    // ANCHOR_END: prepare_to_park
 
     /// The driver returned from `epoll_wait`.
     pub(crate) fn woke_up(&self) {
         lock(&self.inner).driver_asleep_until = None;
     }
 
+    // ANCHOR: expire
     /// Moves the wakers of every timer that is due into `expired`.
     pub(crate) fn expire(&self, expired: &mut Vec<Waker>) {
         let now = Instant::now();
@@ -133,6 +136,7 @@ impl TimerQueue {
             expired.push(entry.remove());
         }
     }
+    // ANCHOR_END: expire
 
     /// The runtime is going away: returns every waker so each sleeper can learn it.
     pub(crate) fn shutdown(&self) -> Vec<Waker> {
