@@ -439,3 +439,60 @@ fn a_yielding_task_lets_the_driver_run_before_it_runs_again() {
         );
     });
 }
+
+/// A one-shot flag another thread can raise, waking whoever waits on it.
+#[derive(Default)]
+struct Flag {
+    raised: AtomicBool,
+    waiter: Mutex<Option<Waker>>,
+}
+
+impl Flag {
+    fn raise(&self) {
+        self.raised.store(true, Ordering::SeqCst);
+        if let Some(waker) = self.waiter.lock().unwrap().take() {
+            waker.wake();
+        }
+    }
+
+    async fn wait(&self) {
+        poll_fn(|cx| {
+            *self.waiter.lock().unwrap() = Some(cx.waker().clone());
+            if self.raised.load(Ordering::SeqCst) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+#[test]
+fn wakes_and_spawns_from_other_threads_are_never_lost_as_the_runtime_parks() {
+    // Each round, the runtime runs out of work and heads for epoll_wait while another thread
+    // wakes a task (or spawns one) at about the same moment: the window between "the queue
+    // looked empty" and "asleep" (tokio #525). A lost wake-up hangs a round, and the watchdog
+    // fails the test.
+    const ROUNDS: usize = 2_000;
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let rt = runtime(flavour);
+            std::thread::scope(|scope| {
+                for round in 0..ROUNDS {
+                    let flag = Arc::new(Flag::default());
+                    let raiser = flag.clone();
+                    if round % 2 == 0 {
+                        // A wake from a foreign thread.
+                        scope.spawn(move || raiser.raise());
+                    } else {
+                        // A spawn from a foreign thread; the new task raises the flag.
+                        let rt = &rt;
+                        scope.spawn(move || drop(rt.spawn(async move { raiser.raise() })));
+                    }
+                    rt.block_on(flag.wait());
+                }
+            });
+        });
+    }
+}
