@@ -408,11 +408,23 @@ pub(crate) fn defer(waker: &Waker) -> bool {
 
 /// Wakes every deferred waker (their tasks join the local queue).
 fn wake_deferred() {
-    let deferred = LOCAL.with(|local| {
+    let taken = LOCAL.with(|local| {
         local
             .borrow_mut()
             .as_mut()
             .map(|queue| std::mem::take(&mut queue.deferred))
     });
-    deferred.into_iter().flatten().for_each(Waker::wake);
+    let Some(mut deferred) = taken else { return };
+    // Woken with the thread-local released: each wake pushes onto the local queue.
+    deferred.drain(..).for_each(Waker::wake);
+    // Hand the emptied list back, so its capacity is reused and deferring never allocates.
+    LOCAL.with(|local| {
+        if let Some(queue) = local
+            .borrow_mut()
+            .as_mut()
+            .filter(|queue| queue.deferred.is_empty())
+        {
+            queue.deferred = deferred;
+        }
+    });
 }

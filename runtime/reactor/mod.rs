@@ -27,6 +27,7 @@ use mio::event::{Event, Source};
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 use std::io;
+use std::mem::take;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -67,12 +68,48 @@ struct IoState {
     /// Counts events; lets `clear_readiness` tell whether a new event arrived since the
     /// readiness it wants to clear was read (see [`ReadyEvent`]).
     tick: u32,
-    /// The tasks waiting to read (usually none or one).
-    readers: Vec<Waker>,
-    /// The tasks waiting to write (usually none or one).
-    writers: Vec<Waker>,
+    /// The tasks waiting to read.
+    readers: Waiters,
+    /// The tasks waiting to write.
+    writers: Waiters,
     /// The runtime is gone: every wait ends with an error.
     shut_down: bool,
+}
+
+/// The tasks waiting on one direction of one socket.
+///
+/// Nearly always none or one, so the first waiter is kept inline and only further ones go in
+/// a `Vec`: waiting on a socket costs no allocation in the common case (a test counts).
+#[derive(Default)]
+struct Waiters {
+    first: Option<Waker>,
+    others: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Adds `waker`, unless it would wake a task already waiting (a task polled twice
+    /// before the event keeps one entry).
+    fn register(&mut self, waker: &Waker) {
+        if self
+            .first
+            .iter()
+            .chain(&self.others)
+            .any(|waiting| waiting.will_wake(waker))
+        {
+            return;
+        }
+        match self.first {
+            None => self.first = Some(waker.clone()),
+            Some(_) => self.others.push(waker.clone()),
+        }
+    }
+
+    fn wake_all(self) {
+        self.first
+            .into_iter()
+            .chain(self.others)
+            .for_each(Waker::wake);
+    }
 }
 
 /// Readiness handed to an I/O operation, stamped with the tick at which it was read.
@@ -181,8 +218,8 @@ impl ScheduledIo {
             state: Mutex::new(IoState {
                 ready: 0,
                 tick: 0,
-                readers: Vec::new(),
-                writers: Vec::new(),
+                readers: Waiters::default(),
+                writers: Waiters::default(),
                 shut_down: false,
             }),
         }
@@ -191,32 +228,36 @@ impl ScheduledIo {
     // ANCHOR: set_readiness
     /// Stores new readiness and wakes the waiters it concerns.
     fn set_readiness(&self, ready: u8) {
-        let mut woken = Vec::new();
-        {
+        let (readers, writers) = {
             let mut state = lock(&self.state);
             state.ready |= ready;
             state.tick = state.tick.wrapping_add(1);
-            if ready & Direction::Read.mask() != 0 {
-                woken.append(&mut state.readers);
-            }
-            if ready & Direction::Write.mask() != 0 {
-                woken.append(&mut state.writers);
-            }
-        }
+            let readers = if ready & Direction::Read.mask() != 0 {
+                take(&mut state.readers)
+            } else {
+                Waiters::default()
+            };
+            let writers = if ready & Direction::Write.mask() != 0 {
+                take(&mut state.writers)
+            } else {
+                Waiters::default()
+            };
+            (readers, writers)
+        };
         // Woken after the lock is released: a waker may run arbitrary code.
-        woken.into_iter().for_each(Waker::wake);
+        readers.wake_all();
+        writers.wake_all();
     }
     // ANCHOR_END: set_readiness
 
     fn shut_down(&self) {
-        let mut woken = Vec::new();
-        {
+        let (readers, writers) = {
             let mut state = lock(&self.state);
             state.shut_down = true;
-            woken.append(&mut state.readers);
-            woken.append(&mut state.writers);
-        }
-        woken.into_iter().for_each(Waker::wake);
+            (take(&mut state.readers), take(&mut state.writers))
+        };
+        readers.wake_all();
+        writers.wake_all();
     }
 
     // ANCHOR: poll_ready
@@ -245,10 +286,7 @@ impl ScheduledIo {
             Direction::Read => &mut state.readers,
             Direction::Write => &mut state.writers,
         };
-        // A task polled again before the event keeps a single entry.
-        if !waiters.iter().any(|waiter| waiter.will_wake(cx.waker())) {
-            waiters.push(cx.waker().clone());
-        }
+        waiters.register(cx.waker());
         Poll::Pending
     }
     // ANCHOR_END: poll_ready
