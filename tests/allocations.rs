@@ -127,7 +127,6 @@ fn waiting_for_socket_readiness_allocates_nothing() {
             0,
             "no allocation per readiness wait"
         );
-        drop(round_trip);
         drop(ping);
         echo.await.expect("no panic");
     });
