@@ -64,6 +64,15 @@ pub(crate) fn first_addr<A: ToSocketAddrs>(addr: A, what: &str) -> io::Result<So
         })
 }
 
+/// The outcome of shutting down the writing side of a stream socket. `NotConnected` means
+/// the peer has already gone, so there is nothing left to shut down: that is success.
+pub(crate) fn write_shutdown_outcome(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
+        result => result,
+    }
+}
+
 /// The same error kind, with what was being done and to what in the message.
 pub(crate) fn with_context(err: io::Error, what: &str, target: impl Display) -> io::Error {
     io::Error::new(err.kind(), format!("{what} {target}: {err}"))

@@ -175,11 +175,7 @@ impl TcpStream {
     }
 
     fn shutdown_write(&self) -> io::Result<()> {
-        match self.io.get_ref().shutdown(Shutdown::Write) {
-            // The peer already went away: there is nothing left to shut down.
-            Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
-            result => result,
-        }
+        super::write_shutdown_outcome(self.io.get_ref().shutdown(Shutdown::Write))
     }
 }
 

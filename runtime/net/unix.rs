@@ -132,6 +132,8 @@ impl AsyncWrite for UnixStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.io.get_ref().shutdown(Shutdown::Write))
+        Poll::Ready(super::write_shutdown_outcome(
+            self.io.get_ref().shutdown(Shutdown::Write),
+        ))
     }
 }
