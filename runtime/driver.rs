@@ -108,7 +108,9 @@ impl DriverHandle {
     }
 
     /// The runtime is going away: fail every I/O waiter and wake every sleeper, so that no
-    /// future that outlives the runtime waits forever.
+    /// future that outlives the runtime waits for ever. (An I/O operation polled after this
+    /// returns an error; a `Sleep` cannot return one, so it panics with a message saying its
+    /// runtime has shut down, as tokio's does.)
     pub(crate) fn shutdown(&self) {
         self.reactor.shutdown();
         for waker in self.timers.shutdown() {

@@ -496,3 +496,24 @@ fn wakes_and_spawns_from_other_threads_are_never_lost_as_the_runtime_parks() {
         });
     }
 }
+
+#[test]
+fn a_destructor_that_panics_while_an_abort_drops_the_future_is_reported_as_a_panic() {
+    on_each_flavour(|| async {
+        let doomed = asincrono::spawn(async {
+            let _bomb = PanicsOnDrop;
+            pending::<()>().await;
+        });
+        yield_now().await; // let it start and hold its guard
+        doomed.abort();
+        let err = doomed.await.expect_err("aborted");
+        assert!(
+            err.is_panic(),
+            "the destructor's panic is the task's result: {err}"
+        );
+        assert!(
+            err.to_string().contains("an output destructor panicked"),
+            "{err}"
+        );
+    });
+}

@@ -246,3 +246,19 @@ fn an_idle_runtime_sleeps_in_the_kernel_instead_of_spinning() {
         );
     });
 }
+
+#[test]
+fn timeout_fires_even_when_the_inner_future_spends_the_whole_budget() {
+    // The inner future completes a timer operation on every poll, so it spends the task's
+    // cooperative budget each time. If the deadline check then had to wait for budget too,
+    // it would never run and the timeout would never fire.
+    on_each_flavour(|| async {
+        let busy = async {
+            loop {
+                sleep(Duration::ZERO).await;
+            }
+        };
+        let outcome = timeout(Duration::from_millis(20), busy).await;
+        assert!(outcome.is_err(), "the timeout must fire");
+    });
+}

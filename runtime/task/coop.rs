@@ -20,13 +20,28 @@ thread_local! {
 
 /// Runs `poll` (one poll of a task) with a fresh budget, restoring the outer one afterwards.
 pub(crate) fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
+    with_budget_set_to(Some(BUDGET_PER_POLL), poll)
+}
+
+/// Runs `poll` with no budget limit, restoring the outer budget afterwards. For a deadline
+/// check that must run even when the future beside it spent the whole budget (`timeout`).
+pub(crate) fn unconstrained<R>(poll: impl FnOnce() -> R) -> R {
+    with_budget_set_to(None, poll)
+}
+
+/// Whether the current task poll may still complete an operation.
+pub(crate) fn has_budget_left() -> bool {
+    BUDGET.with(|budget| budget.get() != Some(0))
+}
+
+fn with_budget_set_to<R>(budget: Option<u32>, poll: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
         fn drop(&mut self) {
             BUDGET.with(|budget| budget.set(self.0));
         }
     }
-    let _restore = Restore(BUDGET.with(|budget| budget.replace(Some(BUDGET_PER_POLL))));
+    let _restore = Restore(BUDGET.with(|current| current.replace(budget)));
     poll()
 }
 

@@ -19,7 +19,7 @@ mod raw;
 mod state;
 mod yield_now;
 
-pub(crate) use coop::{poll_proceed, with_budget};
+pub(crate) use coop::{has_budget_left, poll_proceed, unconstrained, with_budget};
 pub use join::{JoinError, JoinHandle};
 pub(crate) use raw::{Runnable, new_task};
 pub use yield_now::yield_now;

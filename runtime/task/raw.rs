@@ -103,12 +103,12 @@ where
 }
 // ANCHOR_END: wake
 
-// ANCHOR: run
 impl<F> Runnable for Task<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // ANCHOR: run
     fn run(self: Arc<Self>) {
         let Some(snapshot) = self.state.start_running() else {
             return; // shutdown claimed it, or it finished: this queue entry is stale
@@ -177,8 +177,17 @@ where
     fn finish(self: &Arc<Self>, result: Result<F::Output, JoinError>) {
         {
             let mut stage = lock(&self.stage);
-            // Dropping a future runs user destructors, which may panic: contain it here.
-            let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+            // Dropping a future runs user destructors, which may panic. The panic is caught
+            // here and becomes the task's result (as the poll's own panics do), so an abort
+            // whose cleanup panicked is reported as a panic, not as a quiet cancellation.
+            let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+            let result = match dropped {
+                Ok(()) => result,
+                Err(payload) => {
+                    let _ = catch_unwind(AssertUnwindSafe(move || drop(result)));
+                    Err(JoinError::panic(self.id, payload))
+                }
+            };
             *stage = Stage::Finished(result);
         }
         let before = self.state.complete();

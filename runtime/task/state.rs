@@ -4,7 +4,7 @@
 //! | bit             | set by                                   | cleared by                        | meaning |
 //! |-----------------|------------------------------------------|-----------------------------------|---------|
 //! | `SCHEDULED`     | a waker, `abort`, `spawn`                | the runner, as it starts to poll  | the task sits in a run queue (or is about to) |
-//! | `RUNNING`       | the runner, as it starts to poll         | the runner, after the poll        | one thread is polling the future right now |
+//! | `RUNNING`       | the runner, as it starts to poll; shutdown, as it claims an idle task | the runner, after the poll | one thread owns the future right now (polling or dropping it) |
 //! | `COMPLETE`      | the runner, once the output is stored    | never                             | the future is gone; the stage holds the output |
 //! | `CANCELLED`     | `JoinHandle::abort`, runtime shutdown    | never                             | the next time the runner sees the task, it drops the future |
 //! | `JOIN_INTEREST` | `spawn` (a `JoinHandle` exists)          | dropping the `JoinHandle`         | someone will read the output |

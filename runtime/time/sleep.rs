@@ -24,7 +24,8 @@ use std::time::Duration;
 /// the `Sleep` is first polled in, so `runtime.block_on(sleep(d))` works from outside.
 ///
 /// # Panics
-/// When polled outside a runtime (the timer needs one to fire it).
+/// When polled outside a runtime (the timer needs one to fire it), or polled again after
+/// the runtime it is bound to has shut down (it could never fire).
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(Instant::now().saturating_add(duration))
 }
@@ -32,7 +33,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline`.
 ///
 /// # Panics
-/// When polled outside a runtime.
+/// As for [`sleep`].
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,

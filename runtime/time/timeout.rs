@@ -1,6 +1,7 @@
 //! `timeout`: give up on a future after a while.
 
 use super::{Instant, Sleep, sleep_until};
+use crate::task;
 use std::fmt;
 use std::future::{Future, IntoFuture, poll_fn};
 use std::pin::{Pin, pin};
@@ -62,13 +63,23 @@ pub fn timeout_at<F: IntoFuture>(
 // ANCHOR: race_deadline
 /// Polls `future` first (so a result that is ready at the deadline still counts), then the
 /// timer. Written as an `async` block with `pin!`, so no unsafe pin projection is needed.
+///
+/// The timer is a timer operation like any other and spends cooperative budget. If the
+/// future spent the last of it, the deadline check runs unconstrained: otherwise a future
+/// that is busy on every poll would stop its own timeout from ever firing.
 async fn race_deadline<F: Future>(mut timer: Sleep, future: F) -> Result<F::Output, Elapsed> {
     let mut future = pin!(future);
     poll_fn(|cx| {
+        let had_budget = task::has_budget_left();
         if let Poll::Ready(output) = future.as_mut().poll(cx) {
             return Poll::Ready(Ok(output));
         }
-        Pin::new(&mut timer).poll(cx).map(|()| Err(Elapsed(())))
+        let mut poll_timer = || Pin::new(&mut timer).poll(cx).map(|()| Err(Elapsed(())));
+        if had_budget && !task::has_budget_left() {
+            task::unconstrained(poll_timer)
+        } else {
+            poll_timer()
+        }
     })
     .await
 }

@@ -1,0 +1,393 @@
+//! The book must not drift from the code.
+//!
+//! The chapters in `docs/src/` quote the runtime only through mdBook includes that name an
+//! anchor, `{{#include ../../runtime/task/raw.rs:task_struct}}`, which mdBook replaces with
+//! the lines between `// ANCHOR: task_struct` and `// ANCHOR_END: task_struct` in that file.
+//! If someone renames a file, deletes an anchor or misspells one, mdBook does not fail: it
+//! prints a warning and renders an empty or wrong snippet. This test fails instead, naming
+//! the chapter, the line, the path and the anchor.
+//!
+//! What it checks:
+//! - every `{{#include …}}` and `{{#rustdoc_include …}}` in `docs/src/*.md` names a file that
+//!   exists (resolved relative to the chapter, as mdBook does) and an anchor that the file
+//!   opens with `ANCHOR: name` and then closes with `ANCHOR_END: name`;
+//! - includes by line number (`file.rs:10:20`) are refused: they drift silently with every
+//!   edit of the file, which is what anchors exist to prevent;
+//! - no file the book can quote (the runtime's sources, and anything a chapter includes)
+//!   defines an anchor name twice, or opens one without closing it;
+//! - every chapter file is listed in `SUMMARY.md`, and every link there leads to a file.
+//!
+//! It needs only `std`, so it runs with plain `cargo test --test book`; building the book
+//! itself (`mdbook build docs`) is a separate, optional step.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// The crate root, whatever directory the test is run from.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `path` relative to the crate root, for messages.
+fn shown(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Removes `.` and `..` components without touching the file system, so that a path to a
+/// missing file can still be shown and compared.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The chapter files: every `*.md` in `docs/src`, `SUMMARY.md` included, sorted.
+fn markdown_files(src: &Path) -> Vec<PathBuf> {
+    let entries =
+        fs::read_dir(src).unwrap_or_else(|err| panic!("cannot list {}: {err}", shown(src)));
+    let mut files: Vec<PathBuf> = entries
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.expect("a readable directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// One `{{#include …}}` (or `{{#rustdoc_include …}}`) found in a chapter.
+struct Include {
+    /// 1-based line of the chapter where it appears.
+    line: usize,
+    /// The directive as written, for messages.
+    text: String,
+    /// The path as written, before resolution.
+    path: String,
+    /// What follows the first `:`, if anything: an anchor name or a line range.
+    selector: Option<String>,
+}
+
+/// Finds the include directives in a chapter, as mdBook does. A directive escaped with a
+/// backslash (`\{{#include …}}`) is shown literally by mdBook and is skipped here too.
+fn includes(markdown: &str) -> Vec<Include> {
+    let mut found = Vec::new();
+    for (index, line) in markdown.lines().enumerate() {
+        let mut rest = line;
+        let mut consumed = 0;
+        while let Some(start) = rest.find("{{#") {
+            let escaped = line[..consumed + start].ends_with('\\');
+            let after = &rest[start + 3..];
+            let Some(end) = after.find("}}") else {
+                break;
+            };
+            let body = after[..end].trim();
+            let directive = ["include", "rustdoc_include"]
+                .into_iter()
+                .find_map(|name| body.strip_prefix(name).filter(|args| args.starts_with(' ')));
+            if let (false, Some(args)) = (escaped, directive) {
+                let args = args.trim();
+                let (path, selector) = match args.split_once(':') {
+                    Some((path, selector)) => (path, Some(selector.trim().to_string())),
+                    None => (args, None),
+                };
+                found.push(Include {
+                    line: index + 1,
+                    text: format!("{{{{#{body}}}}}"),
+                    path: path.trim().to_string(),
+                    selector,
+                });
+            }
+            let skip = start + 3 + end + 2;
+            consumed += skip;
+            rest = &rest[skip..];
+        }
+    }
+    found
+}
+
+/// The anchor name that follows `marker` (`"ANCHOR:"` or `"ANCHOR_END:"`) on `line`, read
+/// the way mdBook reads it: optional spaces, then letters, digits, `_` and `-`.
+fn anchor_after<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let start = line.find(marker)? + marker.len();
+    let rest = line[start..].trim_start();
+    let len = rest
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    (len > 0).then(|| &rest[..len])
+}
+
+/// Where each anchor of a file opens and closes (1-based lines), and what is wrong with
+/// them: a name opened twice, closed twice, closed before it opens, or never closed.
+#[derive(Default)]
+struct Anchors {
+    opened: BTreeMap<String, usize>,
+    closed: BTreeMap<String, usize>,
+    problems: Vec<String>,
+}
+
+fn anchors(source: &str) -> Anchors {
+    let mut anchors = Anchors::default();
+    for (index, line) in source.lines().enumerate() {
+        let number = index + 1;
+        if let Some(name) = anchor_after(line, "ANCHOR:") {
+            if let Some(first) = anchors.opened.insert(name.to_string(), number) {
+                anchors.problems.push(format!(
+                    "anchor `{name}` is defined twice (lines {first} and {number}); mdBook would \
+                     quote from the first one only"
+                ));
+            }
+        }
+        if let Some(name) = anchor_after(line, "ANCHOR_END:") {
+            if let Some(first) = anchors.closed.insert(name.to_string(), number) {
+                anchors.problems.push(format!(
+                    "anchor `{name}` is closed twice (lines {first} and {number})"
+                ));
+            }
+        }
+    }
+    for (name, &open) in &anchors.opened {
+        match anchors.closed.get(name) {
+            None => anchors.problems.push(format!(
+                "anchor `{name}` opens at line {open} but has no `ANCHOR_END: {name}`; mdBook \
+                 would quote the rest of the file"
+            )),
+            Some(&close) if close <= open => anchors.problems.push(format!(
+                "`ANCHOR_END: {name}` (line {close}) comes before `ANCHOR: {name}` (line {open})"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, &close) in &anchors.closed {
+        if !anchors.opened.contains_key(name) {
+            anchors.problems.push(format!(
+                "`ANCHOR_END: {name}` at line {close} closes an anchor that is never opened"
+            ));
+        }
+    }
+    anchors
+}
+
+/// Whether an include selector is a line range (`10`, `10:20`, `10:`, `:20`) rather than
+/// an anchor name.
+fn is_line_range(selector: &str) -> bool {
+    !selector.is_empty() && selector.chars().all(|c| c.is_ascii_digit() || c == ':')
+}
+
+/// The targets of the links in `SUMMARY.md`: `[Title](target)`. Draft chapters, written
+/// `[Title]()`, have no file yet and are left out.
+fn summary_links(summary: &str) -> Vec<(usize, String)> {
+    let mut links = Vec::new();
+    for (index, line) in summary.lines().enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("](") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find(')') else {
+                break;
+            };
+            let target = after[..end].trim();
+            let target = target.split('#').next().unwrap_or_default();
+            if !target.is_empty() {
+                links.push((index + 1, target.to_string()));
+            }
+            rest = &after[end + 1..];
+        }
+    }
+    links
+}
+
+#[test]
+fn every_include_in_the_book_resolves_to_an_existing_anchor() {
+    let src = root().join("docs/src");
+    let mut problems = Vec::new();
+    let mut quoted_files = BTreeSet::new();
+    let mut include_count = 0;
+
+    for chapter in markdown_files(&src) {
+        let markdown = fs::read_to_string(&chapter)
+            .unwrap_or_else(|err| panic!("cannot read {}: {err}", shown(&chapter)));
+        let dir = chapter.parent().expect("a chapter lives in a directory");
+        for include in includes(&markdown) {
+            include_count += 1;
+            let here = format!("{}:{}: {}", shown(&chapter), include.line, include.text);
+            let file = normalize(&dir.join(&include.path));
+            let Ok(source) = fs::read_to_string(&file) else {
+                problems.push(format!(
+                    "{here}\n    the file {} (resolved from `{}`) does not exist or cannot be read",
+                    shown(&file),
+                    include.path
+                ));
+                continue;
+            };
+            quoted_files.insert(file.clone());
+            let anchor = match include.selector.as_deref() {
+                None => {
+                    problems.push(format!(
+                        "{here}\n    includes all of {} without an anchor; quote code through \
+                         `// ANCHOR: name` … `// ANCHOR_END: name` so that the book shows a \
+                         chosen part and follows its edits",
+                        shown(&file)
+                    ));
+                    continue;
+                }
+                Some(selector) if selector.is_empty() || is_line_range(selector) => {
+                    problems.push(format!(
+                        "{here}\n    selects lines by number (`{selector}`) in {}; line numbers \
+                         drift with every edit, so the book quotes through anchors only",
+                        shown(&file)
+                    ));
+                    continue;
+                }
+                Some(anchor) => anchor,
+            };
+            let found = anchors(&source);
+            match (found.opened.get(anchor), found.closed.get(anchor)) {
+                (Some(_), Some(_)) => {}
+                (open, close) => {
+                    let missing: Vec<String> = [
+                        open.is_none().then(|| format!("`ANCHOR: {anchor}`")),
+                        close.is_none().then(|| format!("`ANCHOR_END: {anchor}`")),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    problems.push(format!(
+                        "{here}\n    anchor `{anchor}`: {} does not contain {}",
+                        shown(&file),
+                        missing.join(" or ")
+                    ));
+                }
+            }
+        }
+    }
+
+    // Anchor hygiene in every file the book quotes or may quote.
+    let mut candidates = Vec::new();
+    rust_files(&root().join("runtime"), &mut candidates);
+    candidates.extend(quoted_files);
+    candidates.sort();
+    candidates.dedup();
+    for file in candidates {
+        let Ok(source) = fs::read_to_string(&file) else {
+            continue;
+        };
+        for problem in anchors(&source).problems {
+            problems.push(format!("{}: {problem}", shown(&file)));
+        }
+    }
+
+    assert!(
+        include_count > 0,
+        "no {{{{#include}}}} found in docs/src: is the book where this test looks?"
+    );
+    assert!(
+        problems.is_empty(),
+        "the book has drifted from the code ({} problem(s)):\n\n{}\n",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
+#[test]
+fn every_chapter_is_in_the_summary_and_every_summary_link_exists() {
+    let src = root().join("docs/src");
+    let summary_path = src.join("SUMMARY.md");
+    let summary = fs::read_to_string(&summary_path)
+        .unwrap_or_else(|err| panic!("cannot read {}: {err}", shown(&summary_path)));
+    let mut problems = Vec::new();
+
+    let mut linked = BTreeSet::new();
+    for (line, target) in summary_links(&summary) {
+        let file = normalize(&src.join(&target));
+        if !file.is_file() {
+            problems.push(format!(
+                "{}:{line}: the link `{target}` leads to {}, which does not exist",
+                shown(&summary_path),
+                shown(&file)
+            ));
+        }
+        linked.insert(file);
+    }
+
+    for chapter in markdown_files(&src) {
+        if chapter != summary_path && !linked.contains(&normalize(&chapter)) {
+            problems.push(format!(
+                "{} is not listed in {}: mdBook would leave it out of the book",
+                shown(&chapter),
+                shown(&summary_path)
+            ));
+        }
+    }
+
+    assert!(
+        problems.is_empty(),
+        "SUMMARY.md and the chapters disagree:\n\n{}\n",
+        problems.join("\n")
+    );
+}
+
+/// The checker itself, on small inputs, so that a bug in it cannot make the book tests
+/// pass vacuously.
+#[test]
+fn the_checker_reads_includes_and_anchors_like_mdbook() {
+    let chapter = "text {{#include ../../a.rs:one}} more {{#rustdoc_include b.rs}}\n\
+                   \\{{#include escaped.rs:x}}\n\
+                   {{#include c.rs:10:20}}\n";
+    let found = includes(chapter);
+    let seen: Vec<(usize, &str, Option<&str>)> = found
+        .iter()
+        .map(|i| (i.line, i.path.as_str(), i.selector.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "../../a.rs", Some("one")),
+            (1, "b.rs", None),
+            (3, "c.rs", Some("10:20")),
+        ]
+    );
+    assert!(is_line_range("10:20") && is_line_range("10") && !is_line_range("poll_io"));
+
+    let source = "// ANCHOR: a\n// ANCHOR: b-2\n// ANCHOR_END: b-2\n// ANCHOR_END: a\n\
+                  // ANCHOR: a\n// ANCHOR: open\n// ANCHOR_END: stray\n";
+    let found = anchors(source);
+    assert_eq!(found.opened.get("b-2"), Some(&2));
+    assert_eq!(found.closed.get("a"), Some(&4));
+    let problems = found.problems.join("\n");
+    assert!(problems.contains("`a` is defined twice"), "{problems}");
+    assert!(problems.contains("`open` opens at line 6"), "{problems}");
+    assert!(problems.contains("`ANCHOR_END: stray`"), "{problems}");
+
+    assert_eq!(
+        summary_links("- [One](01-one.md)\n- [Draft]()\n- [Two](./02-two.md#part)\n"),
+        [(1, "01-one.md".to_string()), (3, "./02-two.md".to_string())]
+    );
+    assert_eq!(
+        normalize(Path::new("/x/docs/src/../../runtime/./a.rs")),
+        Path::new("/x/runtime/a.rs")
+    );
+}
