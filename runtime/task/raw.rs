@@ -157,7 +157,8 @@ where
         };
         // SAFETY: the future lives inside the `Arc` allocation, which never moves, and it is
         // never moved out of it: `finish` replaces the stage by assignment, which drops the
-        // future in place. Those are exactly the guarantees `Pin` asks for. (Pinning it
+        // future in place, and `take_output`, the only code that moves a stage out, refuses
+        // a `Pending` one. Those are exactly the guarantees `Pin` asks for. (Pinning it
         // safely would need `Box::pin`: a second allocation per spawn.)
         let future = unsafe { Pin::new_unchecked(future) };
         let polled = catch_unwind(AssertUnwindSafe(|| {
@@ -209,8 +210,22 @@ where
     /// Drops an output nobody will read. Its destructor is user code: a panic there is
     /// contained, so that it cannot escape from a `JoinHandle` drop or a worker.
     fn drop_output(&self) {
-        let output = std::mem::replace(&mut *lock(&self.stage), Stage::Consumed);
+        let output = self.take_output();
         let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+    }
+
+    /// Moves the result out of the stage, leaving `Consumed`; `None` if there is no result
+    /// (not finished yet, or already taken). This is the only place a stage is moved out
+    /// of, and it never moves a `Pending` one: the future is only ever dropped in place.
+    fn take_output(&self) -> Option<Result<F::Output, JoinError>> {
+        let mut stage = lock(&self.stage);
+        match &*stage {
+            Stage::Finished(_) => match std::mem::replace(&mut *stage, Stage::Consumed) {
+                Stage::Finished(result) => Some(result),
+                _ => unreachable!("matched Finished just above"),
+            },
+            Stage::Pending(_) | Stage::Consumed => None,
+        }
     }
 }
 
@@ -228,9 +243,9 @@ where
                 return Poll::Pending;
             }
         }
-        match std::mem::replace(&mut *lock(&self.stage), Stage::Consumed) {
-            Stage::Finished(result) => Poll::Ready(result),
-            _ => panic!("JoinHandle polled again after it returned its output"),
+        match self.take_output() {
+            Some(result) => Poll::Ready(result),
+            None => panic!("JoinHandle polled again after it returned its output"),
         }
     }
     // ANCHOR_END: poll_join
