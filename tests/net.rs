@@ -193,6 +193,14 @@ fn a_peer_that_resets_gives_connection_reset_not_a_panic() {
             .await
             .expect_err("the peer reset");
         assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        let peer = server_side
+            .peer_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.to_string().starts_with("read from 127.0.0.1:"),
+            "the error names the peer: {err} ({peer})"
+        );
         // And the runtime carries on.
         assert_eq!(asincrono::spawn(async { 1 }).await.expect("no panic"), 1);
     });

@@ -66,7 +66,7 @@ impl TcpListener {
             .poll_io(cx, Direction::Read, |listener| listener.accept())
             .map(|accepted| {
                 let (stream, peer) = accepted?;
-                Ok((TcpStream::from_mio(stream)?, peer))
+                Ok((TcpStream::from_mio(stream, Some(peer))?, peer))
             })
     }
 
@@ -98,6 +98,9 @@ impl fmt::Debug for TcpListener {
 /// can live in different tasks.
 pub struct TcpStream {
     io: Registered<mio::net::TcpStream>,
+    /// The peer's address, remembered from `connect` or `accept`: read and write errors
+    /// name it, and after a reset the socket itself can no longer tell it.
+    peer: Option<SocketAddr>,
 }
 
 impl TcpStream {
@@ -109,7 +112,7 @@ impl TcpStream {
 
     // ANCHOR: connect_addr
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
-        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?)?;
+        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?, Some(addr))?;
         // A non-blocking connect reports completion as "writable". Then `take_error` says
         // whether it failed; `peer_addr` failing with `NotConnected` means the event was
         // spurious and we must wait again (treated as `WouldBlock` by the retry loop).
@@ -130,16 +133,18 @@ impl TcpStream {
     }
     // ANCHOR_END: connect_addr
 
-    fn from_mio(stream: mio::net::TcpStream) -> io::Result<TcpStream> {
+    fn from_mio(stream: mio::net::TcpStream, peer: Option<SocketAddr>) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: Registered::new(stream, "TcpStream::connect")?,
+            peer,
         })
     }
 
     /// Wraps a connected `std` stream (it is switched to non-blocking mode).
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
-        TcpStream::from_mio(mio::net::TcpStream::from_std(stream))
+        let peer = stream.peer_addr().ok();
+        TcpStream::from_mio(mio::net::TcpStream::from_std(stream), peer)
     }
 
     /// The address of the other end.
@@ -174,8 +179,32 @@ impl TcpStream {
         )
     }
 
+    /// The reading behind `AsyncRead`, shared by the stream and its read half.
+    fn read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_read(cx, buf)
+            .map_err(|err| self.name_peer(err, "read from"))
+    }
+
+    /// The writing behind `AsyncWrite`, shared by the stream and its write half.
+    fn write_some(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_write(cx, buf)
+            .map_err(|err| self.name_peer(err, "write to"))
+    }
+
     fn shutdown_write(&self) -> io::Result<()> {
         super::write_shutdown_outcome(self.io.get_ref().shutdown(Shutdown::Write))
+            .map_err(|err| self.name_peer(err, "shut down the connection to"))
+    }
+
+    /// Adds the peer's address to an error (on the error path only: nothing is formatted
+    /// while all goes well). The error kind is kept.
+    fn name_peer(&self, err: io::Error, what: &str) -> io::Error {
+        match self.peer {
+            Some(peer) => super::with_context(err, what, peer),
+            None => err,
+        }
     }
 }
 
@@ -194,7 +223,7 @@ impl AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_read(cx, buf)
+        self.read_some(cx, buf)
     }
 }
 
@@ -204,7 +233,7 @@ impl AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_write(cx, buf)
+        self.write_some(cx, buf)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -255,7 +284,7 @@ impl AsyncRead for OwnedReadHalf {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.stream.io.poll_read(cx, buf)
+        self.stream.read_some(cx, buf)
     }
 }
 
@@ -265,7 +294,7 @@ impl AsyncWrite for OwnedWriteHalf {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.stream.io.poll_write(cx, buf)
+        self.stream.write_some(cx, buf)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

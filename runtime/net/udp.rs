@@ -1,6 +1,6 @@
 //! UDP: `UdpSocket`.
 
-use super::{each_addr, first_addr};
+use super::{each_addr, first_addr, with_context};
 use crate::reactor::{Direction, Registered};
 use std::fmt;
 use std::io;
@@ -52,6 +52,7 @@ impl UdpSocket {
         self.io
             .io(Direction::Write, |socket| socket.send_to(buf, target))
             .await
+            .map_err(|err| with_context(err, "send to", target))
     }
 
     /// Receives one datagram; returns its length and sender. Bytes beyond `buf.len()` are
