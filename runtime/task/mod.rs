@@ -4,7 +4,7 @@
 //! in one heap allocation (`raw.rs`) together with an atomic state word (`state.rs`), a slot
 //! for its output, and a pointer to its scheduler. That same allocation serves as the task's
 //! [`Waker`](std::task::Waker): waking it means "put me back on a run queue", which the task
-//! asks of its scheduler through the one-method [`Schedule`] trait. The scheduler decides
+//! asks of its scheduler through the one-method `Schedule` trait. The scheduler decides
 //! *where* (the local queue, a channel for other threads, …); the task code never knows which
 //! scheduler it runs on.
 //!
