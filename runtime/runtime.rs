@@ -36,6 +36,9 @@ impl Runtime {
     /// Runs `future` to completion on the current thread, running the runtime's tasks while
     /// it waits, and returns its output.
     ///
+    /// Only one thread at a time can drive a current-thread runtime: if another thread is
+    /// inside `block_on` on the same runtime, this call waits for it to return first.
+    ///
     /// # Panics
     /// If called from inside a runtime (a task, or another `block_on`): the thread it would
     /// block is the one that must run the tasks. If `future` panics, the panic propagates.
