@@ -391,13 +391,10 @@ pub(crate) fn defer(waker: &Waker) -> bool {
     LOCAL
         .try_with(|local| match local.borrow_mut().as_mut() {
             Some(queue) => {
-                if !queue
-                    .deferred
-                    .iter()
-                    .any(|deferred| deferred.will_wake(waker))
-                {
-                    queue.deferred.push(waker.clone());
-                }
+                // No search for a duplicate: a task defers at most once per poll, and a
+                // second wake of a task that is already scheduled is a no-op anyway, whereas
+                // a search would make every yield cost as much as the yields before it.
+                queue.deferred.push(waker.clone());
                 true
             }
             None => false,
