@@ -1,0 +1,293 @@
+//! asincrono and tokio, side by side.
+//!
+//! Every workload is written once, in `workloads.rs`, against the API names the two runtimes
+//! share, and compiled twice: in [`on_tokio`] the name `rt` means tokio, in
+//! [`on_asincrono`] it means asincrono. The runner (`main.rs`) runs each workload on both in
+//! alternation, round after round, and reports the medians and their ratio
+//! (asincrono ÷ tokio: below 1.0, asincrono was faster or smaller).
+//!
+//! Workloads that measure the whole process (memory per idle task, idle CPU) run in a child
+//! process each: the bench binary starts itself again with `--child`, so that one
+//! runtime's memory or threads never count against the other.
+
+#![deny(missing_docs)]
+
+pub mod report;
+
+use std::io;
+use std::path::Path;
+use std::process::Command;
+
+/// The same workload source, compiled against tokio.
+pub mod on_tokio {
+    use ::tokio as rt;
+    include!("workloads.rs");
+}
+
+/// The same workload source, compiled against asincrono.
+pub mod on_asincrono {
+    use ::asincrono as rt;
+    include!("workloads.rs");
+}
+
+/// Which scheduler a runtime is built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// Every task on the thread that calls `block_on`.
+    CurrentThread,
+    /// A pool of two worker threads (the machine has two cores).
+    MultiThread,
+}
+
+impl Flavour {
+    /// The name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Flavour::CurrentThread => "current_thread",
+            Flavour::MultiThread => "multi_thread",
+        }
+    }
+
+    /// The flavour of a name given by [`Flavour::name`].
+    pub fn from_name(name: &str) -> Option<Flavour> {
+        [Flavour::CurrentThread, Flavour::MultiThread]
+            .into_iter()
+            .find(|flavour| flavour.name() == name)
+    }
+}
+
+/// The flavours the benchmark compares today.
+///
+/// TODO(multi-thread scheduler): add `Flavour::MultiThread` once asincrono has its
+/// multi-thread scheduler. Until then asincrono's `new_multi_thread()` runs on one thread,
+/// and a row would compare tokio's two workers with asincrono's one: not a fair race.
+pub const FLAVOURS: &[Flavour] = &[Flavour::CurrentThread];
+
+/// How big each workload is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    /// Tiny: `cargo test` runs every workload once at this size.
+    Smoke,
+    /// `--quick`: about a minute for the whole run.
+    Quick,
+    /// The default.
+    Full,
+}
+
+impl Size {
+    /// The value for this size among (smoke, quick, full).
+    pub fn pick(self, smoke: usize, quick: usize, full: usize) -> usize {
+        match self {
+            Size::Smoke => smoke,
+            Size::Quick => quick,
+            Size::Full => full,
+        }
+    }
+
+    /// The name used on the child process's command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Size::Smoke => "smoke",
+            Size::Quick => "quick",
+            Size::Full => "full",
+        }
+    }
+
+    /// The size of a name given by [`Size::name`].
+    pub fn from_name(name: &str) -> Option<Size> {
+        [Size::Smoke, Size::Quick, Size::Full]
+            .into_iter()
+            .find(|size| size.name() == name)
+    }
+}
+
+/// One run of a workload on one runtime: its measurements, in the order of `Workload::metrics`.
+pub type RunFn = fn(Flavour, Size) -> Vec<f64>;
+
+/// A workload and what it reports.
+pub struct Workload {
+    /// Its name, as in the report and for `--filter`.
+    pub name: &'static str,
+    /// What each measurement is called (the row name suffix) and its unit.
+    pub metrics: &'static [(&'static str, report::Unit)],
+    /// Whether it must run in a child process of its own (it measures the whole process).
+    pub isolated: bool,
+    /// The tokio build of it.
+    pub tokio: RunFn,
+    /// The asincrono build of it.
+    pub asincrono: RunFn,
+}
+
+/// The two runtimes being compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// tokio, idiomatic, release build, `enable_all()`.
+    Tokio,
+    /// asincrono.
+    Asincrono,
+}
+
+impl Runtime {
+    /// The name used in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Tokio => "tokio",
+            Runtime::Asincrono => "asincrono",
+        }
+    }
+
+    /// The runtime of a name given by [`Runtime::name`].
+    pub fn from_name(name: &str) -> Option<Runtime> {
+        [Runtime::Tokio, Runtime::Asincrono]
+            .into_iter()
+            .find(|runtime| runtime.name() == name)
+    }
+}
+
+macro_rules! workload {
+    ($name:ident, isolated: $isolated:expr, $($metric:expr => $unit:ident),+) => {
+        Workload {
+            name: stringify!($name),
+            metrics: &[$(($metric, report::Unit::$unit)),+],
+            isolated: $isolated,
+            tokio: on_tokio::$name,
+            asincrono: on_asincrono::$name,
+        }
+    };
+}
+
+/// Every workload, in report order.
+///
+/// TODO(sync primitives, blocking pool, files): ping-pong over `mpsc` and `oneshot`, a
+/// `spawn_blocking` storm and reading many files join this list once asincrono has them.
+pub const WORKLOADS: &[Workload] = &[
+    workload!(spawn_inside, isolated: false, "" => Seconds),
+    workload!(spawn_outside, isolated: false, "" => Seconds),
+    workload!(yield_many, isolated: false, "" => Seconds),
+    workload!(chained_spawn, isolated: false, "" => Seconds),
+    workload!(timers, isolated: false, "" => Seconds),
+    workload!(tcp_echo, isolated: false, "" => Seconds, "p99 latency" => Seconds),
+    workload!(tcp_bulk, isolated: false, "" => Seconds),
+    workload!(udp_ping_pong, isolated: false, "" => Seconds),
+    workload!(memory_per_idle_task, isolated: true, "" => Bytes),
+    workload!(idle_cpu, isolated: true, "" => CpuSeconds),
+];
+
+impl Workload {
+    /// Runs this workload once on `runtime`: in this process, or, for an isolated workload,
+    /// in a child process started from `bench_binary` (the bench binary itself).
+    pub fn run(
+        &self,
+        runtime: Runtime,
+        flavour: Flavour,
+        size: Size,
+        bench_binary: &Path,
+    ) -> io::Result<Vec<f64>> {
+        if self.isolated {
+            return run_in_child(bench_binary, self.name, runtime, flavour, size);
+        }
+        Ok(self.run_here(runtime, flavour, size))
+    }
+
+    /// Runs this workload once on `runtime`, in this process.
+    pub fn run_here(&self, runtime: Runtime, flavour: Flavour, size: Size) -> Vec<f64> {
+        match runtime {
+            Runtime::Tokio => (self.tokio)(flavour, size),
+            Runtime::Asincrono => (self.asincrono)(flavour, size),
+        }
+    }
+}
+
+/// The flag that makes the bench binary a child that runs one workload and prints its
+/// measurements: `--child WORKLOAD RUNTIME FLAVOUR SIZE`.
+pub const CHILD_FLAG: &str = "--child";
+
+fn run_in_child(
+    bench_binary: &Path,
+    workload: &str,
+    runtime: Runtime,
+    flavour: Flavour,
+    size: Size,
+) -> io::Result<Vec<f64>> {
+    let output = Command::new(bench_binary)
+        .args([
+            CHILD_FLAG,
+            workload,
+            runtime.name(),
+            flavour.name(),
+            size.name(),
+        ])
+        .output()?;
+    if !output.status.success() {
+        return Err(io::Error::other(format!(
+            "the child process for {workload} on {} failed: {}",
+            runtime.name(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(|value| {
+            value
+                .parse::<f64>()
+                .map_err(|err| io::Error::other(format!("child printed {value:?}: {err}")))
+        })
+        .collect()
+}
+
+/// The child's side: runs the workload named on the command line and prints its values.
+pub fn child_main(args: &[String]) -> Result<(), String> {
+    let [workload, runtime, flavour, size] = args else {
+        return Err(format!("usage: {CHILD_FLAG} WORKLOAD RUNTIME FLAVOUR SIZE"));
+    };
+    let workload = WORKLOADS
+        .iter()
+        .find(|candidate| candidate.name == workload)
+        .ok_or_else(|| format!("no workload named {workload}"))?;
+    let runtime =
+        Runtime::from_name(runtime).ok_or_else(|| format!("no runtime named {runtime}"))?;
+    let flavour =
+        Flavour::from_name(flavour).ok_or_else(|| format!("no flavour named {flavour}"))?;
+    let size = Size::from_name(size).ok_or_else(|| format!("no size named {size}"))?;
+    let values = workload.run_here(runtime, flavour, size);
+    println!(
+        "{}",
+        values
+            .iter()
+            .map(f64::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(())
+}
+
+/// This process's resident memory, from `/proc/self/status` (Linux), in bytes.
+pub fn resident_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// CPU time (user + system) this process has used so far, all threads, in seconds.
+pub fn cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` fills the `rusage` behind the pointer, which points to a live,
+    // zero-initialised value of the right type; `RUSAGE_SELF` is a valid `who`.
+    let status = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if status != 0 {
+        return f64::NAN;
+    }
+    // SAFETY: zero-initialised above, and filled by a successful `getrusage`.
+    let usage = unsafe { usage.assume_init() };
+    let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}

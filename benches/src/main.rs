@@ -1,0 +1,279 @@
+//! `cargo run --release -p asincrono-bench [-- --quick] [-- --filter NAME]`
+//!
+//! Runs every workload on tokio and on asincrono in alternation (after one warm-up round,
+//! each round runs both, the first runtime changing every round so that neither always
+//! runs on a warmer machine), then prints a table of medians and ratios and writes
+//! `target/bench/report.md`, `report.json` and `ratios.svg`.
+
+use asincrono_bench::report::{self, Row, RunInfo, Summary};
+use asincrono_bench::{
+    CHILD_FLAG, FLAVOURS, Flavour, Runtime, Size, WORKLOADS, Workload, child_main,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Measured rounds after the warm-up.
+const ROUNDS: usize = 7;
+/// Measured rounds for `--quick`, and for the workloads that start a process per sample.
+const FEW_ROUNDS: usize = 5;
+
+struct Options {
+    size: Size,
+    filter: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(CHILD_FLAG) {
+        return match child_main(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("asincrono-bench child: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let options = match parse_options(&args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!(
+                "asincrono-bench: {message}\nusage: asincrono-bench [--quick] [--filter NAME]"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("asincrono-bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_options(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        size: Size::Full,
+        filter: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => options.size = Size::Quick,
+            "--filter" => {
+                options.filter = Some(args.next().ok_or("--filter needs a workload name")?.clone())
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if let Some(filter) = &options.filter {
+        if !WORKLOADS
+            .iter()
+            .any(|workload| workload.name.contains(filter.as_str()))
+        {
+            let names: Vec<&str> = WORKLOADS.iter().map(|workload| workload.name).collect();
+            return Err(format!(
+                "no workload matches {filter:?}; there are: {}",
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(options)
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let selected: Vec<&Workload> = WORKLOADS
+        .iter()
+        .filter(|workload| {
+            options
+                .filter
+                .as_ref()
+                .is_none_or(|filter| workload.name.contains(filter.as_str()))
+        })
+        .collect();
+    let bench_binary =
+        std::env::current_exe().map_err(|err| format!("cannot find this program: {err}"))?;
+    let total = selected.len() * FLAVOURS.len();
+    let mut rows = Vec::new();
+    for (index, (workload, flavour)) in selected
+        .iter()
+        .flat_map(|workload| FLAVOURS.iter().map(move |flavour| (*workload, *flavour)))
+        .enumerate()
+    {
+        eprint!(
+            "[{:>2}/{total}] {} on {} ",
+            index + 1,
+            workload.name,
+            flavour.name()
+        );
+        let measured = measure(workload, flavour, options.size, &bench_binary)?;
+        let new_rows = rows_of(workload, flavour, &measured);
+        let ratios: Vec<String> = new_rows
+            .iter()
+            .map(|row| format!("{:.2}", row.ratio()))
+            .collect();
+        eprintln!(" ratio {}", ratios.join(", "));
+        rows.extend(new_rows);
+    }
+    let info = run_info(options);
+    println!("\n{}", report::table(&rows));
+    let dir = report_dir();
+    let written = report::write_all(&dir, &info, &rows).map_err(|err| err.to_string())?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// The samples of one workload on one flavour: `[runtime][metric][round]`.
+struct Measured {
+    tokio: Vec<Vec<f64>>,
+    asincrono: Vec<Vec<f64>>,
+}
+
+/// A warm-up round, then measured rounds; each round runs both runtimes, alternating which
+/// goes first.
+fn measure(
+    workload: &Workload,
+    flavour: Flavour,
+    size: Size,
+    bench_binary: &Path,
+) -> Result<Measured, String> {
+    let rounds = if size == Size::Full && !workload.isolated {
+        ROUNDS
+    } else {
+        FEW_ROUNDS
+    };
+    let metrics = workload.metrics.len();
+    let mut measured = Measured {
+        tokio: vec![Vec::new(); metrics],
+        asincrono: vec![Vec::new(); metrics],
+    };
+    for round in 0..=rounds {
+        let order = if round % 2 == 0 {
+            [Runtime::Tokio, Runtime::Asincrono]
+        } else {
+            [Runtime::Asincrono, Runtime::Tokio]
+        };
+        for runtime in order {
+            let values = workload
+                .run(runtime, flavour, size, bench_binary)
+                .map_err(|err| format!("{} on {}: {err}", workload.name, runtime.name()))?;
+            if round == 0 {
+                continue; // warm-up: caches, page faults, the first connection on a port range
+            }
+            let samples = match runtime {
+                Runtime::Tokio => &mut measured.tokio,
+                Runtime::Asincrono => &mut measured.asincrono,
+            };
+            for (metric, value) in values.into_iter().enumerate().take(metrics) {
+                samples[metric].push(value);
+            }
+        }
+        eprint!(".");
+        let _ = std::io::stderr().flush();
+    }
+    Ok(measured)
+}
+
+fn rows_of(workload: &Workload, flavour: Flavour, measured: &Measured) -> Vec<Row> {
+    workload
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(metric, (suffix, unit))| Row {
+            workload: if suffix.is_empty() {
+                workload.name.to_string()
+            } else {
+                format!("{} {suffix}", workload.name)
+            },
+            flavour: flavour.name().to_string(),
+            unit: *unit,
+            tokio: Summary::from_samples(&measured.tokio[metric]),
+            asincrono: Summary::from_samples(&measured.asincrono[metric]),
+            note: note_for(workload.name, suffix),
+        })
+        .collect()
+}
+
+/// What a reader should know about a row to read its ratio right.
+fn note_for(workload: &str, metric: &str) -> Option<String> {
+    match (workload, metric) {
+        ("idle_cpu", _) => {
+            Some("both near zero: compare the absolute values, the ratio is noise".into())
+        }
+        ("memory_per_idle_task", _) => Some("resident memory per parked task".into()),
+        ("tcp_echo", "") => Some("total time for all round trips".into()),
+        _ => None,
+    }
+}
+
+fn report_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("bench")
+}
+
+/// The workspace root: the bench crate's parent folder.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+fn run_info(options: &Options) -> RunInfo {
+    let mut command = String::from("cargo run --release -p asincrono-bench");
+    if options.size == Size::Quick {
+        command.push_str(" -- --quick");
+    }
+    if let Some(filter) = &options.filter {
+        command.push_str(&format!(" --filter {filter}"));
+    }
+    RunInfo {
+        date: today_utc(),
+        machine: machine(),
+        rounds: if options.size == Size::Full {
+            ROUNDS
+        } else {
+            FEW_ROUNDS
+        },
+        quick: options.size == Size::Quick,
+        command,
+    }
+}
+
+/// The CPU model and core count, from `/proc/cpuinfo`.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map_or("unknown CPU", |(_, model)| model.trim());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    format!("{cores} cores, {model}")
+}
+
+/// Today's date in UTC as YYYY-MM-DD (std has no calendar; this is the usual days-to-date
+/// conversion for the proleptic Gregorian calendar).
+fn today_utc() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let days = (seconds / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
