@@ -30,6 +30,20 @@ pub mod on_asincrono {
     include!("workloads.rs");
 }
 
+/// A small enum whose values have names, for reports and for the child's command line.
+pub trait Named: Copy + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+
+    /// The value's name.
+    fn name(self) -> &'static str;
+
+    /// The value with this name.
+    fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|value| value.name() == name)
+    }
+}
+
 /// Which scheduler a runtime is built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flavour {
@@ -39,20 +53,14 @@ pub enum Flavour {
     MultiThread,
 }
 
-impl Flavour {
-    /// The name used in reports and on the command line.
-    pub fn name(self) -> &'static str {
+impl Named for Flavour {
+    const ALL: &'static [Flavour] = &[Flavour::CurrentThread, Flavour::MultiThread];
+
+    fn name(self) -> &'static str {
         match self {
             Flavour::CurrentThread => "current_thread",
             Flavour::MultiThread => "multi_thread",
         }
-    }
-
-    /// The flavour of a name given by [`Flavour::name`].
-    pub fn from_name(name: &str) -> Option<Flavour> {
-        [Flavour::CurrentThread, Flavour::MultiThread]
-            .into_iter()
-            .find(|flavour| flavour.name() == name)
     }
 }
 
@@ -83,21 +91,17 @@ impl Size {
             Size::Full => full,
         }
     }
+}
 
-    /// The name used on the child process's command line.
-    pub fn name(self) -> &'static str {
+impl Named for Size {
+    const ALL: &'static [Size] = &[Size::Smoke, Size::Quick, Size::Full];
+
+    fn name(self) -> &'static str {
         match self {
             Size::Smoke => "smoke",
             Size::Quick => "quick",
             Size::Full => "full",
         }
-    }
-
-    /// The size of a name given by [`Size::name`].
-    pub fn from_name(name: &str) -> Option<Size> {
-        [Size::Smoke, Size::Quick, Size::Full]
-            .into_iter()
-            .find(|size| size.name() == name)
     }
 }
 
@@ -127,20 +131,14 @@ pub enum Runtime {
     Asincrono,
 }
 
-impl Runtime {
-    /// The name used in reports and on the command line.
-    pub fn name(self) -> &'static str {
+impl Named for Runtime {
+    const ALL: &'static [Runtime] = &[Runtime::Tokio, Runtime::Asincrono];
+
+    fn name(self) -> &'static str {
         match self {
             Runtime::Tokio => "tokio",
             Runtime::Asincrono => "asincrono",
         }
-    }
-
-    /// The runtime of a name given by [`Runtime::name`].
-    pub fn from_name(name: &str) -> Option<Runtime> {
-        [Runtime::Tokio, Runtime::Asincrono]
-            .into_iter()
-            .find(|runtime| runtime.name() == name)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use asincrono_bench::report::{self, Row, RunInfo, Summary};
 use asincrono_bench::{
-    CHILD_FLAG, FLAVOURS, Flavour, Runtime, Size, WORKLOADS, Workload, child_main,
+    CHILD_FLAG, FLAVOURS, Flavour, Named, Runtime, Size, WORKLOADS, Workload, child_main,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};

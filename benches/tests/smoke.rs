@@ -2,7 +2,7 @@
 //! one finite, non-negative value per declared metric. (No timing is asserted: speed is
 //! for the benchmark run, not for `cargo test`.)
 
-use asincrono_bench::{FLAVOURS, Flavour, Runtime, Size, WORKLOADS};
+use asincrono_bench::{FLAVOURS, Flavour, Named, Runtime, Size, WORKLOADS};
 
 #[test]
 fn every_workload_runs_on_both_runtimes() {
