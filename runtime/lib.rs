@@ -10,7 +10,9 @@
 //! |---|---|
 //! | a task: future + state word + output slot, one allocation | [`task`] (`task/raw.rs`, `task/state.rs`) |
 //! | `JoinHandle`, `JoinError`, `spawn`, `yield_now` | [`task`] |
-//! | the run loop, local and remote queues, parking | `executor/current_thread.rs` |
+//! | the run loop, local and remote queues, parking (one thread) | `executor/current_thread.rs` |
+//! | worker threads, work stealing, the sleepers' list | `executor/multi_thread.rs` |
+//! | `spawn_blocking`: threads for work that would block | `blocking.rs` |
 //! | sleeping in `epoll_wait` until I/O, a timer or a wake-up | `driver.rs` |
 //! | readiness → wakers, edge-triggered retry loop | `reactor/` |
 //! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
@@ -41,6 +43,7 @@
 // The macros expand to `::asincrono::…`; this lets that path resolve inside this crate too.
 extern crate self as asincrono;
 
+mod blocking;
 mod context;
 mod driver;
 mod executor;

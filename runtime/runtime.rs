@@ -1,18 +1,27 @@
 //! `Runtime` and its `Builder`: the entry points that turn a thread into an executor.
 
+pub use crate::blocking::DEFAULT_SHUTDOWN_WAIT;
+use crate::blocking::{BlockingPool, Mandatory};
 use crate::context;
 use crate::driver::Driver;
-use crate::executor::{Handle, current_thread::CurrentThread};
+use crate::executor::current_thread::CurrentThread;
+use crate::executor::multi_thread::MultiThread;
+use crate::executor::{Handle, SchedulerHandle};
 use crate::task::JoinHandle;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
+use std::time::Duration;
 
 /// An asincrono runtime: a scheduler, an I/O reactor and a timer queue.
 ///
 /// Dropping a `Runtime` drops every task still pending (their destructors run, their sockets
-/// close), fails the I/O of anything that outlives it, and returns without waiting for tasks.
+/// close) and fails the I/O of anything that outlives it. A task being polled on a worker
+/// at that moment finishes its poll first; the workers are joined. Blocking jobs that have
+/// not started are cancelled; running ones are waited for, up to
+/// [`DEFAULT_SHUTDOWN_WAIT`](crate::runtime::DEFAULT_SHUTDOWN_WAIT) (see
+/// [`Runtime::shutdown_timeout`] to choose another limit).
 ///
 /// ```
 /// let runtime = asincrono::runtime::Builder::new_current_thread().build().unwrap();
@@ -23,12 +32,20 @@ pub struct Runtime {
     /// What `spawn` and the context use.
     handle: Handle,
     /// What runs the tasks.
-    scheduler: CurrentThread,
+    scheduler: Scheduler,
+    /// How long dropping waits for running blocking jobs.
+    blocking_shutdown_wait: Duration,
+}
+
+/// The scheduler a runtime owns.
+enum Scheduler {
+    CurrentThread(CurrentThread),
+    MultiThread(MultiThread),
 }
 
 impl Runtime {
-    /// Builds a runtime with the default settings: `Builder::new_multi_thread()` (which,
-    /// until the multi-thread scheduler lands, runs on the current-thread one).
+    /// Builds a runtime with the default settings: `Builder::new_multi_thread()`, one worker
+    /// thread per core.
     pub fn new() -> io::Result<Runtime> {
         Builder::new_multi_thread().build()
     }
@@ -36,24 +53,51 @@ impl Runtime {
     /// Runs `future` to completion on the current thread, running the runtime's tasks while
     /// it waits, and returns its output.
     ///
-    /// Only one thread at a time can drive a current-thread runtime: if another thread is
-    /// inside `block_on` on the same runtime, this call waits for it to return first.
+    /// On a multi-thread runtime the calling thread only polls `future`; the spawned tasks
+    /// run on the workers. On a current-thread runtime the calling thread runs them too, and
+    /// only one thread at a time can do so: if another thread is inside `block_on` on the
+    /// same runtime, this call waits for it to return first.
     ///
     /// # Panics
     /// If called from inside a runtime (a task, or another `block_on`): the thread it would
     /// block is the one that must run the tasks. If `future` panics, the panic propagates.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.scheduler.block_on(&self.handle, future)
+        match &self.scheduler {
+            Scheduler::CurrentThread(scheduler) => scheduler.block_on(&self.handle, future),
+            Scheduler::MultiThread(scheduler) => scheduler.block_on(&self.handle, future),
+        }
     }
 
-    /// Spawns a task on this runtime (it runs whenever a thread is inside `block_on`).
+    /// Spawns a task on this runtime (on a current-thread runtime it runs whenever a thread
+    /// is inside `block_on`; on a multi-thread runtime at once, on a worker).
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         self.handle.spawn(future)
+    }
+
+    /// Runs the blocking closure `f` on this runtime's blocking pool; see
+    /// [`task::spawn_blocking`](crate::task::spawn_blocking).
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(Mandatory::No, f)
+    }
+
+    /// Drops the runtime like `drop` does, but waits at most `wait` for blocking jobs that
+    /// are still running (they are left to finish on their own after that).
+    pub fn shutdown_timeout(mut self, wait: Duration) {
+        self.blocking_shutdown_wait = wait;
+    }
+
+    /// Drops the runtime without waiting for running blocking jobs at all.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
     }
 
     /// Makes this runtime the current one for the calling thread until the guard drops, so
@@ -68,14 +112,26 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.scheduler.shutdown(&self.handle);
+        match &self.scheduler {
+            Scheduler::CurrentThread(scheduler) => scheduler.shutdown(&self.handle),
+            Scheduler::MultiThread(scheduler) => scheduler.shutdown(&self.handle),
+        }
+        self.handle
+            .blocking_pool()
+            .shutdown(self.blocking_shutdown_wait);
     }
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime")
-            .field("flavor", &"current_thread")
+            .field(
+                "flavor",
+                &match self.scheduler {
+                    Scheduler::CurrentThread(_) => "current_thread",
+                    Scheduler::MultiThread(_) => "multi_thread",
+                },
+            )
             .finish_non_exhaustive()
     }
 }
@@ -113,11 +169,8 @@ impl Builder {
         Builder::with_flavor(Flavor::CurrentThread)
     }
 
-    /// A runtime with a pool of worker threads.
-    ///
-    /// **Not built yet:** the multi-thread scheduler is planned work. Until it lands, this
-    /// builds a current-thread runtime, so programs and tests written for it run unchanged —
-    /// on one thread. `worker_threads` is checked and recorded, not yet used.
+    /// A runtime whose tasks run on a pool of worker threads (one per core unless
+    /// [`Builder::worker_threads`] says otherwise).
     pub fn new_multi_thread() -> Builder {
         Builder::with_flavor(Flavor::MultiThread)
     }
@@ -144,8 +197,8 @@ impl Builder {
         self
     }
 
-    /// The most threads the blocking pool may start (recorded for the blocking pool, which
-    /// is planned work). `build` reports an error for zero.
+    /// The most threads the blocking pool may run at once (default 512); more jobs wait in
+    /// its queue. `build` reports an error for zero.
     pub fn max_blocking_threads(&mut self, count: usize) -> &mut Builder {
         self.max_blocking_threads = count;
         self
@@ -181,9 +234,36 @@ impl Builder {
             ));
         }
         let driver = Driver::new()?;
-        let (scheduler, handle) = CurrentThread::new(driver);
-        Ok(Runtime { handle, scheduler })
+        let blocking = BlockingPool::new(
+            self.max_blocking_threads,
+            format!("{}-blocking", self.thread_name),
+        );
+        let (scheduler, handle) = match self.flavor {
+            Flavor::CurrentThread => {
+                let (scheduler, shared) = CurrentThread::new(driver);
+                let handle = Handle::new(SchedulerHandle::CurrentThread(shared), blocking);
+                (Scheduler::CurrentThread(scheduler), handle)
+            }
+            Flavor::MultiThread => {
+                let workers = self.worker_threads.unwrap_or_else(default_worker_threads);
+                let (scheduler, handle) =
+                    MultiThread::new(driver, workers, &self.thread_name, |shared| {
+                        Handle::new(SchedulerHandle::MultiThread(shared), blocking)
+                    })?;
+                (Scheduler::MultiThread(scheduler), handle)
+            }
+        };
+        Ok(Runtime {
+            handle,
+            scheduler,
+            blocking_shutdown_wait: DEFAULT_SHUTDOWN_WAIT,
+        })
     }
+}
+
+/// One worker per core the process may use.
+fn default_worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get())
 }
 
 fn invalid(message: &str) -> io::Error {

@@ -389,13 +389,11 @@ fn the_main_future_and_the_tasks_all_make_progress() {
                 yield_now().await;
             }
         });
-        for _ in 0..10 {
-            yield_now().await; // the main future yields too, and is polled again each round
+        // The main future yields until the task has made progress: on one thread that only
+        // ends if the task runs between two polls of main (the watchdog fails it otherwise).
+        while progress.load(Ordering::SeqCst) == 0 {
+            yield_now().await;
         }
-        assert!(
-            progress.load(Ordering::SeqCst) > 0,
-            "the task ran while main yielded"
-        );
         worker.await.expect("no panic");
         assert_eq!(progress.load(Ordering::SeqCst), 1000);
     });
@@ -500,11 +498,16 @@ fn wakes_and_spawns_from_other_threads_are_never_lost_as_the_runtime_parks() {
 #[test]
 fn a_destructor_that_panics_while_an_abort_drops_the_future_is_reported_as_a_panic() {
     on_each_flavour(|| async {
-        let doomed = asincrono::spawn(async {
+        let armed = Arc::new(AtomicBool::new(false));
+        let arming = armed.clone();
+        let doomed = asincrono::spawn(async move {
             let _bomb = PanicsOnDrop;
+            arming.store(true, Ordering::SeqCst);
             pending::<()>().await;
         });
-        yield_now().await; // let it start and hold its guard
+        while !armed.load(Ordering::SeqCst) {
+            yield_now().await; // let it start and hold its guard
+        }
         doomed.abort();
         let err = doomed.await.expect_err("aborted");
         assert!(

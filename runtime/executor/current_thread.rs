@@ -22,7 +22,7 @@
 //! them sees the other: either we find the task, or the waker finds us parked and writes the
 //! `mio::Waker`, making `epoll_wait` return at once.
 
-use super::{Handle, OwnedTasks};
+use super::{Handle, OwnedTasks, deferred};
 use crate::context;
 use crate::driver::{Driver, DriverHandle};
 use crate::task::{Schedule, TaskRef, with_budget};
@@ -82,8 +82,6 @@ struct LocalQueue {
     owner: usize,
     /// Tasks ready to run, in the order they were woken.
     tasks: VecDeque<TaskRef>,
-    /// Wakers of tasks that yielded: woken only after the next driver visit (see [`defer`]).
-    deferred: Vec<Waker>,
 }
 
 thread_local! {
@@ -91,7 +89,7 @@ thread_local! {
 }
 
 impl CurrentThread {
-    pub(crate) fn new(driver: Driver) -> (CurrentThread, Handle) {
+    pub(crate) fn new(driver: Driver) -> (CurrentThread, Arc<Shared>) {
         let (remote_tx, remote_rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             remote_tx,
@@ -110,7 +108,7 @@ impl CurrentThread {
             core: Mutex::new(Some(core)),
             core_returned: Condvar::new(),
         };
-        (scheduler, Handle::CurrentThread(shared))
+        (scheduler, shared)
     }
 
     /// Runs `future` to completion on this thread, running the spawned tasks meanwhile.
@@ -139,12 +137,12 @@ impl CurrentThread {
             *local.borrow_mut() = Some(LocalQueue {
                 owner: self.shared.id(),
                 tasks,
-                deferred: Vec::new(),
             })
         });
         CoreGuard {
             scheduler: self,
             core: Some(core),
+            _deferred: deferred::enter(),
         }
     }
 
@@ -176,6 +174,10 @@ impl CurrentThread {
 struct CoreGuard<'a> {
     scheduler: &'a CurrentThread,
     core: Option<Core>,
+    /// Yielded tasks wait here for the next driver visit. Dropped after `drop` below has
+    /// removed the local queue, so what is left is woken through the remote queue and runs
+    /// in the next `block_on`.
+    _deferred: deferred::DeferGuard,
 }
 
 impl CoreGuard<'_> {
@@ -211,15 +213,9 @@ impl Drop for CoreGuard<'_> {
                 .try_with(|local| local.borrow_mut().take())
                 .ok()
                 .flatten();
-            let (tasks, deferred) = local
-                .map(|queue| (queue.tasks, queue.deferred))
-                .unwrap_or_default();
-            core.local = tasks;
+            core.local = local.map(|queue| queue.tasks).unwrap_or_default();
             *lock(&self.scheduler.core) = Some(core);
             self.scheduler.core_returned.notify_one();
-            // Yielded tasks must not be forgotten: with no local queue on this thread any
-            // more, their wakes go to the remote queue and they run in the next `block_on`.
-            deferred.into_iter().for_each(Waker::wake);
         }
     }
 }
@@ -295,7 +291,7 @@ impl Shared {
             self.parked.store(false, SeqCst);
         }
         // The driver has had its turn: the tasks that yielded may run again.
-        wake_deferred();
+        deferred::wake_all();
     }
     // ANCHOR_END: visit_driver
 
@@ -375,53 +371,6 @@ fn has_local_work() -> bool {
         local
             .borrow()
             .as_ref()
-            .is_some_and(|queue| !queue.tasks.is_empty() || !queue.deferred.is_empty())
-    })
-}
-
-// ANCHOR: defer
-/// Holds `waker` until the run loop has visited the driver, if this thread is running a
-/// current-thread scheduler; returns `false` (and does nothing) otherwise.
-///
-/// Why: a task that yields (or runs out of budget) is saying "let the others go first". If
-/// its wake put it straight back on the run queue, a task yielding in a loop would be polled
-/// a whole batch of times before the driver ever looked at I/O and timers. Deferring the
-/// wake to after the driver visit gives I/O and timers their turn first (tokio does the same).
-pub(crate) fn defer(waker: &Waker) -> bool {
-    LOCAL
-        .try_with(|local| match local.borrow_mut().as_mut() {
-            Some(queue) => {
-                // No search for a duplicate: a task defers at most once per poll, and a
-                // second wake of a task that is already scheduled is a no-op anyway, whereas
-                // a search would make every yield cost as much as the yields before it.
-                queue.deferred.push(waker.clone());
-                true
-            }
-            None => false,
-        })
-        .unwrap_or(false)
-}
-// ANCHOR_END: defer
-
-/// Wakes every deferred waker (their tasks join the local queue).
-fn wake_deferred() {
-    let taken = LOCAL.with(|local| {
-        local
-            .borrow_mut()
-            .as_mut()
-            .map(|queue| std::mem::take(&mut queue.deferred))
-    });
-    let Some(mut deferred) = taken else { return };
-    // Woken with the thread-local released: each wake pushes onto the local queue.
-    deferred.drain(..).for_each(Waker::wake);
-    // Hand the emptied list back, so its capacity is reused and deferring never allocates.
-    LOCAL.with(|local| {
-        if let Some(queue) = local
-            .borrow_mut()
-            .as_mut()
-            .filter(|queue| queue.deferred.is_empty())
-        {
-            queue.deferred = deferred;
-        }
-    });
+            .is_some_and(|queue| !queue.tasks.is_empty())
+    }) || deferred::any()
 }

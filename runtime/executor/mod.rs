@@ -5,51 +5,91 @@
 //! the [`Schedule`](crate::task::Schedule) trait ("schedule me"), so a new scheduler plugs in
 //! without touching the task code.
 //!
-//! Today there is one: [`current_thread`], which runs every task on the thread that calls
-//! `block_on`. The multi-thread scheduler is planned work; until it lands,
-//! `Builder::new_multi_thread()` builds a current-thread runtime (its doc says so).
+//! There are two:
+//! - [`current_thread`] runs every task on the thread that calls `block_on`;
+//! - [`multi_thread`] runs them on a pool of worker threads, one per core by default.
+//!
+//! Both share the owner list (`owned.rs`, how shutdown finds every task), the deferred-wake
+//! list (`deferred.rs`, how `yield_now` lets the driver go first) and [`spawn_on`].
 
 pub(crate) mod current_thread;
+pub(crate) mod deferred;
+pub(crate) mod multi_thread;
 mod owned;
 
+pub(crate) use deferred::defer;
 pub(crate) use owned::OwnedTasks;
 
-/// Holds a yielding task's waker until the scheduler running on this thread has visited the
-/// driver; `false` if no asincrono scheduler runs on this thread (the caller then wakes at
-/// once). See `current_thread::defer` for why.
-pub(crate) fn defer(waker: &std::task::Waker) -> bool {
-    current_thread::defer(waker)
-}
-
+use crate::blocking::{BlockingPool, Mandatory};
 use crate::driver::DriverHandle;
 use crate::task::{JoinHandle, Schedule, TaskRef};
 use std::future::Future;
 use std::sync::Arc;
 
-/// A cheap, clonable reference to a running runtime: what the thread-local context holds.
+/// A cheap, clonable reference to a running runtime: what the thread-local context holds,
+/// and how `spawn`, `spawn_blocking`, timers and sockets find their runtime.
 #[derive(Clone)]
-pub(crate) enum Handle {
+pub(crate) struct Handle {
+    /// Where spawned tasks go.
+    scheduler: SchedulerHandle,
+    /// Where blocking closures and file operations go.
+    blocking: Arc<BlockingPool>,
+}
+
+/// The shared half of one of the two schedulers.
+#[derive(Clone)]
+pub(crate) enum SchedulerHandle {
     /// A current-thread runtime.
     CurrentThread(Arc<current_thread::Shared>),
+    /// A multi-thread runtime.
+    MultiThread(Arc<multi_thread::Shared>),
 }
 
 impl Handle {
+    pub(crate) fn new(scheduler: SchedulerHandle, blocking: Arc<BlockingPool>) -> Handle {
+        Handle {
+            scheduler,
+            blocking,
+        }
+    }
+
     /// Spawns `future` on this runtime.
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match self {
-            Handle::CurrentThread(shared) => spawn_on(shared, shared.owned(), future),
+        match &self.scheduler {
+            SchedulerHandle::CurrentThread(shared) => spawn_on(shared, shared.owned(), future),
+            SchedulerHandle::MultiThread(shared) => spawn_on(shared, shared.owned(), future),
         }
+    }
+
+    /// Runs `f` on the blocking pool.
+    pub(crate) fn spawn_blocking<F, R>(&self, mandatory: Mandatory, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.blocking.spawn(self, mandatory, f)
     }
 
     /// The runtime's I/O and timer driver.
     pub(crate) fn driver(&self) -> &Arc<DriverHandle> {
-        match self {
-            Handle::CurrentThread(shared) => shared.driver(),
+        match &self.scheduler {
+            SchedulerHandle::CurrentThread(shared) => shared.driver(),
+            SchedulerHandle::MultiThread(shared) => shared.driver(),
         }
+    }
+
+    /// The blocking pool.
+    pub(crate) fn blocking_pool(&self) -> &Arc<BlockingPool> {
+        &self.blocking
+    }
+
+    /// Whether this is a current-thread runtime (the only kind whose clock can be paused).
+    pub(crate) fn is_current_thread(&self) -> bool {
+        matches!(self.scheduler, SchedulerHandle::CurrentThread(_))
     }
 }
 

@@ -84,3 +84,32 @@ where
 {
     crate::context::current("asincrono::spawn").spawn(future)
 }
+
+// ANCHOR: spawn_blocking_fn
+/// Runs the blocking closure `f` on the runtime's blocking pool and returns a handle to its
+/// result.
+///
+/// Use it for work that would stop a scheduler thread: reading a regular file, a long
+/// computation, a C library call that blocks. The closure runs on a pool thread, started on
+/// demand up to `Builder::max_blocking_threads`; a panic in it becomes a `JoinError`.
+/// `abort` only cancels a job that has not started yet: a running closure cannot be stopped.
+///
+/// # Panics
+/// When called outside a runtime, with a message that says so.
+///
+/// ```
+/// asincrono::block_on(async {
+///     let sum = asincrono::task::spawn_blocking(|| (1..=100u32).sum::<u32>());
+///     assert_eq!(sum.await.unwrap(), 5050);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    crate::context::current("asincrono::task::spawn_blocking")
+        .spawn_blocking(crate::blocking::Mandatory::No, f)
+}
+// ANCHOR_END: spawn_blocking_fn

@@ -1,0 +1,309 @@
+//! The blocking pool: threads for work that would stop a scheduler thread.
+//!
+//! A scheduler thread must never block: while it sits in a `read(2)` of a regular file or in a
+//! long computation, none of its other tasks run and no one looks at the reactor. Regular
+//! files cannot even be watched by epoll (`epoll_ctl` refuses them with `EPERM`: a file is
+//! always "ready", a read may still wait for the disk). So such work goes to this pool, a set
+//! of ordinary threads that run closures one at a time and then wake the task waiting for the
+//! result.
+//!
+//! ```text
+//!  task ──spawn_blocking(f)──▶ queue ──▶ idle pool thread (or a new one, up to the cap)
+//!    ▲                                        │ runs f()
+//!    └──────── JoinHandle wakes ◀─────────────┘ stores the output like any task
+//! ```
+//!
+//! A job is an ordinary task whose future runs the closure in its one and only poll, so
+//! `JoinHandle`, `abort` (before it starts), panics turned into `JoinError` and output
+//! delivery are the task code's, not a second copy here. This pool is that task's scheduler:
+//! "schedule me" means "put me on the pool's queue".
+//!
+//! - **Threads on demand.** A job goes to an idle thread if there is one; otherwise a new
+//!   thread starts, up to `Builder::max_blocking_threads` (default 512, as tokio); past the
+//!   cap, jobs wait in the queue for a thread to free up.
+//! - **Retirement.** A thread idle for [`KEEP_ALIVE`] exits, so a burst leaves nothing behind.
+//! - **Shutdown.** Jobs not yet started are cancelled (their `JoinHandle` reports
+//!   `is_cancelled`), except *mandatory* ones, file writes among them, which run so that no
+//!   data is lost. Jobs already running cannot be interrupted (a thread cannot be stopped
+//!   safely): shutdown waits for them, for at most the timeout it is given
+//!   ([`DEFAULT_SHUTDOWN_WAIT`] when a `Runtime` simply drops), then leaves them to finish on
+//!   their own.
+//!
+//! What io_uring would change: the kernel would do the file work itself and post a
+//! completion, which the reactor could wait for next to socket readiness, with no thread
+//! per job. Tokio, like asincrono, still uses a blocking pool for files.
+
+use crate::context;
+use crate::executor::Handle;
+use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
+use crate::util::lock;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// How long a pool thread waits for a job before it exits (tokio uses 10 s too).
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// How long dropping a `Runtime` waits for blocking jobs that are still running.
+pub const DEFAULT_SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
+
+/// The pool. The runtime holds one; every `Handle` reaches it.
+pub(crate) struct BlockingPool {
+    /// Jobs, thread counts and the shutdown flag, under one lock.
+    state: Mutex<PoolState>,
+    /// Idle threads wait here for a job.
+    job_ready: Condvar,
+    /// Shutdown waits here for the last thread to exit.
+    all_exited: Condvar,
+    /// The most threads that may run at once.
+    max_threads: usize,
+    /// The name each pool thread gets.
+    thread_name: String,
+    /// Jobs queued or running: while any is, a paused clock must not jump ahead (the job's
+    /// result may be what the program is waiting for).
+    jobs_in_flight: AtomicUsize,
+}
+
+/// The part of the pool behind its lock.
+struct PoolState {
+    /// Jobs waiting for a thread, oldest first.
+    queue: VecDeque<Job>,
+    /// Threads alive (running a job or idle).
+    threads: usize,
+    /// Threads waiting on `job_ready`.
+    idle: usize,
+    /// Wake-ups sent to idle threads and not yet taken, so two jobs do not both count on
+    /// the same idle thread.
+    wakeups_owed: usize,
+    /// Set once: no new thread starts, queued jobs are cancelled (or run if mandatory).
+    shutting_down: bool,
+}
+
+/// A queued job: the task that runs it, and whether shutdown must still run it.
+struct Job {
+    task: TaskRef,
+    mandatory: Mandatory,
+}
+
+/// Whether a queued job still runs when the runtime shuts down before it starts.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mandatory {
+    /// Cancel it: no one needs it any more (`spawn_blocking`).
+    No,
+    /// Run it anyway: skipping it would lose data (a file write).
+    Yes,
+}
+
+impl BlockingPool {
+    pub(crate) fn new(max_threads: usize, thread_name: String) -> Arc<BlockingPool> {
+        Arc::new(BlockingPool {
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                wakeups_owed: 0,
+                shutting_down: false,
+            }),
+            job_ready: Condvar::new(),
+            all_exited: Condvar::new(),
+            max_threads,
+            thread_name,
+            jobs_in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    /// Whether any job is queued or running.
+    pub(crate) fn is_busy(&self) -> bool {
+        self.jobs_in_flight.load(Ordering::SeqCst) > 0
+    }
+
+    // ANCHOR: spawn_blocking
+    /// Runs `f` on a pool thread; the handle resolves to its return value (or to a
+    /// `JoinError` if it panicked or was cancelled before it started).
+    pub(crate) fn spawn<F, R>(
+        self: &Arc<Self>,
+        handle: &Handle,
+        mandatory: Mandatory,
+        f: F,
+    ) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let job = RunOnce(Some(f));
+        let scheduler = Arc::new(JobScheduler {
+            pool: self.clone(),
+            handle: handle.clone(),
+            mandatory,
+        });
+        let (task, join) = new_task(job, scheduler.clone());
+        scheduler.schedule(task);
+        JoinHandle::new(join)
+    }
+    // ANCHOR_END: spawn_blocking
+
+    /// Queues a job and makes sure a thread will take it.
+    fn push(self: &Arc<Self>, handle: &Handle, job: Job) {
+        let mut state = lock(&self.state);
+        if state.shutting_down {
+            drop(state);
+            return finish_at_shutdown(job);
+        }
+        self.jobs_in_flight.fetch_add(1, Ordering::SeqCst);
+        state.queue.push_back(job);
+        if state.idle > state.wakeups_owed {
+            state.wakeups_owed += 1;
+            self.job_ready.notify_one();
+        } else if state.threads < self.max_threads {
+            self.start_thread(&mut state, handle);
+        }
+        // Otherwise every thread is busy and the cap is reached: the first to finish its
+        // job takes this one from the queue.
+    }
+
+    /// Starts one more pool thread. If the OS refuses (out of threads or memory) and no
+    /// other thread exists to take the queue, the queued jobs are cancelled rather than left
+    /// waiting for ever.
+    fn start_thread(self: &Arc<Self>, state: &mut PoolState, handle: &Handle) {
+        let pool = self.clone();
+        let handle = handle.clone();
+        let started = std::thread::Builder::new()
+            .name(self.thread_name.clone())
+            .spawn(move || pool.thread_main(handle));
+        match started {
+            Ok(_detached) => state.threads += 1,
+            Err(_) if state.threads == 0 => {
+                for job in state.queue.drain(..) {
+                    self.jobs_in_flight.fetch_sub(1, Ordering::SeqCst);
+                    job.task.shutdown();
+                }
+            }
+            Err(_) => {} // the threads that exist will get to the job
+        }
+    }
+
+    // ANCHOR: thread_main
+    /// A pool thread: take jobs until none comes for `KEEP_ALIVE`, or shutdown.
+    fn thread_main(self: Arc<Self>, handle: Handle) {
+        // Inside a job, `spawn`, `sleep` and the I/O constructors find this runtime.
+        let _context = context::enter(handle);
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                job.task.run();
+                self.jobs_in_flight.fetch_sub(1, Ordering::SeqCst);
+                state = lock(&self.state);
+                continue;
+            }
+            if state.shutting_down {
+                break;
+            }
+            state.idle += 1;
+            let (relocked, waited) = self
+                .job_ready
+                .wait_timeout(state, KEEP_ALIVE)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = relocked;
+            state.idle -= 1;
+            if state.wakeups_owed > 0 {
+                state.wakeups_owed -= 1; // a job was pushed for us (or for a twin: same thing)
+            } else if waited.timed_out() && state.queue.is_empty() {
+                break; // idle for KEEP_ALIVE: retire
+            }
+            // Otherwise a spurious wake-up: look at the queue again.
+        }
+        state.threads -= 1;
+        if state.threads == 0 {
+            self.all_exited.notify_all();
+        }
+    }
+    // ANCHOR_END: thread_main
+
+    /// Cancels the jobs that have not started (running the mandatory ones), then waits up to
+    /// `wait` for the running ones to finish. Returns whether every thread exited in time.
+    pub(crate) fn shutdown(&self, wait: Duration) -> bool {
+        let mut state = lock(&self.state);
+        state.shutting_down = true;
+        let queued: Vec<Job> = state.queue.drain(..).collect();
+        self.job_ready.notify_all();
+        drop(state);
+        // Outside the lock: a job's destructor or run may spawn more blocking work.
+        for job in queued {
+            finish_at_shutdown(job);
+            self.jobs_in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        let deadline = Instant::now() + wait;
+        let mut state = lock(&self.state);
+        while state.threads > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .all_exited
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+}
+
+/// What happens to a job that had not started when shutdown came.
+fn finish_at_shutdown(job: Job) {
+    match job.mandatory {
+        Mandatory::Yes => job.task.run(),
+        Mandatory::No => job.task.shutdown(),
+    }
+}
+
+/// The scheduler of one blocking job: its only "schedule" is the push onto the pool's queue.
+/// It carries the runtime's handle so that the pool thread can enter the runtime's context.
+struct JobScheduler {
+    pool: Arc<BlockingPool>,
+    handle: Handle,
+    mandatory: Mandatory,
+}
+
+impl Schedule for JobScheduler {
+    fn schedule(&self, task: TaskRef) {
+        self.pool.push(
+            &self.handle,
+            Job {
+                task,
+                mandatory: self.mandatory,
+            },
+        );
+    }
+
+    fn release(&self, _owner_key: usize) {
+        // Jobs are not in a scheduler's owner list: the pool's queue is how shutdown finds
+        // the ones that have not started.
+    }
+}
+
+/// A future that calls its closure on the first poll and is then ready: how a blocking job
+/// becomes a task.
+struct RunOnce<F>(Option<F>);
+
+// The closure is moved out, never pinned in place, so `RunOnce` can be `Unpin` whatever `F` is.
+impl<F> Unpin for RunOnce<F> {}
+
+impl<F: FnOnce() -> R, R> Future for RunOnce<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self
+            .0
+            .take()
+            .expect("a blocking job is polled once: it is ready on its first poll");
+        // The cooperative budget is for tasks sharing a scheduler thread; a pool thread runs
+        // one job and nothing else, so the job's own `block_on`-free code is not limited.
+        Poll::Ready(crate::task::unconstrained(f))
+    }
+}

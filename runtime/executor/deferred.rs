@@ -1,0 +1,89 @@
+//! Deferred wakes: how a task that yields lets the driver go first.
+//!
+//! A task that calls `yield_now` (or runs out of cooperative budget) is saying "let the
+//! others go first". If its wake put it straight back on the run queue, a task yielding in a
+//! loop would be polled again and again before the driver ever looked at I/O and timers.
+//! So while a scheduler runs on a thread, such wakes are parked in a per-thread list and only
+//! delivered after the scheduler's next visit to the driver (or, on a multi-thread worker,
+//! once its queues are otherwise empty). Tokio does the same.
+//!
+//! Both schedulers use this one list; a thread that runs no scheduler has none, and
+//! [`defer`] then returns `false` so that the caller wakes at once.
+
+use std::cell::RefCell;
+use std::task::Waker;
+
+thread_local! {
+    /// The wakers deferred on this thread; `None` when no scheduler runs here.
+    static DEFERRED: RefCell<Option<Vec<Waker>>> = const { RefCell::new(None) };
+}
+
+/// Gives this thread a deferred list until the guard drops.
+pub(crate) fn enter() -> DeferGuard {
+    DEFERRED.with(|deferred| deferred.borrow_mut().get_or_insert_with(Vec::new).clear());
+    DeferGuard(())
+}
+
+/// Removes the thread's list when dropped, waking what is still in it: a yielded task must
+/// never be forgotten (its wake then reaches its scheduler like any other-thread wake).
+pub(crate) struct DeferGuard(());
+
+impl Drop for DeferGuard {
+    fn drop(&mut self) {
+        let left = DEFERRED
+            .try_with(|deferred| deferred.borrow_mut().take())
+            .ok()
+            .flatten();
+        left.into_iter().flatten().for_each(Waker::wake);
+    }
+}
+
+// ANCHOR: defer
+/// Holds `waker` until this thread's scheduler has visited the driver; returns `false` (and
+/// does nothing) if no scheduler runs on this thread.
+pub(crate) fn defer(waker: &Waker) -> bool {
+    DEFERRED
+        .try_with(|deferred| match deferred.borrow_mut().as_mut() {
+            Some(list) => {
+                // No search for a duplicate: a task defers at most once per poll, and a
+                // second wake of a task that is already scheduled is a no-op anyway, whereas
+                // a search would make every yield cost as much as the yields before it.
+                list.push(waker.clone());
+                true
+            }
+            None => false,
+        })
+        .unwrap_or(false)
+}
+// ANCHOR_END: defer
+
+/// Whether a waker is waiting here.
+pub(crate) fn any() -> bool {
+    DEFERRED.with(|deferred| {
+        deferred
+            .borrow()
+            .as_ref()
+            .is_some_and(|list| !list.is_empty())
+    })
+}
+
+/// Wakes every deferred waker (their tasks go back on a run queue); returns whether there
+/// was any.
+pub(crate) fn wake_all() -> bool {
+    let taken = DEFERRED.with(|deferred| deferred.borrow_mut().as_mut().map(std::mem::take));
+    let Some(mut list) = taken else { return false };
+    let woke_any = !list.is_empty();
+    // Woken with the thread-local released: a wake may defer again or push to a queue.
+    list.drain(..).for_each(Waker::wake);
+    // Hand the emptied list back, so its capacity is reused and deferring never allocates.
+    DEFERRED.with(|deferred| {
+        if let Some(slot) = deferred
+            .borrow_mut()
+            .as_mut()
+            .filter(|slot| slot.is_empty())
+        {
+            *slot = list;
+        }
+    });
+    woke_any
+}

@@ -1,0 +1,635 @@
+//! The multi-thread scheduler: tasks run in parallel on a pool of worker threads.
+//!
+//! ```text
+//!   spawn / wake on worker i ──▶ worker i's local queue ──┐        ┌─ worker 0 ─┐
+//!   spawn / wake elsewhere ──▶ injector (crossbeam channel) ├─ pop ─▶│ run task   │
+//!                                                         │        └────────────┘
+//!   an idle worker steals half of another's local queue ◀─┘   nothing anywhere? park:
+//!                                                      the first to park sleeps in the driver
+//!                                                      (epoll_wait), the others on a condvar
+//! ```
+//!
+//! **Queues.** Each worker has a local queue, a `VecDeque` behind a mutex that only its owner
+//! touches in the common case (so the lock is uncontended and cheap), and that other workers
+//! may lock to steal half of it when they run dry. Wakes and spawns from threads that are not
+//! workers (the `block_on` thread, the blocking pool, a foreign `std::thread`) go to a shared
+//! *injector*, a crossbeam channel. A worker looks at the injector first every
+//! [`EVENT_INTERVAL`] tasks, so that work injected from outside cannot starve behind a busy
+//! local queue.
+//!
+//! **Who drives the reactor.** No dedicated thread: the first worker to run out of work
+//! parks *in the driver* (`epoll_wait`, with the next timer's deadline as timeout); the
+//! others park on their condvar. A worker that keeps busy still looks at the driver every
+//! [`EVENT_INTERVAL`] tasks without blocking (if no one else holds it), so I/O and timers are
+//! served while every worker is busy. A dedicated reactor thread would add a thread switch to
+//! every I/O wake-up; tokio chose the same shape for the same reason.
+//!
+//! **Waking a worker without waking them all.** When work is pushed and some worker sleeps,
+//! one sleeper is woken, unless another woken worker is already *searching* (on its way to
+//! look at the queues): that one will find the work, and a second wake would only cost a
+//! futex call. A searcher that finds work passes the baton on (wakes one more) if work is
+//! left over. On a busy runtime this keeps wake-ups, which are system calls, rare.
+//!
+//! **Parking without losing a wake-up.** The race: a worker looks at every queue, finds
+//! nothing, and is about to sleep; at that moment another thread pushes a task, sees no one
+//! asleep yet, wakes no one, and the task waits until something else wakes a worker (tokio
+//! #525 and #6999 were this bug). The window is closed the same way as in the current-thread
+//! scheduler: the worker first *announces* that it sleeps (in the idle list), then takes its
+//! last look at the queues; a pusher first pushes, then looks at the idle list. With a
+//! sequentially consistent fence between each pair of steps, at least one of the two sees
+//! the other: either the worker finds the task, or the pusher finds the worker and wakes it.
+//! And a wake that arrives before the worker has actually gone to sleep is not lost either:
+//! each worker's [`Parker`] remembers it, so the next `park` returns at once.
+//!
+//! **Shutdown.** Dropping the runtime closes the owner list and cancels every task. A task
+//! that is being polled at that moment finishes its poll on its worker, sees the
+//! cancellation and drops its future there. Then every worker is woken, exits its loop and
+//! is joined (a task stuck in an endless loop without `.await` would make this join wait,
+//! as it does in tokio: a thread cannot be stopped from outside).
+//!
+//! What tokio does beyond this: a lock-free ring buffer per worker instead of a mutex around
+//! a `VecDeque`, a "LIFO slot" so that a task woken by the running task runs next (good for
+//! message ping-pong), and a per-worker budget of how often it polls the injector. The
+//! benchmark (`benches/`) compares both on the same workloads.
+
+use super::{Handle, OwnedTasks, deferred};
+use crate::context;
+use crate::driver::{Driver, DriverHandle};
+use crate::task::{Schedule, TaskRef, with_budget};
+use crate::util::lock;
+use crossbeam_channel::{Receiver, Sender};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst, fence};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::JoinHandle as ThreadHandle;
+use std::time::Duration;
+
+/// Tasks a worker runs between two looks at the injector and the driver (as in the
+/// current-thread scheduler, and in tokio).
+const EVENT_INTERVAL: u32 = 61;
+
+/// What the `Runtime` owns.
+pub(crate) struct MultiThread {
+    /// The half shared with workers, tasks and handles.
+    shared: Arc<Shared>,
+    /// The worker threads, joined at shutdown.
+    threads: Mutex<Vec<ThreadHandle<()>>>,
+}
+
+/// What workers, wakers and handles share.
+pub(crate) struct Shared {
+    /// One entry per worker: its local queue and its parker.
+    workers: Box<[WorkerSlot]>,
+    /// Tasks scheduled from threads that are not workers of this runtime.
+    injector_tx: Sender<TaskRef>,
+    injector_rx: Receiver<TaskRef>,
+    /// Which workers sleep, and how many are searching.
+    idle: Idle,
+    /// The epoll instance and timer expiry: whoever parks first holds it while parked.
+    /// `None` after shutdown.
+    driver: Mutex<Option<Driver>>,
+    /// The driver's shared half (reactor, timers, unpark).
+    driver_handle: Arc<DriverHandle>,
+    /// Every live task, for shutdown.
+    owned: OwnedTasks,
+    /// The runtime is shutting down: wakes drop their task, workers leave their loop.
+    shutting_down: AtomicBool,
+}
+
+/// A worker as the others see it.
+struct WorkerSlot {
+    /// Tasks ready to run on this worker; others steal from the front.
+    queue: Mutex<VecDeque<TaskRef>>,
+    /// How this worker sleeps and is woken.
+    parker: Parker,
+}
+
+/// The sleepers' list.
+struct Idle {
+    /// The list itself and the number of searching workers, under one lock.
+    state: Mutex<IdleState>,
+    /// `state.sleeping.len()`, readable without the lock: the fast "does anyone sleep?" test
+    /// a pusher makes after every push.
+    sleeping_count: AtomicUsize,
+}
+
+struct IdleState {
+    /// Indexes of the workers that announced they sleep (or are about to).
+    sleeping: Vec<usize>,
+    /// Workers woken to look for work that have not found any yet (or gone back to sleep).
+    searching: usize,
+}
+
+thread_local! {
+    /// On a worker thread: the address of its runtime's `Shared` and the worker's index.
+    static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+}
+
+impl MultiThread {
+    /// Starts `worker_threads` workers.
+    pub(crate) fn new(
+        driver: Driver,
+        worker_threads: usize,
+        thread_name: &str,
+        make_handle: impl FnOnce(Arc<Shared>) -> Handle,
+    ) -> io::Result<(MultiThread, Handle)> {
+        let (injector_tx, injector_rx) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            workers: (0..worker_threads)
+                .map(|_| WorkerSlot {
+                    queue: Mutex::new(VecDeque::new()),
+                    parker: Parker::new(),
+                })
+                .collect(),
+            injector_tx,
+            injector_rx,
+            idle: Idle {
+                state: Mutex::new(IdleState {
+                    sleeping: Vec::with_capacity(worker_threads),
+                    searching: 0,
+                }),
+                sleeping_count: AtomicUsize::new(0),
+            },
+            driver_handle: driver.handle().clone(),
+            driver: Mutex::new(Some(driver)),
+            owned: OwnedTasks::new(),
+            shutting_down: AtomicBool::new(false),
+        });
+        let handle = make_handle(shared.clone());
+        let scheduler = MultiThread {
+            shared: shared.clone(),
+            threads: Mutex::new(Vec::with_capacity(worker_threads)),
+        };
+        for index in 0..worker_threads {
+            let worker = Worker {
+                shared: shared.clone(),
+                index,
+                tick: 0,
+                searching: false,
+            };
+            let worker_handle = handle.clone();
+            let started = std::thread::Builder::new()
+                .name(format!("{thread_name}-{index}"))
+                .spawn(move || worker.run(worker_handle));
+            match started {
+                Ok(thread) => lock(&scheduler.threads).push(thread),
+                Err(err) => {
+                    scheduler.shutdown(&handle);
+                    return Err(io::Error::new(
+                        err.kind(),
+                        format!("asincrono: could not start worker thread {index}: {err}"),
+                    ));
+                }
+            }
+        }
+        Ok((scheduler, handle))
+    }
+
+    // ANCHOR: block_on
+    /// Runs `future` on the calling thread, which is not a worker: it polls the future when
+    /// woken and otherwise sleeps on its own parker, while the workers run the tasks.
+    pub(crate) fn block_on<F: Future>(&self, handle: &Handle, future: F) -> F::Output {
+        let _context = context::enter(handle.clone());
+        let _not_nested = context::enter_block_on();
+        let mut future = pin!(future);
+        let thread = Arc::new(BlockOnThread {
+            parker: Parker::new(),
+            driver: self.shared.driver_handle.clone(),
+        });
+        let waker = Waker::from(thread.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(output) = with_budget(|| future.as_mut().poll(&mut cx)) {
+                return output;
+            }
+            // Waker contract: whoever makes the future ready wakes `waker`, which unparks
+            // us; a wake that came during the poll is remembered and `park` returns at once.
+            thread.parker.park(None);
+        }
+    }
+    // ANCHOR_END: block_on
+
+    // ANCHOR: shutdown
+    /// Cancels every task, stops and joins the workers, and shuts the driver down.
+    pub(crate) fn shutdown(&self, handle: &Handle) {
+        let _context = context::enter(handle.clone());
+        let shared = &self.shared;
+        shared.shutting_down.store(true, SeqCst);
+        fence(SeqCst);
+        // 1. Cancel every task, with no runtime lock held (destructors may wake or spawn).
+        //    A task being polled right now is only marked: its worker drops it after the poll.
+        for task in shared.owned.close_and_take() {
+            task.shutdown();
+        }
+        // 2. Wake every worker; each sees `shutting_down` and leaves its loop.
+        for worker in shared.workers.iter() {
+            worker.parker.unpark(&shared.driver_handle);
+        }
+        let me = std::thread::current().id();
+        for thread in lock(&self.threads).drain(..) {
+            if thread.thread().id() != me {
+                // A panic cannot escape a worker (tasks catch theirs), so `Err` is impossible.
+                let _ = thread.join();
+            }
+        }
+        // 3. Drop the queue entries (shells now), the epoll instance, and fail the I/O
+        //    waiters and wake the sleepers that outlive the runtime.
+        shared.drain_queues();
+        drop(lock(&shared.driver).take());
+        shared.driver_handle.shutdown();
+    }
+    // ANCHOR_END: shutdown
+}
+
+/// The waker of `block_on`'s future on a multi-thread runtime.
+struct BlockOnThread {
+    parker: Parker,
+    driver: Arc<DriverHandle>,
+}
+
+impl Wake for BlockOnThread {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.parker.unpark(&self.driver);
+    }
+}
+
+/// A worker's own state, living on its thread.
+struct Worker {
+    shared: Arc<Shared>,
+    /// Its index in `shared.workers`.
+    index: usize,
+    /// Tasks run so far; every `EVENT_INTERVAL` the worker looks outside its own queue.
+    tick: u32,
+    /// Whether this worker counts in `IdleState::searching`.
+    searching: bool,
+}
+
+impl Worker {
+    // ANCHOR: worker_loop
+    /// The worker's loop: run tasks while there are any, park when there are none.
+    fn run(mut self, handle: Handle) {
+        let _context = context::enter(handle);
+        let _deferred = deferred::enter();
+        WORKER.with(|worker| worker.set(Some((self.shared.id(), self.index))));
+        while !self.shared.shutting_down.load(SeqCst) {
+            if let Some(task) = self.next_task() {
+                self.stop_searching();
+                task.run();
+                self.tick = self.tick.wrapping_add(1);
+                if self.tick % EVENT_INTERVAL == 0 {
+                    self.look_at_driver();
+                }
+            } else if !deferred::wake_all() {
+                // Nothing anywhere, and no yielded task waiting for its turn: sleep.
+                self.park();
+            }
+        }
+        WORKER.with(|worker| worker.set(None));
+    }
+    // ANCHOR_END: worker_loop
+
+    /// The next task: the local queue first, then the injector, then another worker's queue.
+    /// Every `EVENT_INTERVAL` tasks the injector goes first, so outside work is not starved.
+    fn next_task(&mut self) -> Option<TaskRef> {
+        let shared = &self.shared;
+        if self.tick % EVENT_INTERVAL == 0 {
+            if let Ok(task) = shared.injector_rx.try_recv() {
+                return Some(task);
+            }
+        }
+        let local = lock(&shared.workers[self.index].queue).pop_front();
+        local
+            .or_else(|| shared.injector_rx.try_recv().ok())
+            .or_else(|| self.steal())
+    }
+
+    // ANCHOR: steal
+    /// Takes the older half of the first non-empty queue of another worker; returns one of
+    /// those tasks to run and keeps the rest in our own queue.
+    fn steal(&self) -> Option<TaskRef> {
+        let workers = &self.shared.workers;
+        let count = workers.len();
+        // Start after ourselves, so that the workers do not all rob the same victim.
+        for offset in 1..count {
+            let victim = &workers[(self.index + offset) % count];
+            let mut stolen = {
+                let mut queue = lock(&victim.queue);
+                let half = queue.len().div_ceil(2);
+                queue.drain(..half).collect::<VecDeque<_>>()
+            };
+            if let Some(first) = stolen.pop_front() {
+                lock(&workers[self.index].queue).extend(stolen);
+                return Some(first);
+            }
+        }
+        None
+    }
+    // ANCHOR_END: steal
+
+    /// A non-blocking visit to the driver, if no other worker holds it, then the yielded
+    /// tasks get their turn.
+    fn look_at_driver(&self) {
+        if let Ok(mut driver) = self.shared.driver.try_lock() {
+            if let Some(driver) = driver.as_mut() {
+                driver.park(Some(Duration::ZERO));
+            }
+        }
+        deferred::wake_all();
+    }
+
+    // ANCHOR: park
+    /// Goes to sleep until woken: in the driver if no other worker is in it, otherwise on
+    /// our own condvar.
+    fn park(&mut self) {
+        self.shared
+            .idle
+            .announce_sleeping(self.index, &mut self.searching);
+        // The window: a task pushed from here on was pushed after our announcement, so its
+        // pusher will see us in the list. One pushed before it, we see now.
+        fence(SeqCst);
+        if self.shared.has_work() || self.shared.shutting_down.load(SeqCst) {
+            self.searching = self.shared.idle.stop_sleeping(self.index);
+            return;
+        }
+        let parker = &self.shared.workers[self.index].parker;
+        match self.shared.driver.try_lock() {
+            Ok(mut driver) => parker.park(driver.as_mut()),
+            Err(_) => parker.park(None),
+        }
+        // Woken by a pusher (which took us off the list and counted us as searching), or by
+        // our own I/O event or timer (still on the list).
+        self.searching = self.shared.idle.stop_sleeping(self.index);
+    }
+    // ANCHOR_END: park
+
+    /// This worker found work: it stops counting as searching, and if it was the last
+    /// searcher and work is left over, it wakes another sleeper to help.
+    fn stop_searching(&mut self) {
+        if !self.searching {
+            return;
+        }
+        self.searching = false;
+        let last = self.shared.idle.stop_searching();
+        if last && self.shared.has_work() {
+            self.shared.wake_one_sleeper(Some(self.index));
+        }
+    }
+}
+
+impl Idle {
+    /// Puts `index` on the sleepers' list (and off the searchers' count).
+    fn announce_sleeping(&self, index: usize, searching: &mut bool) {
+        let mut state = lock(&self.state);
+        if std::mem::take(searching) {
+            state.searching -= 1;
+        }
+        state.sleeping.push(index);
+        self.sleeping_count.store(state.sleeping.len(), SeqCst);
+    }
+
+    /// Takes `index` off the list if it is still there. Returns `true` if a waker had
+    /// already taken it off, which means the waker counted it as searching.
+    fn stop_sleeping(&self, index: usize) -> bool {
+        let mut state = lock(&self.state);
+        match state.sleeping.iter().position(|&sleeper| sleeper == index) {
+            Some(position) => {
+                state.sleeping.swap_remove(position);
+                self.sleeping_count.store(state.sleeping.len(), SeqCst);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// One searcher fewer; returns whether it was the last.
+    fn stop_searching(&self) -> bool {
+        let mut state = lock(&self.state);
+        state.searching -= 1;
+        state.searching == 0
+    }
+
+    /// Picks a sleeper other than `me` to wake, unless one is already searching; counts it
+    /// as searching. (`me` is on the list while it dispatches I/O events from inside the
+    /// driver; it will run what it wakes itself, so waking it would be wasted.)
+    fn pick_sleeper(&self, me: Option<usize>) -> Option<usize> {
+        let mut state = lock(&self.state);
+        if state.searching > 0 {
+            return None; // it will find the work, or see it before it sleeps again
+        }
+        let position = state
+            .sleeping
+            .iter()
+            .rposition(|&sleeper| Some(sleeper) != me)?;
+        let sleeper = state.sleeping.swap_remove(position);
+        self.sleeping_count.store(state.sleeping.len(), SeqCst);
+        state.searching += 1;
+        Some(sleeper)
+    }
+}
+
+impl Shared {
+    pub(crate) fn owned(&self) -> &OwnedTasks {
+        &self.owned
+    }
+
+    pub(crate) fn driver(&self) -> &Arc<DriverHandle> {
+        &self.driver_handle
+    }
+
+    /// Identifies this runtime in a worker's thread-local (compared, never dereferenced).
+    fn id(&self) -> usize {
+        self as *const Shared as usize
+    }
+
+    /// Whether any queue holds a task.
+    fn has_work(&self) -> bool {
+        !self.injector_rx.is_empty()
+            || self
+                .workers
+                .iter()
+                .any(|worker| !lock(&worker.queue).is_empty())
+    }
+
+    // ANCHOR: notify
+    /// Called after every push: wakes a sleeping worker if there is one and no worker is
+    /// already on its way to look.
+    fn wake_one_sleeper_if_any(&self, me: Option<usize>) {
+        // Pairs with the fence in `Worker::park`: our push is visible to its last look, or
+        // its announcement is visible to this load.
+        fence(SeqCst);
+        if self.idle.sleeping_count.load(SeqCst) > 0 {
+            self.wake_one_sleeper(me);
+        }
+    }
+    // ANCHOR_END: notify
+
+    /// Wakes a sleeper other than worker `me`, unless a worker is already searching.
+    fn wake_one_sleeper(&self, me: Option<usize>) {
+        if let Some(sleeper) = self.idle.pick_sleeper(me) {
+            self.workers[sleeper].parker.unpark(&self.driver_handle);
+        }
+    }
+
+    /// Drops every queued task reference (at shutdown; the tasks are shells by then).
+    fn drain_queues(&self) {
+        for worker in self.workers.iter() {
+            let tasks = std::mem::take(&mut *lock(&worker.queue));
+            drop(tasks); // outside the lock
+        }
+        while let Ok(task) = self.injector_rx.try_recv() {
+            drop(task);
+        }
+    }
+}
+
+// ANCHOR: schedule_impl
+impl Schedule for Shared {
+    fn schedule(&self, task: TaskRef) {
+        if self.shutting_down.load(SeqCst) {
+            return; // dropped: shutdown drops every future through the owner list
+        }
+        let me = current_worker(self.id());
+        match me {
+            Some(index) => lock(&self.workers[index].queue).push_back(task),
+            // Cannot fail: `self` holds the receiver.
+            None => drop(self.injector_tx.send(task)),
+        }
+        fence(SeqCst);
+        if self.shutting_down.load(SeqCst) {
+            // Shutdown began after our first check and may have drained the queues already:
+            // drain them ourselves, so the task is not left behind (tokio #2535).
+            return self.drain_queues();
+        }
+        self.wake_one_sleeper_if_any(me);
+    }
+
+    fn release(&self, owner_key: usize) {
+        self.owned.remove(owner_key);
+    }
+}
+// ANCHOR_END: schedule_impl
+
+/// The index of the worker running on this thread, if it belongs to runtime `owner`.
+fn current_worker(owner: usize) -> Option<usize> {
+    WORKER
+        .try_with(Cell::get)
+        .ok()
+        .flatten()
+        .filter(|&(runtime, _)| runtime == owner)
+        .map(|(_, index)| index)
+}
+
+// ANCHOR: parker
+/// How one thread sleeps and is woken, remembering a wake that comes before the sleep.
+///
+/// A worker sleeps either in the driver (`epoll_wait`, woken by the driver's `mio::Waker`)
+/// or on a condvar; the state says which, so that `unpark` knows how to reach it.
+pub(crate) struct Parker {
+    /// `EMPTY`, `PARKED_CONDVAR`, `PARKED_DRIVER` or `NOTIFIED`.
+    state: AtomicUsize,
+    /// Held around the condvar wait, so a notification cannot slip between the state check
+    /// and the wait.
+    lock: Mutex<()>,
+    /// Where a thread parked without the driver waits.
+    condvar: Condvar,
+}
+
+/// Awake, and no wake-up pending.
+const EMPTY: usize = 0;
+/// Asleep on the condvar.
+const PARKED_CONDVAR: usize = 1;
+/// Asleep in `epoll_wait`.
+const PARKED_DRIVER: usize = 2;
+/// A wake-up is pending: the next `park` returns at once.
+const NOTIFIED: usize = 3;
+
+impl Parker {
+    fn new() -> Parker {
+        Parker {
+            state: AtomicUsize::new(EMPTY),
+            lock: Mutex::new(()),
+            condvar: Condvar::new(),
+        }
+    }
+
+    /// Sleeps until `unpark` (or, with the driver, until I/O or a timer is due).
+    fn park(&self, driver: Option<&mut Driver>) {
+        // A wake-up that came early is consumed here, and we do not sleep at all.
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        match driver {
+            Some(driver) => self.park_in_driver(driver),
+            None => self.park_on_condvar(),
+        }
+    }
+
+    fn park_in_driver(&self, driver: &mut Driver) {
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
+            .is_err()
+        {
+            self.state.store(EMPTY, SeqCst); // NOTIFIED arrived just now: consume it
+            return;
+        }
+        driver.park(None);
+        // Whether `unpark` (NOTIFIED) or an event (still PARKED_DRIVER) woke us, we are awake.
+        self.state.store(EMPTY, SeqCst);
+    }
+
+    fn park_on_condvar(&self) {
+        let mut guard = lock(&self.lock);
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
+            .is_err()
+        {
+            self.state.store(EMPTY, SeqCst); // NOTIFIED arrived just now: consume it
+            return;
+        }
+        loop {
+            guard = self
+                .condvar
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner);
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            // A spurious wake-up: still PARKED_CONDVAR, wait again.
+        }
+    }
+
+    /// Wakes the thread if it sleeps, or makes its next `park` return at once.
+    fn unpark(&self, driver: &DriverHandle) {
+        match self.state.swap(NOTIFIED, SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED_CONDVAR => {
+                // Taking the lock waits until the parker is inside `wait` (it holds the lock
+                // from its state change until then), so the notification cannot be missed.
+                drop(lock(&self.lock));
+                self.condvar.notify_one();
+            }
+            PARKED_DRIVER => driver.unpark(),
+            _ => unreachable!("the parker state is one of four values"),
+        }
+    }
+}
+// ANCHOR_END: parker
