@@ -40,7 +40,6 @@ use crate::util::lock;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -63,9 +62,6 @@ pub(crate) struct BlockingPool {
     max_threads: usize,
     /// The name each pool thread gets.
     thread_name: String,
-    /// Jobs queued or running: while any is, a paused clock must not jump ahead (the job's
-    /// result may be what the program is waiting for).
-    jobs_in_flight: AtomicUsize,
 }
 
 /// The part of the pool behind its lock.
@@ -112,13 +108,7 @@ impl BlockingPool {
             all_exited: Condvar::new(),
             max_threads,
             thread_name,
-            jobs_in_flight: AtomicUsize::new(0),
         })
-    }
-
-    /// Whether any job is queued or running.
-    pub(crate) fn is_busy(&self) -> bool {
-        self.jobs_in_flight.load(Ordering::SeqCst) > 0
     }
 
     // ANCHOR: spawn_blocking
@@ -153,7 +143,6 @@ impl BlockingPool {
             drop(state);
             return finish_at_shutdown(job);
         }
-        self.jobs_in_flight.fetch_add(1, Ordering::SeqCst);
         state.queue.push_back(job);
         if state.idle > state.wakeups_owed {
             state.wakeups_owed += 1;
@@ -178,7 +167,6 @@ impl BlockingPool {
             Ok(_detached) => state.threads += 1,
             Err(_) if state.threads == 0 => {
                 for job in state.queue.drain(..) {
-                    self.jobs_in_flight.fetch_sub(1, Ordering::SeqCst);
                     job.task.shutdown();
                 }
             }
@@ -196,7 +184,6 @@ impl BlockingPool {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
                 job.task.run();
-                self.jobs_in_flight.fetch_sub(1, Ordering::SeqCst);
                 state = lock(&self.state);
                 continue;
             }
@@ -235,7 +222,6 @@ impl BlockingPool {
         // Outside the lock: a job's destructor or run may spawn more blocking work.
         for job in queued {
             finish_at_shutdown(job);
-            self.jobs_in_flight.fetch_sub(1, Ordering::SeqCst);
         }
         let deadline = Instant::now() + wait;
         let mut state = lock(&self.state);
@@ -272,6 +258,9 @@ struct JobScheduler {
 
 impl Schedule for JobScheduler {
     fn schedule(&self, task: TaskRef) {
+        // A paused test clock must not jump ahead while the job runs: its result may be
+        // what every task waits for. Released when the job's task is done (`release`).
+        self.handle.driver().clock.inhibit();
         self.pool.push(
             &self.handle,
             Job {
@@ -282,8 +271,9 @@ impl Schedule for JobScheduler {
     }
 
     fn release(&self, _owner_key: usize) {
-        // Jobs are not in a scheduler's owner list: the pool's queue is how shutdown finds
-        // the ones that have not started.
+        // Jobs are not in a scheduler's owner list (the pool's queue is how shutdown finds
+        // the ones that have not started): only the clock needs to hear that it is done.
+        self.handle.driver().clock.allow();
     }
 }
 

@@ -31,6 +31,14 @@ pub(crate) fn try_current() -> Option<Handle> {
         .flatten()
 }
 
+/// Runs `f` on the current runtime's handle without cloning it; `None` outside a runtime.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
 /// What to tell someone who used `what` outside a runtime.
 pub(crate) fn outside_runtime_message(what: &str) -> String {
     format!(

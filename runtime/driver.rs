@@ -14,7 +14,7 @@
 //! ```
 
 use crate::reactor::Reactor;
-use crate::time::TimerQueue;
+use crate::time::{Clock, TimerQueue};
 use mio::{Events, Poll, Token};
 use std::io;
 use std::sync::Arc;
@@ -47,6 +47,8 @@ pub(crate) struct DriverHandle {
     pub(crate) reactor: Reactor,
     /// Pending timers.
     pub(crate) timers: TimerQueue,
+    /// What the timers read the time from; can be paused in tests.
+    pub(crate) clock: Clock,
     /// Interrupts a blocked `epoll_wait` from another thread.
     unparker: mio::Waker,
 }
@@ -59,6 +61,7 @@ impl Driver {
         let handle = Arc::new(DriverHandle {
             reactor: Reactor::new(poll.registry().try_clone()?),
             timers: TimerQueue::new(),
+            clock: Clock::new(),
             unparker,
         });
         Ok(Driver {
@@ -77,7 +80,13 @@ impl Driver {
     /// Waits for I/O, the next timer, or an unpark — at most `max_wait` (`None`: as long as
     /// it takes; `Some(ZERO)`: just look) — then wakes the tasks whose I/O or timers are due.
     pub(crate) fn park(&mut self, max_wait: Option<Duration>) {
-        let timeout = self.handle.timers.prepare_to_park(max_wait);
+        let mut timeout = self.handle.timers.prepare_to_park(max_wait);
+        // With the clock paused, waiting for a timer would wait for ever (or for real time):
+        // just look for I/O, and if there is none, jump to the timer (see `time/clock.rs`).
+        let jump_to = self.auto_advance_target(timeout);
+        if jump_to.is_some() {
+            timeout = Some(Duration::ZERO);
+        }
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             // A signal interrupted epoll_wait: nothing happened, the caller loops anyway.
@@ -90,12 +99,26 @@ impl Driver {
                 self.handle.reactor.dispatch(event);
             }
         }
+        if let Some(deadline) = jump_to.filter(|_| self.events.is_empty()) {
+            self.handle.clock.advance_to(deadline.into_std());
+        }
         self.handle.timers.expire(&mut self.expired);
         for waker in self.expired.drain(..) {
             waker.wake();
         }
     }
     // ANCHOR_END: park
+}
+
+impl Driver {
+    /// The deadline to jump to instead of blocking, if the clock is paused, the caller was
+    /// going to block, and a timer is armed.
+    fn auto_advance_target(&self, timeout: Option<Duration>) -> Option<crate::time::Instant> {
+        if timeout == Some(Duration::ZERO) || !self.handle.clock.may_auto_advance() {
+            return None;
+        }
+        self.handle.timers.next_deadline()
+    }
 }
 
 impl DriverHandle {

@@ -71,5 +71,18 @@ pub use task::spawn;
 pub use asincrono_macros::main;
 
 /// Marks `async fn` as a test that runs on a fresh runtime (current-thread by default).
-/// Arguments: `flavor = "current_thread" | "multi_thread"`, `worker_threads = N`.
+/// Arguments: `flavor = "current_thread" | "multi_thread"`, `worker_threads = N`,
+/// `start_paused = true` (the clock starts paused; see [`time::pause`]).
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[asincrono::test(start_paused = true)]
+/// async fn a_long_timeout_fires_at_once() {
+///     let never = std::future::pending::<()>();
+///     let result = asincrono::time::timeout(Duration::from_secs(3600), never).await;
+///     assert!(result.is_err(), "an hour passed on the paused clock");
+/// }
+/// # a_long_timeout_fires_at_once();
+/// ```
 pub use asincrono_macros::test;

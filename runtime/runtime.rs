@@ -161,6 +161,7 @@ pub struct Builder {
     worker_threads: Option<usize>,
     thread_name: String,
     max_blocking_threads: usize,
+    start_paused: bool,
 }
 
 impl Builder {
@@ -181,6 +182,7 @@ impl Builder {
             worker_threads: None,
             thread_name: "asincrono-worker".into(),
             max_blocking_threads: 512,
+            start_paused: false,
         }
     }
 
@@ -201,6 +203,13 @@ impl Builder {
     /// its queue. `build` reports an error for zero.
     pub fn max_blocking_threads(&mut self, count: usize) -> &mut Builder {
         self.max_blocking_threads = count;
+        self
+    }
+
+    /// Starts the runtime with its clock paused (see [`time::pause`](crate::time::pause));
+    /// current-thread runtimes only: `build` reports an error otherwise.
+    pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
+        self.start_paused = paused;
         self
     }
 
@@ -233,7 +242,16 @@ impl Builder {
                 "worker_threads only applies to a multi-thread runtime",
             ));
         }
+        if self.start_paused && self.flavor == Flavor::MultiThread {
+            return Err(invalid(
+                "start_paused needs a current-thread runtime (a paused clock only \
+                 auto-advances when the one scheduler thread has nothing to do)",
+            ));
+        }
         let driver = Driver::new()?;
+        if self.start_paused {
+            driver.handle().clock.pause();
+        }
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
             format!("{}-blocking", self.thread_name),

@@ -41,3 +41,10 @@ mod entry_point {
 fn main_expands_into_a_plain_function_that_blocks_on_its_body() {
     assert_eq!(entry_point::main(), 7);
 }
+
+#[asincrono::test(start_paused = true)]
+async fn start_paused_starts_the_test_with_its_clock_stopped() {
+    let frozen = asincrono::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(2)); // real time moves on
+    assert_eq!(frozen.elapsed(), std::time::Duration::ZERO);
+}

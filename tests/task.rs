@@ -7,7 +7,10 @@ use asincrono::io::{AsyncReadExt, AsyncWriteExt};
 use asincrono::net::{TcpListener, UnixStream};
 use asincrono::task::{JoinHandle, yield_now};
 use asincrono::time::sleep;
-use common::{DropCounter, FLAVOURS, TEST_DEADLINE, on_each_flavour, runtime, within};
+use common::{
+    DropCounter, FLAVOURS, TEST_DEADLINE, on_each_flavour, on_each_flavour_one_thread, runtime,
+    within,
+};
 use std::future::{Future, pending, poll_fn};
 use std::io::Read;
 use std::pin::pin;
@@ -163,7 +166,8 @@ fn a_panicking_output_destructor_does_not_escape_the_join_handle_drop() {
 
 #[test]
 fn yield_now_lets_the_other_tasks_run() {
-    on_each_flavour(|| async {
+    // About the order on one thread: two workers would run `a` and `b` side by side.
+    on_each_flavour_one_thread(|| async {
         let log = Arc::new(Mutex::new(Vec::new()));
         let tasks: Vec<_> = ["a", "b"]
             .into_iter()
@@ -403,8 +407,9 @@ fn the_main_future_and_the_tasks_all_make_progress() {
 fn a_yielding_task_lets_the_driver_run_before_it_runs_again() {
     // A datagram is already waiting, so the receiver is woken by the very next driver visit.
     // If `yield_now` put the yielder straight back on the queue, it would run a whole batch
-    // (61 polls) before the driver got a turn.
-    on_each_flavour(|| async {
+    // (61 polls) before the driver got a turn. One thread runs tasks in both flavours: with
+    // two workers, the yielder could spin on its own core while the other sleeps in epoll.
+    on_each_flavour_one_thread(|| async {
         let receiver = asincrono::net::UdpSocket::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -518,5 +523,123 @@ fn a_destructor_that_panics_while_an_abort_drops_the_future_is_reported_as_a_pan
             err.to_string().contains("an output destructor panicked"),
             "{err}"
         );
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// The multi-thread scheduler.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn two_tasks_run_at_the_same_time_on_two_workers() {
+    // Each task spins, without ever yielding, until both have started: on one thread the
+    // second could never start, so finishing proves the two polls overlapped in time.
+    within(TEST_DEADLINE, "parallel", || {
+        runtime("multi_thread").block_on(async {
+            let started = Arc::new(AtomicUsize::new(0));
+            let spinners: Vec<_> = (0..2)
+                .map(|_| {
+                    let started = started.clone();
+                    asincrono::spawn(async move {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        while started.load(Ordering::SeqCst) < 2 {
+                            std::hint::spin_loop();
+                        }
+                    })
+                })
+                .collect();
+            for spinner in spinners {
+                spinner.await.expect("no panic");
+            }
+        })
+    });
+}
+
+#[test]
+fn a_task_in_the_middle_of_a_poll_at_shutdown_finishes_that_poll_and_is_then_dropped() {
+    // `busy` spins inside its poll until `idle`'s future is dropped, which the shutdown
+    // does before it joins the workers: so the drop starts while `busy` is mid-poll.
+    within(TEST_DEADLINE, "mid-poll shutdown", || {
+        let rt = runtime("multi_thread");
+        let busy_dropped = DropCounter::default();
+        let polled_after_yield = Arc::new(AtomicBool::new(false));
+        let release = Arc::new(AtomicBool::new(false));
+        let started = Arc::new(AtomicBool::new(false));
+        rt.block_on({
+            let (busy_guard, polled_after_yield) =
+                (busy_dropped.track(), polled_after_yield.clone());
+            let (release, started) = (release.clone(), started.clone());
+            async move {
+                let idle_release = release.clone();
+                asincrono::spawn(async move {
+                    let _on_drop = SetOnDrop(idle_release);
+                    pending::<()>().await;
+                });
+                let busy_started = started.clone();
+                asincrono::spawn(async move {
+                    let _guard = busy_guard;
+                    busy_started.store(true, Ordering::SeqCst);
+                    while !release.load(Ordering::SeqCst) {
+                        std::hint::spin_loop();
+                    }
+                    yield_now().await; // shutdown has begun: the task is cancelled here
+                    polled_after_yield.store(true, Ordering::SeqCst);
+                });
+                while !started.load(Ordering::SeqCst) {
+                    yield_now().await;
+                }
+            }
+        });
+        drop(rt);
+        assert!(
+            release.load(Ordering::SeqCst),
+            "the idle task's future was dropped"
+        );
+        assert_eq!(
+            busy_dropped.dropped(),
+            1,
+            "the busy task was dropped after its poll"
+        );
+        assert!(
+            !polled_after_yield.load(Ordering::SeqCst),
+            "and never polled again"
+        );
+    });
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn many_tasks_spawned_from_inside_and_outside_all_run_exactly_once() {
+    on_each_flavour(|| async {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for _ in 0..100 {
+            let runs = runs.clone();
+            handles.push(asincrono::spawn(async move {
+                let mut inner = Vec::new();
+                for _ in 0..100 {
+                    let runs = runs.clone();
+                    inner.push(asincrono::spawn(async move {
+                        yield_now().await;
+                        runs.fetch_add(1, Ordering::SeqCst);
+                    }));
+                }
+                for task in inner {
+                    task.await.expect("no panic");
+                }
+            }));
+        }
+        for handle in handles {
+            handle.await.expect("no panic");
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 100 * 100);
     });
 }

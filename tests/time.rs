@@ -262,3 +262,139 @@ fn timeout_fires_even_when_the_inner_future_spends_the_whole_budget() {
         assert!(outcome.is_err(), "the timeout must fire");
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// The paused clock.
+// ---------------------------------------------------------------------------------------
+
+/// The real time a paused-clock test may take at most: far below the times it simulates.
+const REAL_TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// Runs `body` on a current-thread runtime whose clock starts paused, under the watchdog
+/// (a broken auto-advance would otherwise sleep for the simulated minutes).
+fn on_a_paused_clock(label: &str, body: impl Future<Output = ()> + Send + 'static) {
+    within(TEST_DEADLINE, label, move || {
+        asincrono::runtime::Builder::new_current_thread()
+            .start_paused(true)
+            .build()
+            .expect("the runtime builds")
+            .block_on(body)
+    });
+}
+
+#[test]
+fn a_paused_clock_jumps_to_the_next_timer_when_nothing_else_can_run() {
+    on_a_paused_clock(
+        "a_paused_clock_jumps_to_the_next_timer_when_nothing_else_can_run",
+        async {
+            let real_start = std::time::Instant::now();
+            let start = asincrono::time::Instant::now();
+            let outcome =
+                asincrono::time::timeout(Duration::from_secs(600), std::future::pending::<()>())
+                    .await;
+            assert!(outcome.is_err(), "the ten-minute timeout fired");
+            assert!(start.elapsed() >= Duration::from_secs(600));
+            assert!(real_start.elapsed() < REAL_TIME_LIMIT);
+        },
+    );
+}
+
+#[test]
+fn paused_timers_fire_in_deadline_order() {
+    on_a_paused_clock("paused_timers_fire_in_deadline_order", async {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for minutes in [30u64, 10, 20] {
+            let order = order.clone();
+            tasks.push(asincrono::spawn(async move {
+                sleep(Duration::from_secs(minutes * 60)).await;
+                order.lock().unwrap().push(minutes);
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [10, 20, 30]);
+    });
+}
+
+#[test]
+fn advance_moves_the_clock_and_fires_what_became_due() {
+    on_a_paused_clock("advance_moves_the_clock_and_fires_what_became_due", async {
+        let start = asincrono::time::Instant::now();
+        let fired = Arc::new(AtomicBool::new(false));
+        let flag = fired.clone();
+        let sleeper = asincrono::spawn(async move {
+            sleep(Duration::from_secs(5)).await;
+            flag.store(true, Ordering::SeqCst);
+        });
+        asincrono::task::yield_now().await; // let the sleeper arm its timer
+        asincrono::time::advance(Duration::from_secs(4)).await;
+        assert!(!fired.load(Ordering::SeqCst), "4 s is not yet 5 s");
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(4),
+            "the clock stands still"
+        );
+        asincrono::time::advance(Duration::from_secs(1)).await;
+        sleeper.await.unwrap();
+        assert!(fired.load(Ordering::SeqCst));
+    });
+}
+
+#[test]
+fn a_paused_clock_waits_for_a_blocking_job_instead_of_jumping() {
+    on_a_paused_clock(
+        "a_paused_clock_waits_for_a_blocking_job_instead_of_jumping",
+        async {
+            // The job's answer arrives in real time; the ten-minute timer must not win meanwhile.
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let job = asincrono::task::spawn_blocking(move || released.recv().is_ok());
+            std::thread::spawn(move || release.send(()));
+            let outcome = asincrono::time::timeout(Duration::from_secs(600), job).await;
+            assert!(
+                outcome
+                    .expect("the job finished before the paused timeout")
+                    .unwrap()
+            );
+        },
+    );
+}
+
+#[test]
+fn pause_and_resume_let_real_time_flow_again() {
+    within(TEST_DEADLINE, "resume", || {
+        runtime("current_thread").block_on(async {
+            asincrono::time::pause();
+            let frozen = asincrono::time::Instant::now();
+            std::thread::sleep(Duration::from_millis(5)); // real time passes...
+            assert_eq!(
+                frozen.elapsed(),
+                Duration::ZERO,
+                "...but not on the paused clock"
+            );
+            asincrono::time::resume();
+            std::thread::sleep(Duration::from_millis(5));
+            assert!(frozen.elapsed() >= Duration::from_millis(5));
+        })
+    });
+}
+
+#[test]
+fn pause_on_a_multi_thread_runtime_is_refused_with_a_clear_message() {
+    let rt = runtime("multi_thread");
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { asincrono::time::pause() })
+    }))
+    .expect_err("pause panics");
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| text.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    assert!(message.contains("current-thread runtime"), "{message}");
+    let built = asincrono::runtime::Builder::new_multi_thread()
+        .start_paused(true)
+        .build();
+    assert_eq!(built.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+}

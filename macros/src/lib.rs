@@ -108,17 +108,9 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 ///   `Builder::new_current_thread()`.
 /// * `worker_threads = N` (an integer literal, at least 1) adds
 ///   `.worker_threads(N)`. It is only valid with `multi_thread`.
-/// * `start_paused = false` is accepted and does nothing.
-///   `start_paused = true` is a compile error for now: the paused test clock
-///   is planned but not built yet.
-///
-/// # `multi_thread` today
-///
-/// asincrono's multi-thread scheduler has not landed yet. Until it does,
-/// `multi_thread` still expands to `Builder::new_multi_thread()`, which the
-/// runtime currently documents as running on the current-thread scheduler.
-/// The macro does not need to know this. It only names the builder method, so
-/// nothing here will change when the scheduler arrives.
+/// * `start_paused = true` adds `.start_paused(true)`: the runtime's clock
+///   starts paused (see `asincrono::time::pause`). Only valid with
+///   `current_thread`. `start_paused = false` is the default.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Entry::Main, args, item)
@@ -216,6 +208,8 @@ struct Config {
     /// `Some` only with [`Flavor::MultiThread`]. The literal keeps the user's
     /// span, so a type error on it would point at their `4`, not at us.
     worker_threads: Option<Literal>,
+    /// `start_paused = true`: the expansion adds `.start_paused(true)`.
+    start_paused: bool,
 }
 
 impl Config {
@@ -224,6 +218,7 @@ impl Config {
         Config {
             flavor: entry.default_flavor(),
             worker_threads: None,
+            start_paused: false,
         }
     }
 
@@ -238,14 +233,14 @@ impl Config {
     fn parse(args: TokenStream, entry: Entry) -> Result<Config, Error> {
         let mut flavor: Option<Flavor> = None;
         let mut worker_threads: Option<(Ident, Literal)> = None;
-        let mut start_paused_seen = false;
+        let mut start_paused: Option<(Ident, bool)> = None;
 
         for option in split_options(args)? {
             let key = option.key.to_string();
             let already_set = match key.as_str() {
                 "flavor" => flavor.is_some(),
                 "worker_threads" => worker_threads.is_some(),
-                "start_paused" => start_paused_seen,
+                "start_paused" => start_paused.is_some(),
                 _ => false,
             };
             if already_set {
@@ -260,8 +255,7 @@ impl Config {
                     worker_threads = Some((option.key.clone(), parse_worker_threads(&option)?));
                 }
                 "start_paused" => {
-                    start_paused_seen = true;
-                    check_start_paused(&option)?;
+                    start_paused = Some((option.key.clone(), parse_start_paused(&option)?));
                 }
                 _ => {
                     return Err(Error::new(
@@ -301,9 +295,23 @@ impl Config {
             Some((_, count)) => Some(count),
             None => None,
         };
+        let start_paused = match start_paused {
+            Some((key, true)) if flavor == Flavor::MultiThread => {
+                // Auto-advance needs the one scheduler thread to be idle; with several
+                // workers there is no such single moment (tokio has the same rule).
+                return Err(Error::new(
+                    key.span(),
+                    "`start_paused = true` needs `flavor = \"current_thread\"`: only a \
+                     current-thread runtime can pause its clock",
+                ));
+            }
+            Some((_, paused)) => paused,
+            None => false,
+        };
         Ok(Config {
             flavor,
             worker_threads,
+            start_paused,
         })
     }
 }
@@ -443,22 +451,14 @@ fn parse_integer(text: &str) -> Option<usize> {
     digits.replace('_', "").parse().ok()
 }
 
-/// `start_paused = true | false`.
-///
-/// A paused clock (time that only moves when every task is idle, which makes
-/// timer tests instant and deterministic) is planned but not built yet. We
-/// accept `false`, which is what you get without a paused clock anyway. We
-/// refuse `true` at compile time rather than silently ignore it, because a test
-/// that asked for paused time would otherwise really sleep.
-fn check_start_paused(option: &RawOption) -> Result<(), Error> {
+/// `start_paused = true | false`: whether the runtime's clock starts paused
+/// (time then moves only when every task is idle, which makes timer tests
+/// instant and deterministic).
+fn parse_start_paused(option: &RawOption) -> Result<bool, Error> {
     let value = option.single_value("`true` or `false`")?;
     match value.to_string().as_str() {
-        "false" => Ok(()),
-        "true" => Err(Error::new(
-            value.span(),
-            "`start_paused = true` is not supported yet: asincrono's paused clock \
-             is planned but not built. Remove the option or write `start_paused = false`",
-        )),
+        "false" => Ok(false),
+        "true" => Ok(true),
         _ => Err(Error::new(
             value.span(),
             "`start_paused` expects `true` or `false`",
@@ -770,6 +770,9 @@ fn block_on(config: &Config, body: Group) -> TokenStream {
             "worker_threads",
             TokenTree::Literal(count.clone()).into(),
         ));
+    }
+    if config.start_paused {
+        tokens.extend(method_call("start_paused", ident("true").into()));
     }
     tokens.extend(method_call("enable_all", TokenStream::new()));
     tokens.extend(method_call("build", TokenStream::new()));

@@ -288,9 +288,11 @@ impl Worker {
                 if self.tick % EVENT_INTERVAL == 0 {
                     self.look_at_driver();
                 }
-            } else if !deferred::wake_all() {
-                // Nothing anywhere, and no yielded task waiting for its turn: sleep.
-                self.park();
+            } else if deferred::any() {
+                // Only yielded tasks are left: the driver gets its turn first, then they run.
+                self.look_at_driver();
+            } else {
+                self.park(); // nothing anywhere: sleep
             }
         }
         WORKER.with(|worker| worker.set(None));

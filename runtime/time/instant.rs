@@ -1,8 +1,8 @@
 //! `time::Instant`: the runtime's clock.
 //!
 //! A thin wrapper around `std::time::Instant`. It exists so that every timer in the runtime
-//! reads time through one function, [`Instant::now`], which is where a paused test clock can
-//! later take over (tokio's `time::pause`), without touching any timer code.
+//! reads time through one function, [`Instant::now`], which is where a paused test clock
+//! takes over (`time::pause`, see `clock.rs`) without any timer code knowing.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -13,9 +13,11 @@ use std::time::Duration;
 pub struct Instant(std::time::Instant);
 
 impl Instant {
-    /// The current time.
+    /// The current time: the current runtime's clock (which a test may have paused), or
+    /// the system clock outside a runtime.
     pub fn now() -> Instant {
-        Instant(std::time::Instant::now())
+        let now = crate::context::with_current(|handle| handle.driver().clock.now());
+        Instant(now.unwrap_or_else(std::time::Instant::now))
     }
 
     /// Time elapsed since `self` (zero if `self` is in the future).

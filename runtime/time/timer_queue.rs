@@ -119,6 +119,15 @@ impl TimerQueue {
     }
     // ANCHOR_END: prepare_to_park
 
+    /// The earliest deadline armed, if any.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        lock(&self.inner)
+            .armed
+            .keys()
+            .next()
+            .map(|key| key.deadline)
+    }
+
     /// The driver returned from `epoll_wait`.
     pub(crate) fn woke_up(&self) {
         lock(&self.inner).driver_asleep_until = None;

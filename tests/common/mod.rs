@@ -13,9 +13,7 @@ use std::time::Duration;
 /// How long any single test body may take before it counts as hung.
 pub const TEST_DEADLINE: Duration = Duration::from_secs(20);
 
-/// The scheduler flavours a runtime can be built with. `multi_thread` builds through
-/// `Builder::new_multi_thread()`, which runs on the current-thread scheduler until the
-/// multi-thread one lands; the tests run on it already so they cover it from that day on.
+/// The scheduler flavours a runtime can be built with; `multi_thread` runs two workers.
 pub const FLAVOURS: [&str; 2] = ["current_thread", "multi_thread"];
 
 /// Builds a runtime of the named flavour.
@@ -42,6 +40,27 @@ where
         let body = body.clone();
         within(TEST_DEADLINE, flavour, move || {
             runtime(flavour).block_on(body())
+        });
+    }
+}
+
+/// Runs `body` on both flavours with one thread running tasks: a current-thread runtime and
+/// a multi-thread runtime with a single worker. For tests about the *order* in which a
+/// scheduler runs tasks, which two workers running in parallel would not keep.
+pub fn on_each_flavour_one_thread<F, Fut>(body: F)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()>,
+{
+    let body = Arc::new(body);
+    for flavour in FLAVOURS {
+        let body = body.clone();
+        within(TEST_DEADLINE, flavour, move || {
+            let runtime = match flavour {
+                "multi_thread" => Builder::new_multi_thread().worker_threads(1).build(),
+                _ => Builder::new_current_thread().build(),
+            };
+            runtime.expect("the runtime builds").block_on(body())
         });
     }
 }
