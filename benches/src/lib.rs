@@ -64,12 +64,8 @@ impl Named for Flavour {
     }
 }
 
-/// The flavours the benchmark compares today.
-///
-/// TODO(multi-thread scheduler): add `Flavour::MultiThread` once asincrono has its
-/// multi-thread scheduler. Until then asincrono's `new_multi_thread()` runs on one thread,
-/// and a row would compare tokio's two workers with asincrono's one: not a fair race.
-pub const FLAVOURS: &[Flavour] = &[Flavour::CurrentThread];
+/// The flavours the benchmark compares.
+pub const FLAVOURS: &[Flavour] = Flavour::ALL;
 
 /// How big each workload is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
