@@ -34,10 +34,7 @@ async fn main() {
 
     let stop_ticking = Arc::new(AtomicBool::new(false));
     let worst_lateness_us = Arc::new(AtomicU64::new(0));
-    let ticker = asincrono::spawn(tick_until(
-        stop_ticking.clone(),
-        worst_lateness_us.clone(),
-    ));
+    let ticker = asincrono::spawn(tick_until(stop_ticking.clone(), worst_lateness_us.clone()));
 
     let started = Instant::now();
     let alone = count_primes(2, LIMIT, 1).await;
@@ -117,6 +114,9 @@ async fn tick_until(stop: Arc<AtomicBool>, worst_lateness_us: Arc<AtomicU64>) {
         let late = due.elapsed();
         worst_lateness_us.fetch_max(late.as_micros() as u64, Ordering::SeqCst);
         count += 1;
-        println!("  tick {count:3}  ({:.1} ms late)", late.as_secs_f64() * 1000.0);
+        println!(
+            "  tick {count:3}  ({:.1} ms late)",
+            late.as_secs_f64() * 1000.0
+        );
     }
 }

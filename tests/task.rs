@@ -256,6 +256,13 @@ fn block_on_inside_a_runtime_panics_instead_of_deadlocking() {
         let panic = nested.expect_err("nested block_on must panic");
         let message = panic.downcast_ref::<&str>().copied().unwrap_or_default();
         assert!(message.contains("block_on called from inside"), "{message}");
+        // From a spawned task (on a worker thread, for the multi-thread flavour) too.
+        let in_task = asincrono::spawn(async { asincrono::block_on(async {}) }).await;
+        let err = in_task.expect_err("nested block_on in a task must panic");
+        assert!(
+            err.to_string().contains("block_on called from inside"),
+            "{err}"
+        );
         // The outer runtime still works.
         assert_eq!(asincrono::spawn(async { 1 }).await.expect("no panic"), 1);
     });

@@ -311,6 +311,8 @@ impl Worker {
     /// The worker's loop: run tasks while there are any, park when there are none.
     fn run(mut self, handle: Handle) {
         let _context = context::enter(handle);
+        // A task that calls `block_on` would block this worker and the tasks queued on it.
+        let _no_block_on = context::enter_block_on();
         let _deferred = deferred::enter();
         WORKER.with(|worker| worker.set(Some((self.shared.id(), self.index))));
         while !self.shared.shutting_down.load(SeqCst) {
