@@ -65,7 +65,10 @@ pub struct Mutex<T> {
 
 /// The error of [`Mutex::try_lock`]: somebody holds the lock (or is next in line for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TryLockError(());
+pub struct TryLockError(
+    /// Private, so that only the mutex makes one.
+    (),
+);
 
 impl<T> Mutex<T> {
     /// A new, unlocked mutex holding `value`. `const`, so it can live in a `static`.

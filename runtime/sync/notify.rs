@@ -178,7 +178,14 @@ enum Stage {
     Done,
 }
 
-/// The future returned by [`Notify::notified`]; see there for its cancel safety.
+/// The future returned by [`Notify::notified`].
+///
+/// It is `Unpin`, so it can be polled by hand without pinning: asincrono keeps waiters in a
+/// map, not in a list threaded through the futures themselves as tokio does.
+///
+/// # Cancel safety
+/// Dropping it before it completes loses nothing: if `notify_one` had already chosen it,
+/// the notification passes on to the next waiter (or becomes the stored permit).
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Notified<'a> {
     /// The `Notify` it waits on.
@@ -188,24 +195,6 @@ pub struct Notified<'a> {
     generation: u64,
     /// Where it stands.
     stage: Stage,
-}
-
-impl Future for Notified<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        let (notified, _stale_waker) =
-            this.notify
-                .check(&mut this.stage, this.generation, cx.waker());
-        if notified {
-            Poll::Ready(())
-        } else {
-            // Waker contract: our current waker is in the queue. `notify_one` wakes the
-            // oldest entry and `notify_waiters` wakes them all, each after unlocking.
-            Poll::Pending
-        }
-    }
 }
 
 impl Notify {
@@ -239,6 +228,24 @@ impl Notify {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let (notified, _stale_waker) =
+            this.notify
+                .check(&mut this.stage, this.generation, cx.waker());
+        if notified {
+            Poll::Ready(())
+        } else {
+            // Waker contract: our current waker is in the queue. `notify_one` wakes the
+            // oldest entry and `notify_waiters` wakes them all, each after unlocking.
+            Poll::Pending
         }
     }
 }

@@ -35,7 +35,10 @@ pub mod error {
     /// The error of awaiting a [`Receiver`](super::Receiver): the sender was dropped without
     /// sending (or the receiver was closed before a value arrived).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct RecvError(pub(super) ());
+    pub struct RecvError(
+        /// Private, so that only the channel makes one.
+        pub(super) (),
+    );
 
     /// Why [`Receiver::try_recv`](super::Receiver::try_recv) returned no value.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +116,11 @@ pub struct Sender<T> {
 }
 
 /// The receiving half. It is itself the future that waits for the value: `rx.await`.
+///
+/// # Cancel safety
+/// Awaiting `&mut receiver` is cancel-safe: if that future is dropped, a value sent later
+/// (or already) stays in the channel for the next await or `try_recv`. Dropping the
+/// `Receiver` itself closes the channel and drops any value in it.
 pub struct Receiver<T> {
     /// The shared state.
     shared: Arc<Shared<T>>,
@@ -249,12 +257,8 @@ impl<T> Receiver<T> {
 }
 
 /// Awaiting the receiver yields the value, or [`RecvError`] if the sender was dropped
-/// without sending (or the receiver was closed before a value came).
-///
-/// # Cancel safety
-/// Awaiting `&mut receiver` is cancel-safe: if that future is dropped, a value sent later
-/// (or already) stays in the channel for the next await or `try_recv`. Dropping the
-/// `Receiver` itself closes the channel and drops any value in it.
+/// without sending (or the receiver was closed before a value came). Once it has returned
+/// the value, polling it again returns `RecvError` (tokio panics instead).
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 

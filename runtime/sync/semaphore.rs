@@ -68,7 +68,10 @@ struct Waiter {
 
 /// The error of an acquire on a closed [`Semaphore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AcquireError(());
+pub struct AcquireError(
+    /// Private, so that only the semaphore makes one.
+    (),
+);
 
 /// Why a `try_acquire` failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
