@@ -48,8 +48,8 @@ async fn join_all<T>(handles: Vec<JoinHandle<T>>) -> Vec<T> {
 const PRODUCERS: usize = 4;
 const MESSAGES_PER_PRODUCER: usize = 50_000;
 
-/// Receives `(producer, sequence)` pairs until the channel ends, checking that each
-/// producer's messages arrive exactly once and in the order it sent them.
+/// Checks one received `(producer, sequence)` pair against the next sequence number
+/// expected from that producer: each message must arrive exactly once, in sending order.
 fn check_per_producer_order(next_expected: &mut [usize], (producer, sequence): (usize, usize)) {
     assert_eq!(
         sequence, next_expected[producer],
