@@ -18,6 +18,7 @@
 //! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
 //! | TCP, UDP, Unix sockets | [`net`] |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
+//! | channels, `Mutex`, `Notify`, `Semaphore`: a locked state plus a queue of wakers | [`sync`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
 //!
 //! Data flows one way: user code → task/`JoinHandle` → scheduler → driver (reactor, timers)
@@ -51,6 +52,7 @@ pub mod io;
 pub mod net;
 mod reactor;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 mod util;
