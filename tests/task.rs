@@ -166,8 +166,18 @@ fn a_panicking_output_destructor_does_not_escape_the_join_handle_drop() {
 
 #[test]
 fn yield_now_lets_the_other_tasks_run() {
-    // About the order on one thread: two workers would run `a` and `b` side by side.
+    // About the order on one thread: two workers would run `a` and `b` side by side. Both
+    // are spawned from a task, so that on a multi-thread runtime `b` is queued before `a`
+    // can run (from the `block_on` thread, `a` could finish before `b` was even spawned).
     on_each_flavour_one_thread(|| async {
+        asincrono::spawn(a_and_b_take_turns())
+            .await
+            .expect("no panic");
+    });
+}
+
+async fn a_and_b_take_turns() {
+    {
         let log = Arc::new(Mutex::new(Vec::new()));
         let tasks: Vec<_> = ["a", "b"]
             .into_iter()
@@ -188,7 +198,7 @@ fn yield_now_lets_the_other_tasks_run() {
         let first_b = log.iter().position(|name| *name == "b").expect("b ran");
         let last_a = log.iter().rposition(|name| *name == "a").expect("a ran");
         assert!(first_b < last_a, "the tasks interleave: {log:?}");
-    });
+    }
 }
 
 #[test]
