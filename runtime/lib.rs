@@ -16,6 +16,7 @@
 //! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
 //! | TCP, UDP, Unix sockets | [`net`] |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
+//! | `join!` and `select!`: one future that polls several; cancelling by dropping | [`combinators`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
 //!
 //! Data flows one way: user code → task/`JoinHandle` → scheduler → driver (reactor, timers)
@@ -41,6 +42,7 @@
 // The macros expand to `::asincrono::…`; this lets that path resolve inside this crate too.
 extern crate self as asincrono;
 
+pub mod combinators;
 mod context;
 mod driver;
 mod executor;
