@@ -16,7 +16,7 @@
 //! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
 //! | TCP, UDP, Unix sockets | [`net`] |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
-//! | `join!` and `select!`: one future that polls several; cancelling by dropping | [`combinators`] |
+//! | `join!`, `try_join!`, `select!`: one future that polls several; cancelling by dropping | [`combinators`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
 //!
 //! Data flows one way: user code → task/`JoinHandle` → scheduler → driver (reactor, timers)

@@ -8,7 +8,7 @@ use asincrono::io::{AsyncReadExt, AsyncWriteExt};
 use asincrono::net::UnixStream;
 use asincrono::task::yield_now;
 use asincrono::time::{Instant, sleep};
-use asincrono::{join, select};
+use asincrono::{join, select, try_join};
 use common::{DropCounter, on_each_flavour};
 use std::future::{Future, pending, ready};
 use std::pin::{Pin, pin};
@@ -181,6 +181,39 @@ fn join_accepts_into_future_and_references_to_futures() {
         let ((), output) = join!(&mut timer, handle);
         assert_eq!(output.expect("no panic"), 5);
         assert!(timer.is_elapsed());
+    });
+}
+
+// ---- try_join! ----
+
+#[test]
+fn try_join_returns_every_value_in_order_when_all_succeed() {
+    on_each_flavour(|| async {
+        let (late, late_polls) = CountedPolls::new(3, Ok::<_, String>('a'));
+        let values = try_join!(late, async { Ok::<_, String>(2) }, ready(Ok("three")));
+        assert_eq!(values, Ok(('a', 2, "three")));
+        assert_eq!(polls(&late_polls), 4);
+        assert_eq!(try_join!(ready(Ok::<_, ()>(1))), Ok((1,)));
+    });
+}
+
+#[test]
+fn try_join_returns_the_first_error_at_once_and_drops_the_other_futures() {
+    on_each_flavour(|| async {
+        let drops = DropCounter::default();
+        let guard = drops.track();
+        let (failing, failing_polls) = CountedPolls::new(2, Err::<u8, _>("refused"));
+        let outcome = try_join!(
+            async move {
+                let _guard = guard;
+                pending::<()>().await;
+                Ok(0u8)
+            },
+            failing,
+        );
+        assert_eq!(outcome, Err("refused"));
+        assert_eq!(polls(&failing_polls), 3);
+        assert_eq!(drops.dropped(), 1, "the unfinished future was cancelled");
     });
 }
 

@@ -84,11 +84,57 @@ macro_rules! join {
         ()
     };
     ($($future:expr),+ $(,)?) => {
-        $crate::__join!(@number [] [] $($future,)+)
+        $crate::__join!(@number join [] [] $($future,)+)
     };
 }
 
-/// The machinery behind [`join!`](crate::join): numbers the futures, then expands.
+/// Like [`join!`](crate::join), for futures whose outputs are `Result`s: waits until all of
+/// them have succeeded and returns `Ok` with the tuple of their values, or returns the
+/// first `Err` as soon as one appears, dropping (so cancelling) the futures that have not
+/// finished yet.
+///
+/// All the futures must have the same error type; convert with `map_err`, or wrap a future
+/// in an `async` block that uses `?`. "First" means first seen: the futures are polled from
+/// a rotating start, so when two fail in the same poll, either error may be returned.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use asincrono::time::sleep;
+///
+/// asincrono::block_on(async {
+///     let both = asincrono::try_join!(
+///         async { Ok::<_, String>(1) },
+///         async { Ok::<_, String>("one") },
+///     );
+///     assert_eq!(both, Ok((1, "one")));
+///
+///     // The error ends the wait at once: the hour-long sleep is dropped, not awaited.
+///     let failed = asincrono::try_join!(
+///         async {
+///             sleep(Duration::from_secs(3600)).await;
+///             Ok::<_, String>(1)
+///         },
+///         async { Err::<u8, _>(String::from("refused")) },
+///     );
+///     assert_eq!(failed, Err(String::from("refused")));
+/// });
+/// ```
+///
+/// # Cancel safety
+///
+/// As for [`join!`](crate::join): a `try_join!` dropped before it finishes drops all of
+/// its futures, and the values of those that had already succeeded.
+#[macro_export]
+macro_rules! try_join {
+    ($($future:expr),+ $(,)?) => {
+        $crate::__join!(@number try_join [] [] $($future,)+)
+    };
+}
+
+/// The machinery behind [`join!`](crate::join) and [`try_join!`](crate::try_join): numbers
+/// the futures, then expands.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __join {
@@ -96,17 +142,18 @@ macro_rules! __join {
     // future before it. That list of `_` is the future's position, in two forms: as a
     // pattern, `(_, _, state, ..)` picks the third element of a tuple; and
     // `["_", "_"].len()`, one string per `_`, is the number 2.
-    (@number [$($numbered:tt)*] [$($before:tt)*] $future:expr, $($rest:tt)*) => {
+    // `$mode` is `join` or `try_join`.
+    (@number $mode:ident [$($numbered:tt)*] [$($before:tt)*] $future:expr, $($rest:tt)*) => {
         $crate::__join!(
-            @number [$($numbered)* { [$($before)*] $future }] [$($before)* _] $($rest)*
+            @number $mode [$($numbered)* { [$($before)*] $future }] [$($before)* _] $($rest)*
         )
     };
-    (@number [$($numbered:tt)*] [$($all:tt)*]) => {
-        $crate::__join!(@expand [$($all)*] $($numbered)*)
+    (@number $mode:ident [$($numbered:tt)*] [$($all:tt)*]) => {
+        $crate::__join!(@$mode [$($all)*] $($numbered)*)
     };
 
     // ANCHOR: join_expand
-    (@expand [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
+    (@join [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
         // Evaluate every argument, in order, and pin each future in this block, where it
         // stays until the `join!` finishes.
         let mut states = ($(
@@ -148,6 +195,49 @@ macro_rules! __join {
         .await
     }};
     // ANCHOR_END: join_expand
+
+    // The same as `@join`, with two differences, marked (1) and (2).
+    (@try_join [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
+        let mut states = ($(
+            $crate::combinators::__private::MaybeDone::Running {
+                future: ::core::pin::pin!(::core::future::IntoFuture::into_future($future)),
+            },
+        )+);
+        let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
+        let mut start: usize = 0;
+        ::core::future::poll_fn(|cx| {
+            let mut all_done = true;
+            for offset in 0..count {
+                let index = (start + offset) % count;
+                $(
+                    if index == <[&str]>::len(&[$(::core::stringify!($before)),*]) {
+                        let ($($before,)* state, ..) = &mut states;
+                        if state.poll(cx).is_pending() {
+                            all_done = false;
+                        } else if let ::core::option::Option::Some(error) = state.take_error() {
+                            // (1) The first error ends the wait. The futures still running
+                            // are dropped with this block, as soon as the `.await` returns.
+                            return ::core::task::Poll::Ready(::core::result::Result::Err(error));
+                        }
+                    }
+                )+
+            }
+            start = (start + 1) % count;
+            if !all_done {
+                // Waker contract: as in `@join`, every unfinished future answered `Pending`
+                // just now, having stored cx's waker.
+                return ::core::task::Poll::Pending;
+            }
+            // (2) Every future succeeded: hand out the values inside one `Ok`.
+            ::core::task::Poll::Ready(::core::result::Result::Ok(($(
+                {
+                    let ($($before,)* state, ..) = &mut states;
+                    state.take_ok()
+                },
+            )+)))
+        })
+        .await
+    }};
 }
 
 /// One future of a `join!`: running, then finished with its output, then emptied.
@@ -196,6 +286,35 @@ impl<F: Future> MaybeDone<'_, F> {
             MaybeDone::Running { .. } | MaybeDone::Taken => {
                 unreachable!("join! took an output that was not there (a bug in asincrono)")
             }
+        }
+    }
+}
+
+impl<F, T, E> MaybeDone<'_, F>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    /// If the future finished with an error, moves the error out (leaving `Taken`);
+    /// otherwise changes nothing. For `try_join!`, after each poll.
+    pub fn take_error(&mut self) -> Option<E> {
+        match mem::replace(self, MaybeDone::Taken) {
+            MaybeDone::Done(Err(error)) => Some(error),
+            unchanged => {
+                *self = unchanged;
+                None
+            }
+        }
+    }
+
+    /// Moves the success value out, leaving `Taken`.
+    ///
+    /// # Panics
+    /// As [`take_output`](MaybeDone::take_output), or if the output is an error. `try_join!`
+    /// takes every error out in the poll it appears in, so none is left by then.
+    pub fn take_ok(&mut self) -> T {
+        match self.take_output() {
+            Ok(value) => value,
+            Err(_) => unreachable!("try_join! found an error it should have returned already"),
         }
     }
 }

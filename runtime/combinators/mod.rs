@@ -12,7 +12,8 @@
 //! it to run in parallel.
 //!
 //! * `join!(a, b, c)` finishes when **all** of its futures have finished, and hands back
-//!   their outputs as a tuple, in the order they were written.
+//!   their outputs as a tuple, in the order they were written. [`try_join!`](crate::try_join)
+//!   does the same for futures that return `Result`s, but stops at the first `Err`.
 //! * `select! { x = a => .., y = b => .. }` finishes when the **first** of its futures
 //!   finishes (and its output matches the branch's pattern): it runs that branch's handler
 //!   and drops every other future.
@@ -165,7 +166,7 @@
 mod join;
 mod select;
 
-pub use crate::{join, select};
+pub use crate::{join, select, try_join};
 
 /// Items the macros' expansions name through `$crate::combinators::__private::…`. Not part
 /// of the API: they are public only because code expanded in another crate must reach them.

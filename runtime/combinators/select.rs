@@ -217,6 +217,7 @@ use std::task::{Context, Poll};
 /// | [`JoinHandle`](crate::task::JoinHandle), given by value | output lost | dropping the handle detaches the task: it runs to the end, but its output is dropped, not delivered |
 /// | [`yield_now`](crate::task::yield_now) | yes | nothing to lose |
 /// | [`join!`](crate::join) | only if all its futures are | every future is dropped, and the outputs of those that had finished with them |
+/// | [`try_join!`](crate::try_join) | only if all its futures are | as `join!` |
 /// | `select!` | only if all its futures are | every branch's future is dropped; no handler runs |
 #[macro_export]
 macro_rules! select {
