@@ -600,6 +600,23 @@ fn a_handler_may_use_the_question_mark_operator() {
     });
 }
 
+// ---- hygiene ----
+
+#[test]
+fn names_used_inside_the_expansions_still_mean_the_callers_variables() {
+    on_each_flavour(|| async {
+        // Each of these names is also a local variable inside the macros' expansions.
+        let (outputs, branches, count, start, preconditions) = (1, 2, 3, 4, true);
+        let (output, index, states, matched, cx) = (10, 20, 30, 40, 50);
+        let (joined,) = join!(async { outputs + states + cx });
+        let selected = select! {
+            n = ready(branches), if preconditions => n + count + start + output + index,
+            else => matched,
+        };
+        assert_eq!((joined, selected), (81, 39));
+    });
+}
+
 // ---- both, in spawned tasks ----
 
 #[test]

@@ -1,4 +1,4 @@
-//! `join!`: wait for every future, hand back all the outputs.
+//! `join!` and `try_join!`: wait for every future, hand back all the outputs.
 
 use std::future::Future;
 use std::mem;
@@ -75,9 +75,10 @@ use std::task::{Context, Poll};
 ///
 /// Dropping an unfinished `join!` (because it lost a [`select!`](crate::select), or ran
 /// out of [`timeout`](crate::time::timeout)) drops every future inside it where it stands,
-/// and with them the outputs of the futures that had already finished. So a `join!` is
-/// cancel-safe only if all its futures are, and even then the finished ones' outputs are
-/// gone.
+/// *and* the outputs of the futures that had already finished. A finished `read`, say, has
+/// taken bytes from its stream, and how many goes with its output. So a `join!` is not
+/// cancel-safe in general: only when its futures are, and losing the outputs of the ones
+/// that finished early costs nothing.
 #[macro_export]
 macro_rules! join {
     () => {
@@ -125,7 +126,8 @@ macro_rules! join {
 /// # Cancel safety
 ///
 /// As for [`join!`](crate::join): a `try_join!` dropped before it finishes drops all of
-/// its futures, and the values of those that had already succeeded.
+/// its futures, and the values of those that had already succeeded, so it is not
+/// cancel-safe in general.
 #[macro_export]
 macro_rules! try_join {
     ($($future:expr),+ $(,)?) => {
@@ -247,7 +249,8 @@ pub enum MaybeDone<'a, F: Future> {
         /// The future, pinned in the `join!`'s block. A named field rather than a tuple
         /// variant on purpose: `pin!(…)` written inside a braced struct expression in a
         /// `let` lives as long as that `let`'s block (temporary lifetime extension), which
-        /// Rust 1.85 does not yet do for the argument of a call like `Running(pin!(…))`.
+        /// Rust 1.85, the oldest version this crate supports, does not do for the argument
+        /// of a call like `Running(pin!(…))`.
         future: Pin<&'a mut F>,
     },
     /// Finished. The output waits here until every other future has finished too.

@@ -183,8 +183,8 @@ use std::task::{Context, Poll};
 /// losing its partial work is acceptable, or if you keep it alive across iterations with
 /// `&mut fut` (see above) so that it is never dropped half-way.
 ///
-/// A `select!` or [`join!`](crate::join) is cancel-safe exactly when all its futures are.
-/// The futures asincrono offers today:
+/// A `select!` is cancel-safe exactly when all its futures are; a [`join!`](crate::join)
+/// needs more (its row below says why). The futures asincrono offers today:
 ///
 /// | future | cancel-safe | if dropped before it finishes |
 /// |---|---|---|
@@ -216,8 +216,8 @@ use std::task::{Context, Poll};
 /// | [`JoinHandle`](crate::task::JoinHandle), given as `&mut handle` | yes | the task runs on; the same handle can be awaited later |
 /// | [`JoinHandle`](crate::task::JoinHandle), given by value | output lost | dropping the handle detaches the task: it runs to the end, but its output is dropped, not delivered |
 /// | [`yield_now`](crate::task::yield_now) | yes | nothing to lose |
-/// | [`join!`](crate::join) | only if all its futures are | every future is dropped, and the outputs of those that had finished with them |
-/// | [`try_join!`](crate::try_join) | only if all its futures are | as `join!` |
+/// | [`join!`](crate::join) | not in general | every future is dropped, and so are the outputs of those that had already finished |
+/// | [`try_join!`](crate::try_join) | not in general | as `join!` |
 /// | `select!` | only if all its futures are | every branch's future is dropped; no handler runs |
 #[macro_export]
 macro_rules! select {
