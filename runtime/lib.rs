@@ -19,6 +19,7 @@
 //! | TCP, UDP, Unix sockets | [`net`] |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
 //! | channels, `Mutex`, `Notify`, `Semaphore`: a locked state plus a queue of wakers | [`sync`] |
+//! | `join!`, `try_join!`, `select!`: one future that polls several; cancelling by dropping | [`combinators`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
 //!
 //! Data flows one way: user code → task/`JoinHandle` → scheduler → driver (reactor, timers)
@@ -45,6 +46,7 @@
 extern crate self as asincrono;
 
 mod blocking;
+pub mod combinators;
 mod context;
 mod driver;
 mod executor;
