@@ -152,8 +152,8 @@ macro_rules! workload {
 
 /// Every workload, in report order.
 ///
-/// TODO(sync primitives, blocking pool, files): ping-pong over `mpsc` and `oneshot`, a
-/// `spawn_blocking` storm and reading many files join this list once asincrono has them.
+/// TODO(files): reading and writing many files through `fs` joins this list once asincrono
+/// has its `fs` module.
 pub const WORKLOADS: &[Workload] = &[
     workload!(spawn_inside, isolated: false, "" => Seconds),
     workload!(spawn_outside, isolated: false, "" => Seconds),
@@ -163,6 +163,9 @@ pub const WORKLOADS: &[Workload] = &[
     workload!(tcp_echo, isolated: false, "" => Seconds, "p99 latency" => Seconds),
     workload!(tcp_bulk, isolated: false, "" => Seconds),
     workload!(udp_ping_pong, isolated: false, "" => Seconds),
+    workload!(mpsc_bounded, isolated: false, "" => Seconds),
+    workload!(mpsc_ping_pong, isolated: false, "" => Seconds),
+    workload!(spawn_blocking_many, isolated: false, "" => Seconds),
     workload!(memory_per_idle_task, isolated: true, "" => Bytes),
     workload!(idle_cpu, isolated: true, "" => CpuSeconds),
 ];

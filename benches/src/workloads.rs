@@ -222,6 +222,65 @@ pub fn udp_ping_pong(flavour: Flavour, size: Size) -> Vec<f64> {
     })
 }
 
+/// Four producer tasks push messages through one small bounded channel to one consumer:
+/// back-pressure, senders waiting for room, the receiver waking them.
+pub fn mpsc_bounded(flavour: Flavour, size: Size) -> Vec<f64> {
+    let per_producer = size.pick(100, 25_000, 100_000);
+    timed(flavour, async move {
+        let (tx, mut rx) = rt::sync::mpsc::channel::<usize>(128);
+        for _ in 0..4 {
+            let tx = tx.clone();
+            rt::spawn(async move {
+                for i in 0..per_producer {
+                    tx.send(i).await.expect("the receiver is alive");
+                }
+            });
+        }
+        drop(tx);
+        let mut received = 0;
+        while rx.recv().await.is_some() {
+            received += 1;
+        }
+        assert_eq!(received, 4 * per_producer);
+    })
+}
+
+/// Two tasks bounce a message back and forth over two unbounded channels: the cost of one
+/// wake-up and one hand-over, with nothing to do in between.
+pub fn mpsc_ping_pong(flavour: Flavour, size: Size) -> Vec<f64> {
+    let round_trips = size.pick(100, 20_000, 100_000);
+    timed(flavour, async move {
+        let (ping_tx, mut ping_rx) = rt::sync::mpsc::unbounded_channel::<usize>();
+        let (pong_tx, mut pong_rx) = rt::sync::mpsc::unbounded_channel::<usize>();
+        let echo = rt::spawn(async move {
+            while let Some(n) = ping_rx.recv().await {
+                pong_tx.send(n).expect("the pinger is alive");
+            }
+        });
+        let pinger = rt::spawn(async move {
+            for i in 0..round_trips {
+                ping_tx.send(i).expect("the echo is alive");
+                assert_eq!(pong_rx.recv().await, Some(i));
+            }
+        });
+        pinger.await.expect("pinger");
+        echo.await.expect("echo");
+    })
+}
+
+/// Many short blocking jobs through `spawn_blocking`, awaited together.
+pub fn spawn_blocking_many(flavour: Flavour, size: Size) -> Vec<f64> {
+    let jobs = size.pick(50, 5_000, 20_000);
+    timed(flavour, async move {
+        let handles: Vec<_> = (0..jobs)
+            .map(|i| rt::task::spawn_blocking(move || i * 2))
+            .collect();
+        for handle in handles {
+            handle.await.expect("job");
+        }
+    })
+}
+
 /// Resident memory per task for many tasks parked on a long timer. Run in a child process
 /// of its own, so that no earlier workload's memory muddies the reading.
 pub fn memory_per_idle_task(flavour: Flavour, size: Size) -> Vec<f64> {
