@@ -17,6 +17,7 @@
 //! | readiness → wakers, edge-triggered retry loop | `reactor/` |
 //! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
 //! | TCP, UDP, Unix sockets | [`net`] |
+//! | files on the blocking pool: `fs::read`, `File` (one buffer, one job in flight) | [`fs`] (`fs/offload.rs`) |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
 //!
@@ -47,6 +48,7 @@ mod blocking;
 mod context;
 mod driver;
 mod executor;
+pub mod fs;
 pub mod io;
 pub mod net;
 mod reactor;
