@@ -44,6 +44,17 @@ use std::task::{Context, Poll, ready};
 /// Bytes read ahead into the buffer and not handed out are dropped with the `File`; they
 /// were never yours yet, and the file still has them.
 ///
+/// # Cancel safety
+///
+/// | future | if dropped before it finishes |
+/// |---|---|
+/// | `read` | safe: the bytes its job reads stay in the buffer for the next read |
+/// | `write`, `flush` | safe: `write` accepted all or nothing; the job runs on |
+/// | `seek` | not safe: the seek still happens (see the `AsyncSeek` impl below) |
+/// | `sync_all`, `sync_data`, `set_len` | the change still happens; its error goes to the next operation |
+/// | `open`, `metadata` | safe: they only look |
+/// | `create`, `set_permissions` | not safe: the change still happens |
+///
 /// # Differences from tokio
 ///
 /// `sync_all`, `sync_data` and `set_len` take `&mut self` where tokio takes `&self`: they
