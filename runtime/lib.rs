@@ -18,6 +18,7 @@
 //! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
 //! | TCP, UDP, Unix sockets | [`net`] |
 //! | files on the blocking pool: `fs::read`, `File` (one buffer, one job in flight) | [`fs`] (`fs/offload.rs`) |
+//! | `stdin` (one process-wide reader thread), `stdout`, `stderr` | [`io`] (`io/stdin.rs`, `io/stdio.rs`) |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
 //!

@@ -1,5 +1,5 @@
 //! Files on the blocking pool (`asincrono::fs`), the pool itself (`spawn_blocking`: caps,
-//! panics, shutdown). Every body runs on both scheduler flavours
+//! panics, shutdown) and the standard streams. Every body runs on both scheduler flavours
 //! under the watchdog; the few that need their own runtime settings build them per flavour
 //! inside `within`. Synchronisation is by channels and the pool's FIFO queue, never sleeps.
 
@@ -502,6 +502,22 @@ fn spawn_blocking_works_from_inside_a_blocking_job() {
         });
         let inner = outer.await.unwrap();
         assert_eq!(inner.await.unwrap(), 42);
+    });
+}
+
+#[test]
+fn stdout_and_stderr_write_and_flush() {
+    on_each_flavour(|| async {
+        let mut out = asincrono::io::stdout();
+        out.write_all(b"[asincrono fs test] stdout works\n")
+            .await
+            .unwrap();
+        out.flush().await.unwrap();
+        let mut err = asincrono::io::stderr();
+        err.write_all(b"[asincrono fs test] stderr works\n")
+            .await
+            .unwrap();
+        err.shutdown().await.unwrap();
     });
 }
 
