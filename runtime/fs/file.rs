@@ -30,6 +30,8 @@ use std::task::{Context, Poll, ready};
 ///   system (and with `sync_all`, the disk).
 ///
 /// A `File` never holds bytes that are not already in a write job: `flush` only waits.
+/// Each write is one job (a hand-off to a pool thread and back), so many small writes are
+/// slow: wrap the `File` in a [`BufWriter`](crate::io::BufWriter) for those.
 ///
 /// # Dropping a `File`
 ///
