@@ -6,6 +6,7 @@
 
 use crate::executor::Handle;
 use std::cell::{Cell, RefCell};
+use std::io;
 
 thread_local! {
     /// The runtime whose context this thread is in, if any.
@@ -45,6 +46,13 @@ pub(crate) fn outside_runtime_message(what: &str) -> String {
         "{what} must be called from inside an asincrono runtime \
          (inside Runtime::block_on, a spawned task, #[asincrono::main], or after Runtime::enter)"
     )
+}
+
+/// The current runtime's handle, or an error saying that `what` needs one. I/O operations
+/// use this and report the mistake as an `io::Error` (they already return `io::Result`),
+/// where `spawn`, which has no error to return, panics.
+pub(crate) fn current_or_error(what: &str) -> io::Result<Handle> {
+    try_current().ok_or_else(|| io::Error::other(outside_runtime_message(what)))
 }
 
 /// Restores the previous context when dropped.

@@ -17,6 +17,8 @@
 //! | readiness → wakers, edge-triggered retry loop | `reactor/` |
 //! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
 //! | TCP, UDP, Unix sockets | [`net`] |
+//! | files on the blocking pool: `fs::read`, `File` (one buffer, one job in flight) | [`fs`] (`fs/offload.rs`) |
+//! | `stdin` (one process-wide reader thread), `stdout`, `stderr` | [`io`] (`io/stdin.rs`, `io/stdio.rs`) |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
 //! | channels, `Mutex`, `Notify`, `Semaphore`: a locked state plus a queue of wakers | [`sync`] |
 //! | `join!`, `try_join!`, `select!`: one future that polls several; cancelling by dropping | [`combinators`] |
@@ -50,6 +52,7 @@ pub mod combinators;
 mod context;
 mod driver;
 mod executor;
+pub mod fs;
 pub mod io;
 pub mod net;
 mod reactor;

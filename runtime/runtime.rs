@@ -19,9 +19,8 @@ use std::time::Duration;
 /// Dropping a `Runtime` drops every task still pending (their destructors run, their sockets
 /// close) and fails the I/O of anything that outlives it. A task being polled on a worker
 /// at that moment finishes its poll first; the workers are joined. Blocking jobs that have
-/// not started are cancelled; running ones are waited for, up to
-/// [`DEFAULT_SHUTDOWN_WAIT`](crate::runtime::DEFAULT_SHUTDOWN_WAIT) (see
-/// [`Runtime::shutdown_timeout`] to choose another limit).
+/// not started are cancelled; running ones are waited for, up to [`DEFAULT_SHUTDOWN_WAIT`]
+/// (see [`Runtime::shutdown_timeout`] to choose another limit).
 ///
 /// ```
 /// let runtime = asincrono::runtime::Builder::new_current_thread().build().unwrap();

@@ -1,5 +1,7 @@
 //! Small helpers shared by the whole runtime.
 
+use std::fmt::Display;
+use std::io;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Locks `mutex`, ignoring poisoning.
@@ -11,4 +13,12 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// into a panicking runtime.
 pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The same error kind, with what was being done and to what in the message:
+/// `with_context(err, "connect to", addr)` reads "connect to 127.0.0.1:80: Connection refused
+/// (os error 111)"; `fs` names paths the same way. The kind is what callers match on, so it
+/// is never changed.
+pub(crate) fn with_context(err: io::Error, what: &str, target: impl Display) -> io::Error {
+    io::Error::new(err.kind(), format!("{what} {target}: {err}"))
 }

@@ -73,6 +73,14 @@
 //! | `copy`                              | not safe: a chunk may be read, unwritten|
 //! | `seek`                              | the position may or may not have moved |
 
+//!
+//! # The standard streams
+//!
+//! [`stdin()`], [`stdout()`] and [`stderr()`] give async handles to the process's fds 0, 1
+//! and 2. They block like files, so they do not go through the reactor either: output is
+//! written by jobs on the runtime's blocking pool (`stdio.rs`), input is read by one
+//! process-wide thread that no runtime waits for (`stdin.rs` says why).
+
 // The claim above is enforced: the compiler rejects any `unsafe` in here.
 #![forbid(unsafe_code)]
 
@@ -87,6 +95,8 @@ mod read_ext;
 mod seek;
 mod seek_ext;
 mod split;
+mod stdin;
+mod stdio;
 mod write;
 mod write_ext;
 
@@ -106,5 +116,7 @@ pub use read_ext::{AsyncReadExt, Read, ReadExact, ReadToEnd, ReadToString};
 pub use seek::AsyncSeek;
 pub use seek_ext::{AsyncSeekExt, Seek};
 pub use split::{ReadHalf, WriteHalf, split};
+pub use stdin::{Stdin, stdin};
+pub use stdio::{Stderr, Stdout, stderr, stdout};
 pub use write::AsyncWrite;
 pub use write_ext::{AsyncWriteExt, Flush, Shutdown, Write, WriteAll};

@@ -20,7 +20,7 @@ pub use tcp::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 
-use std::fmt::Display;
+use crate::util::with_context;
 use std::future::Future;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -71,9 +71,4 @@ pub(crate) fn write_shutdown_outcome(result: io::Result<()>) -> io::Result<()> {
         Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
         result => result,
     }
-}
-
-/// The same error kind, with what was being done and to what in the message.
-pub(crate) fn with_context(err: io::Error, what: &str, target: impl Display) -> io::Error {
-    io::Error::new(err.kind(), format!("{what} {target}: {err}"))
 }

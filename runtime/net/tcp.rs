@@ -202,7 +202,7 @@ impl TcpStream {
     /// while all goes well). The error kind is kept.
     fn name_peer(&self, err: io::Error, what: &str) -> io::Error {
         match self.peer {
-            Some(peer) => super::with_context(err, what, peer),
+            Some(peer) => crate::util::with_context(err, what, peer),
             None => err,
         }
     }

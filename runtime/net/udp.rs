@@ -1,7 +1,8 @@
 //! UDP: `UdpSocket`.
 
-use super::{each_addr, first_addr, with_context};
+use super::{each_addr, first_addr};
 use crate::reactor::{Direction, Registered};
+use crate::util::with_context;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};

@@ -42,8 +42,7 @@ impl<S: Source> Registered<S> {
     /// Registers `source` with the current runtime. `what` names the operation in the error
     /// returned outside a runtime.
     pub(crate) fn new(mut source: S, what: &str) -> io::Result<Registered<S>> {
-        let handle = context::try_current()
-            .ok_or_else(|| io::Error::other(context::outside_runtime_message(what)))?;
+        let handle = context::current_or_error(what)?;
         let driver = handle.driver().clone();
         let io = driver.reactor.register(&mut source)?;
         Ok(Registered { source, io, driver })

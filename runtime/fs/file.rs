@@ -1,0 +1,498 @@
+//! `File` and `OpenOptions`: an open file whose reads, writes and seeks run on the blocking
+//! pool through one reusable buffer (the machinery is `offload.rs`).
+
+use super::offload::{self, Buffer, Offloaded, Outcome};
+use super::{on_path, on_pool};
+use crate::blocking::Mandatory;
+use crate::context;
+use crate::io::{AsyncRead, AsyncSeek, AsyncWrite};
+use std::fmt;
+use std::fs::{Metadata, Permissions};
+use std::io::{self, Seek, SeekFrom};
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+/// An open file, for use from async code.
+///
+/// Every operation runs on the runtime's blocking pool (see the [module doc](super) for
+/// why), one at a time, through one buffer of at most 1 MiB that the `File` reuses.
+///
+/// # Writes finish in the background
+///
+/// A write copies your bytes (up to 1 MiB per call) into the buffer, starts a job that
+/// writes them, and returns at once. The job's result is only known later:
+///
+/// - the next operation on the `File` waits for the job first, and if the write failed it
+///   returns that error (whatever operation it is);
+/// - **a write is complete when [`flush`](crate::io::AsyncWriteExt::flush) (or
+///   [`sync_all`](File::sync_all)) returns `Ok`**: the bytes have reached the operating
+///   system (and with `sync_all`, the disk).
+///
+/// A `File` never holds bytes that are not already in a write job: `flush` only waits.
+/// Each write is one job (a hand-off to a pool thread and back), so many small writes are
+/// slow: wrap the `File` in a [`BufWriter`](crate::io::BufWriter) for those.
+///
+/// # Dropping a `File`
+///
+/// Dropping a `File` with a write in flight does not stop the write. Its job is
+/// *mandatory*: it runs to the end even if the runtime shuts down before it started, so the
+/// bytes still reach the file. But nobody is left to hear how it went: **an error of that
+/// write is lost**. Flush before dropping when errors matter. (A job still *running* when
+/// the runtime is dropped is waited for, up to the runtime's shutdown limit, then left to
+/// finish on its own thread; only the end of the process can stop it.) The OS file is
+/// closed when both the `File` and its last job are gone.
+///
+/// Bytes read ahead into the buffer and not handed out are dropped with the `File`; they
+/// were never yours yet, and the file still has them.
+///
+/// # Cancel safety
+///
+/// | future | if dropped before it finishes |
+/// |---|---|
+/// | `read` | safe: the bytes its job reads stay in the buffer for the next read |
+/// | `write`, `flush` | safe: `write` accepted all or nothing; the job runs on |
+/// | `seek` | not safe: the seek still happens (see the `AsyncSeek` impl below) |
+/// | `sync_all`, `sync_data`, `set_len` | the change still happens; its error goes to the next operation |
+/// | `open`, `metadata` | safe: they only look |
+/// | `create`, `set_permissions` | not safe: the change still happens |
+///
+/// # Differences from tokio
+///
+/// `sync_all`, `sync_data` and `set_len` take `&mut self` where tokio takes `&self`: they
+/// must wait for the job in flight, and tokio lets several tasks share one `File` by
+/// guarding it with an async mutex. asincrono relies on the exclusive borrow instead.
+///
+/// ```
+/// use asincrono::fs::File;
+/// use asincrono::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, SeekFrom};
+///
+/// let path = std::env::temp_dir().join(format!("asincrono-doc-file-{}", std::process::id()));
+/// asincrono::block_on(async {
+///     let mut file = File::create(&path).await?;
+///     file.write_all(b"hello, file").await?;
+///     file.flush().await?; // the write is complete only now
+///
+///     let mut file = File::open(&path).await?;
+///     file.seek(SeekFrom::Start(7)).await?;
+///     let mut tail = String::new();
+///     file.read_to_string(&mut tail).await?;
+///     assert_eq!(tail, "file");
+///     asincrono::fs::remove_file(&path).await
+/// })
+/// .unwrap();
+/// ```
+pub struct File {
+    /// The open file, its buffer and the job in flight.
+    inner: Offloaded<std::fs::File>,
+}
+
+impl File {
+    /// Opens the file at `path` for reading.
+    ///
+    /// Errors keep the OS's kind (`NotFound`, `PermissionDenied`, …) and name the path.
+    ///
+    /// # Cancel safety
+    /// Safe: dropping the future at most leaves the open to finish on the pool, and the file
+    /// it opened is closed.
+    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new().read(true).open(path).await
+    }
+
+    /// Opens the file at `path` for writing, creating it if it does not exist and emptying
+    /// it if it does.
+    ///
+    /// # Cancel safety
+    /// Not safe: once polled, the file is created (or emptied) even if the future is dropped.
+    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .await
+    }
+
+    /// Options for opening a file another way (append, create only if new, …).
+    pub fn options() -> OpenOptions {
+        OpenOptions::new()
+    }
+
+    /// Wraps a file opened by blocking code.
+    pub fn from_std(file: std::fs::File) -> File {
+        File {
+            inner: Offloaded::new(file),
+        }
+    }
+
+    /// Waits for the write in flight, then has the OS write the file's data and metadata to
+    /// the disk. When this returns `Ok`, everything written so far is durable.
+    ///
+    /// # Cancel safety
+    /// Safe in that nothing is lost: once polled, the sync finishes in the background, and
+    /// an error of it (or of the write before it) is returned by the next operation on the
+    /// `File`.
+    pub async fn sync_all(&mut self) -> io::Result<()> {
+        self.inner
+            .change("asincrono::fs::File::sync_all", |file, _| file.sync_all())
+            .await
+    }
+
+    /// Like [`File::sync_all`], but may skip metadata that is not needed to read the data
+    /// back (such as the modification time).
+    ///
+    /// # Cancel safety
+    /// As [`File::sync_all`].
+    pub async fn sync_data(&mut self) -> io::Result<()> {
+        self.inner
+            .change("asincrono::fs::File::sync_data", |file, _| file.sync_data())
+            .await
+    }
+
+    /// Truncates or extends the file to `size` bytes (extending adds zeros). The position
+    /// does not change.
+    ///
+    /// # Cancel safety
+    /// Not safe: once polled, the size changes even if the future is dropped (an error goes
+    /// to the next operation on the `File`).
+    pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
+        self.inner
+            .change("asincrono::fs::File::set_len", move |file, buffer| {
+                let unread = buffer.len();
+                buffer.clear();
+                step_back(file, unread)?;
+                file.set_len(size)
+            })
+            .await
+    }
+
+    /// The file's metadata (size, permissions, times).
+    ///
+    /// It does not wait for a write in flight: `flush` first if the size must include it.
+    ///
+    /// # Cancel safety
+    /// Safe: it only reads.
+    pub async fn metadata(&self) -> io::Result<Metadata> {
+        let file = self.inner.handle().clone();
+        on_pool("asincrono::fs::File::metadata", Mandatory::No, move || {
+            file.metadata()
+        })
+        .await
+    }
+
+    /// Changes the file's permissions.
+    ///
+    /// # Cancel safety
+    /// Not safe: once polled, the change happens even if the future is dropped.
+    pub async fn set_permissions(&self, permissions: Permissions) -> io::Result<()> {
+        let file = self.inner.handle().clone();
+        on_pool(
+            "asincrono::fs::File::set_permissions",
+            Mandatory::Yes,
+            move || file.set_permissions(permissions),
+        )
+        .await
+    }
+}
+
+/// Moves the OS position back over `unread` bytes that a read fetched and nobody took, so
+/// that the OS position is the one the `File`'s user sees again.
+fn step_back(file: &std::fs::File, unread: usize) -> io::Result<()> {
+    if unread > 0 {
+        // `unread` is at most MAX_CHUNK (1 MiB), far below i64::MAX.
+        let back = -i64::try_from(unread).expect("a chunk fits in i64");
+        (&*file).seek(SeekFrom::Current(back))?;
+    }
+    Ok(())
+}
+
+/// A file's write job: back over the bytes read ahead, then all the bytes.
+fn write_at_user_position(file: &std::fs::File, bytes: &[u8], unread: usize) -> io::Result<()> {
+    step_back(file, unread)?;
+    offload::write_all_and_flush(file, bytes)
+}
+
+// ANCHOR: file_poll_read
+/// Reading: hand out bytes left in the buffer, or start a job that reads up to
+/// `buf.len()` bytes (at most 1 MiB) into it, or wait for that job.
+///
+/// # Cancel safety
+/// `read` is cancel-safe: if its future is dropped while the job runs, the job still fills
+/// the `File`'s buffer, and the next read (or `read_exact`, …) returns those bytes first.
+/// A later write or seek takes them into account (it moves the OS position back over them),
+/// so no byte is skipped or read twice.
+impl AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        dst: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let inner = &mut self.get_mut().inner;
+        if dst.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            // Pending: see `Offloaded::poll_finish` (the pool thread wakes us).
+            if let Some(Outcome::Read(result)) = ready!(inner.poll_finish(cx))? {
+                // A read finished (ours, or one whose future was dropped: the bytes are the
+                // next ones in the file either way). An empty buffer is the end of file.
+                result?;
+                return Poll::Ready(Ok(inner.idle_buffer().copy_to(dst)));
+            }
+            let buffer = inner.idle_buffer();
+            if !buffer.is_empty() {
+                return Poll::Ready(Ok(buffer.copy_to(dst)));
+            }
+            let runtime = context::current_or_error("asincrono::fs::File::poll_read")?;
+            let want = dst.len();
+            // Not mandatory: a read nobody can receive any more need not run at shutdown.
+            inner.start(&runtime, Mandatory::No, move |file, buffer| {
+                Outcome::Read(buffer.read_from(file, want))
+            });
+            // Go round: `poll_finish` polls the new job, which stores our waker.
+        }
+    }
+}
+// ANCHOR_END: file_poll_read
+
+/// Writing: copy into the buffer, start the job, return at once; see [`File`].
+///
+/// # Cancel safety
+/// `write` and `flush` are cancel-safe. `write` is `Ready` as soon as it has copied the
+/// bytes, or `Pending` having accepted nothing (it waits for the previous job). `flush`
+/// only waits; dropping it leaves the write running, and its error for the next operation.
+impl AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().inner.poll_write(
+            cx,
+            src,
+            "asincrono::fs::File::poll_write",
+            write_at_user_position,
+        )
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().inner.poll_flush(cx)
+    }
+}
+
+/// Seeking: wait for the job in flight, then seek on the pool (a seek may wait for the
+/// disk or a network file system, like any file operation).
+///
+/// Bytes read ahead and not handed out are dropped, and a `SeekFrom::Current` offset counts
+/// from the position the reader has reached, not from where the OS is.
+///
+/// # Cancel safety
+/// Not safe, as [`AsyncSeekExt::seek`](crate::io::AsyncSeekExt::seek) says: once polled,
+/// the seek happens even if its future is dropped. A later seek to a *different* position
+/// is not confused by it, but a later `SeekFrom::Current` with the same offset would take
+/// the dropped seek's result for its own: after dropping a seek, seek with
+/// `SeekFrom::Start`.
+impl AsyncSeek for File {
+    fn poll_seek(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        let inner = &mut self.get_mut().inner;
+        loop {
+            // Pending: see `Offloaded::poll_finish` (the pool thread wakes us).
+            if let Some(Outcome::Sought(to, result)) = ready!(inner.poll_finish(cx))? {
+                if to == pos {
+                    return Poll::Ready(result);
+                }
+                // A seek whose future was dropped: it happened; now ours.
+            }
+            let runtime = context::current_or_error("asincrono::fs::File::poll_seek")?;
+            let buffer = inner.idle_buffer();
+            let target = user_target(pos, buffer)?;
+            buffer.clear();
+            // Mandatory: the read-ahead bytes are already dropped, so skipping the seek
+            // would leave the OS position where the user's is not.
+            inner.start(&runtime, Mandatory::Yes, move |file, _| {
+                Outcome::Sought(pos, (&*file).seek(target))
+            });
+        }
+    }
+}
+
+/// The OS seek that takes the user to `pos`, given the bytes read ahead in `buffer` (the
+/// OS is that many bytes further on than the user).
+fn user_target(pos: SeekFrom, buffer: &Buffer) -> io::Result<SeekFrom> {
+    match pos {
+        SeekFrom::Current(offset) => {
+            let ahead = i64::try_from(buffer.len()).expect("a chunk fits in i64");
+            offset
+                .checked_sub(ahead)
+                .map(SeekFrom::Current)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek offset overflows"))
+        }
+        absolute => Ok(absolute),
+    }
+}
+
+impl fmt::Debug for File {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("File").field("inner", &self.inner).finish()
+    }
+}
+
+/// How to open a file: `std::fs::OpenOptions`, with an async `open`.
+///
+/// ```
+/// use asincrono::fs::OpenOptions;
+/// use asincrono::io::AsyncWriteExt;
+///
+/// let path = std::env::temp_dir().join(format!("asincrono-doc-options-{}", std::process::id()));
+/// asincrono::block_on(async {
+///     for line in ["one\n", "two\n"] {
+///         let mut log = OpenOptions::new().append(true).create(true).open(&path).await?;
+///         log.write_all(line.as_bytes()).await?;
+///         log.flush().await?;
+///     }
+///     assert_eq!(asincrono::fs::read_to_string(&path).await?, "one\ntwo\n");
+///     asincrono::fs::remove_file(&path).await
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// The options themselves.
+    std: std::fs::OpenOptions,
+    /// Whether opening may change the file system (create or truncate): then the job is
+    /// mandatory, like every job that changes something.
+    changes: bool,
+}
+
+impl OpenOptions {
+    /// No access at all yet: set at least `read`, `write` or `append`.
+    pub fn new() -> OpenOptions {
+        OpenOptions {
+            std: std::fs::OpenOptions::new(),
+            changes: false,
+        }
+    }
+
+    /// Open for reading.
+    pub fn read(&mut self, read: bool) -> &mut OpenOptions {
+        self.std.read(read);
+        self
+    }
+
+    /// Open for writing.
+    pub fn write(&mut self, write: bool) -> &mut OpenOptions {
+        self.std.write(write);
+        self
+    }
+
+    /// Open for appending: every write goes to the end of the file.
+    pub fn append(&mut self, append: bool) -> &mut OpenOptions {
+        self.std.append(append);
+        self
+    }
+
+    /// Empty the file when opening it (needs `write`).
+    pub fn truncate(&mut self, truncate: bool) -> &mut OpenOptions {
+        self.std.truncate(truncate);
+        self.changes |= truncate;
+        self
+    }
+
+    /// Create the file if it does not exist (needs `write` or `append`).
+    pub fn create(&mut self, create: bool) -> &mut OpenOptions {
+        self.std.create(create);
+        self.changes |= create;
+        self
+    }
+
+    /// Create the file, failing with `AlreadyExists` if it exists.
+    pub fn create_new(&mut self, create_new: bool) -> &mut OpenOptions {
+        self.std.create_new(create_new);
+        self.changes |= create_new;
+        self
+    }
+
+    /// Opens the file at `path` with these options.
+    ///
+    /// Errors keep the OS's kind and name the path.
+    ///
+    /// # Cancel safety
+    /// Safe when the options change nothing (the opened file is closed). Otherwise not: once
+    /// polled, the file is created or emptied even if the future is dropped.
+    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
+        let options = self.std.clone();
+        let mandatory = if self.changes {
+            Mandatory::Yes
+        } else {
+            Mandatory::No
+        };
+        let file = on_path(
+            "asincrono::fs::File::open",
+            "open",
+            path.as_ref(),
+            mandatory,
+            move |path| options.open(path),
+        )
+        .await?;
+        Ok(File::from_std(file))
+    }
+}
+
+impl Default for OpenOptions {
+    fn default() -> OpenOptions {
+        OpenOptions::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// After the first write and the first read, the buffer is never allocated again:
+    /// its address and capacity stay the same through many more.
+    #[test]
+    fn the_buffer_is_reused_by_every_read_and_write() {
+        let runtime = crate::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let path =
+            std::env::temp_dir().join(format!("asincrono-fs-buffer-reuse-{}", std::process::id()));
+        runtime.block_on(async {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .await
+                .unwrap();
+            let chunk = [7u8; 4096];
+            file.write_all(&chunk).await.unwrap();
+            file.flush().await.unwrap();
+            let first = file.inner.storage_identity();
+            assert_eq!(first.1, chunk.len());
+            for _ in 0..100 {
+                file.write_all(&chunk[..1000]).await.unwrap();
+                file.write_all(&chunk).await.unwrap();
+            }
+            file.flush().await.unwrap();
+            assert_eq!(file.inner.storage_identity(), first);
+
+            crate::io::AsyncSeekExt::seek(&mut file, SeekFrom::Start(0))
+                .await
+                .unwrap();
+            let mut back = vec![0; 4096];
+            for _ in 0..50 {
+                file.read_exact(&mut back).await.unwrap();
+                file.read_exact(&mut back[..10]).await.unwrap();
+            }
+            assert_eq!(file.inner.storage_identity(), first);
+        });
+        std::fs::remove_file(&path).unwrap();
+    }
+}

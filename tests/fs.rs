@@ -1,0 +1,542 @@
+//! Files on the blocking pool (`asincrono::fs`), the pool itself (`spawn_blocking`: caps,
+//! panics, shutdown) and the standard streams. Every body runs on both scheduler flavours
+//! under the watchdog; the few that need their own runtime settings build them per flavour
+//! inside `within`. Synchronisation is by channels and the pool's FIFO queue, never sleeps.
+
+mod common;
+
+use asincrono::fs::{self, File, OpenOptions};
+use asincrono::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader};
+use asincrono::runtime::{Builder, Runtime};
+use asincrono::task::spawn_blocking;
+use common::{FLAVOURS, TEST_DEADLINE, on_each_flavour, within};
+use std::collections::BTreeSet;
+use std::future::{Future, poll_fn};
+use std::io::{ErrorKind, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::pin::{Pin, pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+/// A fresh directory under the system's temporary directory, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(label: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "asincrono-test-fs-{}-{label}-{unique}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).expect("create the test directory");
+        TempDir(path)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A runtime of the named flavour with a blocking pool of at most `blocking_threads`.
+fn runtime_with_pool(flavour: &str, blocking_threads: usize) -> Runtime {
+    let mut builder = match flavour {
+        "current_thread" => Builder::new_current_thread(),
+        "multi_thread" => {
+            let mut builder = Builder::new_multi_thread();
+            builder.worker_threads(2);
+            builder
+        }
+        other => panic!("unknown flavour {other}"),
+    };
+    builder
+        .max_blocking_threads(blocking_threads)
+        .build()
+        .expect("the runtime builds")
+}
+
+/// Runs `body(flavour)` once per flavour, each under the watchdog.
+fn for_each_flavour(body: impl Fn(&'static str) + Send + Sync + Clone + 'static) {
+    for flavour in FLAVOURS {
+        let body = body.clone();
+        within(TEST_DEADLINE, flavour, move || body(flavour));
+    }
+}
+
+/// Polls `future` once; `Some(output)` if that was enough.
+async fn poll_once<F: Future + Unpin>(future: &mut F) -> Option<F::Output> {
+    poll_fn(|cx| match Pin::new(&mut *future).poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
+/// Bytes that are not periodic with any buffer size used here.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// Sends on its channel when dropped: lets a runtime's shutdown (which drops pending tasks)
+/// release a blocking job.
+struct SendOnDrop(mpsc::Sender<()>);
+
+impl Drop for SendOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+#[test]
+fn write_then_read_round_trips_small_and_multi_megabyte_files() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("round-trip");
+        fs::write(dir.join("small.txt"), "hello, disk")
+            .await
+            .unwrap();
+        assert_eq!(
+            fs::read(dir.join("small.txt")).await.unwrap(),
+            b"hello, disk"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("small.txt")).await.unwrap(),
+            "hello, disk"
+        );
+
+        let big = pattern(5 << 20);
+        fs::write(dir.join("big.bin"), &big).await.unwrap();
+        assert!(fs::read(dir.join("big.bin")).await.unwrap() == big);
+
+        // The same through `File`: several 1 MiB chunks each way.
+        let mut file = File::create(dir.join("big-file.bin")).await.unwrap();
+        file.write_all(&big).await.unwrap();
+        file.flush().await.unwrap();
+        let mut back = Vec::new();
+        File::open(dir.join("big-file.bin"))
+            .await
+            .unwrap()
+            .read_to_end(&mut back)
+            .await
+            .unwrap();
+        assert!(back == big, "the bytes read back differ");
+    });
+}
+
+#[test]
+fn a_file_written_in_small_chunks_reads_back_through_small_reads_and_lines() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("chunks");
+        let path = dir.join("lines.txt");
+        let lines: Vec<String> = (0..1500).map(|i| format!("line number {i}")).collect();
+        let mut file = File::create(&path).await.unwrap();
+        for line in &lines {
+            file.write_all(line.as_bytes()).await.unwrap();
+            file.write_all(b"\n").await.unwrap();
+        }
+        file.flush().await.unwrap();
+        let expected: String = lines.iter().map(|line| format!("{line}\n")).collect();
+
+        let mut file = File::open(&path).await.unwrap();
+        let mut head = [0u8; 7];
+        file.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"line nu");
+        let mut rest = Vec::new();
+        file.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, &expected.as_bytes()[7..]);
+
+        let mut read_back = Vec::new();
+        let mut reader = BufReader::new(File::open(&path).await.unwrap()).lines();
+        while let Some(line) = reader.next_line().await.unwrap() {
+            read_back.push(line);
+        }
+        assert_eq!(read_back, lines);
+    });
+}
+
+#[test]
+fn seek_moves_where_reads_and_writes_happen() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("seek");
+        let path = dir.join("digits");
+        fs::write(&path, "0123456789").await.unwrap();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .await
+            .unwrap();
+        assert_eq!(file.seek(SeekFrom::Start(3)).await.unwrap(), 3);
+        let mut two = [0; 2];
+        file.read_exact(&mut two).await.unwrap();
+        assert_eq!(&two, b"34");
+        assert_eq!(file.seek(SeekFrom::Current(2)).await.unwrap(), 7);
+        let mut tail = String::new();
+        file.read_to_string(&mut tail).await.unwrap();
+        assert_eq!(tail, "789");
+        assert_eq!(file.seek(SeekFrom::End(-4)).await.unwrap(), 6);
+        file.write_all(b"AB").await.unwrap();
+        file.flush().await.unwrap();
+        assert_eq!(fs::read_to_string(&path).await.unwrap(), "012345AB89");
+        let error = file.seek(SeekFrom::Current(-100)).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidInput);
+    });
+}
+
+#[test]
+fn a_dropped_read_keeps_its_bytes_and_later_writes_and_seeks_land_where_the_reader_is() {
+    for_each_flavour(|flavour| {
+        // One pool thread, kept busy by `blocker` while a read is started and dropped: the
+        // read's job waits behind it in the pool's queue, so the read is surely pending.
+        let runtime = runtime_with_pool(flavour, 1);
+        runtime.block_on(async {
+            let dir = TempDir::new("dropped-read");
+            let path = dir.join("letters");
+            fs::write(&path, "abcdefghij").await.unwrap();
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .await
+                .unwrap();
+
+            let (release, released) = mpsc::channel::<()>();
+            let blocker = spawn_blocking(move || released.recv());
+            let mut four = [0; 4];
+            let mut read = file.read(&mut four);
+            assert!(
+                poll_once(&mut read).await.is_none(),
+                "queued behind the blocker"
+            );
+            drop(read);
+            release.send(()).unwrap();
+            blocker.await.unwrap().unwrap();
+
+            // The dropped read fetched "abcd"; the next reads get those bytes first.
+            let mut two = [0; 2];
+            file.read_exact(&mut two).await.unwrap();
+            assert_eq!(&two, b"ab");
+            // "cd" is read ahead and not handed out: a write must land at 2, not at 4.
+            file.write_all(b"XY").await.unwrap();
+            file.flush().await.unwrap();
+            assert_eq!(file.seek(SeekFrom::Current(0)).await.unwrap(), 4);
+            assert_eq!(fs::read_to_string(&path).await.unwrap(), "abXYefghij");
+
+            // Again, then a relative seek: it counts from where the reader is (0).
+            file.seek(SeekFrom::Start(0)).await.unwrap();
+            let (release, released) = mpsc::channel::<()>();
+            let blocker = spawn_blocking(move || released.recv());
+            let mut three = [0; 3];
+            let mut read = file.read(&mut three);
+            assert!(
+                poll_once(&mut read).await.is_none(),
+                "queued behind the blocker"
+            );
+            drop(read);
+            release.send(()).unwrap();
+            blocker.await.unwrap().unwrap();
+            assert_eq!(file.seek(SeekFrom::Current(1)).await.unwrap(), 1);
+            let mut rest = String::new();
+            file.read_to_string(&mut rest).await.unwrap();
+            assert_eq!(rest, "bXYefghij");
+        });
+    });
+}
+
+#[test]
+fn sync_all_set_len_and_metadata() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("sync");
+        let path = dir.join("synced");
+        let mut file = File::create(&path).await.unwrap();
+        file.write_all(&pattern(1000)).await.unwrap();
+        file.sync_all().await.unwrap();
+        assert_eq!(file.metadata().await.unwrap().len(), 1000);
+        assert_eq!(fs::metadata(&path).await.unwrap().len(), 1000);
+        assert!(fs::metadata(&path).await.unwrap().is_file());
+
+        file.set_len(10).await.unwrap();
+        file.sync_data().await.unwrap();
+        assert_eq!(fs::metadata(&path).await.unwrap().len(), 10);
+        assert_eq!(fs::read(&path).await.unwrap(), pattern(10));
+    });
+}
+
+#[test]
+fn a_missing_file_is_not_found_and_the_message_names_the_path() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("missing");
+        let missing = dir.join("no-such-file");
+        let shown = missing.display().to_string();
+        let errors = [
+            fs::read(&missing).await.unwrap_err(),
+            fs::read_to_string(&missing).await.unwrap_err(),
+            fs::metadata(&missing).await.unwrap_err(),
+            fs::remove_file(&missing).await.unwrap_err(),
+            fs::read_dir(&missing).await.unwrap_err(),
+            File::open(&missing).await.unwrap_err(),
+        ];
+        for error in errors {
+            assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+            assert!(error.to_string().contains(&shown), "no path in: {error}");
+        }
+    });
+}
+
+#[test]
+fn create_dir_all_then_read_dir_lists_exactly_the_files_made() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("listing");
+        let nested = dir.join("a/b/c");
+        fs::create_dir_all(&nested).await.unwrap();
+        fs::create_dir_all(&nested).await.unwrap(); // existing: still fine
+        // More entries than one batch (32), so the listing takes several jobs.
+        let made: BTreeSet<String> = (0..75).map(|i| format!("file-{i:02}")).collect();
+        for name in &made {
+            fs::write(nested.join(name), name).await.unwrap();
+        }
+
+        let mut listed = BTreeSet::new();
+        let mut entries = fs::read_dir(&nested).await.unwrap();
+        while let Some(entry) = entries.next_entry().await.unwrap() {
+            let name = entry.file_name().into_string().unwrap();
+            assert_eq!(entry.path(), nested.join(&name));
+            assert!(entry.file_type().await.unwrap().is_file());
+            assert_eq!(entry.metadata().await.unwrap().len(), name.len() as u64);
+            assert!(listed.insert(name), "an entry came twice");
+        }
+        assert_eq!(listed, made);
+        assert!(
+            entries.next_entry().await.unwrap().is_none(),
+            "the end stays the end"
+        );
+    });
+}
+
+#[test]
+fn remove_file_removes_it() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("remove");
+        let path = dir.join("doomed");
+        fs::write(&path, "x").await.unwrap();
+        fs::remove_file(&path).await.unwrap();
+        let error = fs::metadata(&path).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::NotFound);
+        assert!(!path.exists());
+    });
+}
+
+#[test]
+fn a_failed_background_write_is_reported_by_flush() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("write-error");
+        let path = dir.join("read-only-handle");
+        fs::write(&path, "data").await.unwrap();
+        // Opened for reading only: the write is accepted (copied), then fails on the pool.
+        let mut file = File::open(&path).await.unwrap();
+        assert_eq!(file.write(b"more").await.unwrap(), 4);
+        assert!(
+            file.flush().await.is_err(),
+            "flush reports the failed write"
+        );
+        file.flush().await.expect("the error is reported once");
+        assert_eq!(fs::read_to_string(&path).await.unwrap(), "data");
+    });
+}
+
+#[test]
+fn a_file_dropped_right_after_write_all_still_reaches_the_disk_when_the_runtime_drops() {
+    for_each_flavour(|flavour| {
+        let dir = TempDir::new("drop-unflushed");
+        let path = dir.join("unflushed");
+        let data = pattern(700_000); // less than one chunk: write_all returns at once
+        let runtime = runtime_with_pool(flavour, 1);
+        let mut file = runtime.block_on(File::create(&path)).unwrap();
+        // Keep the only pool thread busy until shutdown drops the task holding the guard:
+        // the write job waits in the queue when the runtime starts to drop.
+        let (release, released) = mpsc::channel::<()>();
+        runtime.spawn_blocking(move || released.recv());
+        runtime.spawn(async move {
+            let _guard = SendOnDrop(release);
+            std::future::pending::<()>().await;
+        });
+        runtime.block_on(async {
+            file.write_all(&data).await.unwrap();
+            drop(file); // no flush
+        });
+        drop(runtime);
+        assert!(std::fs::read(&path).unwrap() == data, "the write was lost");
+    });
+}
+
+#[test]
+fn dropping_a_runtime_waits_for_a_running_blocking_job() {
+    for_each_flavour(|flavour| {
+        let runtime = common::runtime(flavour);
+        let done = Arc::new(AtomicUsize::new(0));
+        let (release, released) = mpsc::channel::<()>();
+        let (started, has_started) = mpsc::channel::<()>();
+        let job_done = done.clone();
+        runtime.spawn_blocking(move || {
+            started.send(()).unwrap();
+            // Released only when the runtime's shutdown drops the task below.
+            let _ = released.recv();
+            job_done.store(1, Ordering::SeqCst);
+        });
+        runtime.spawn(async move {
+            let _guard = SendOnDrop(release);
+            std::future::pending::<()>().await;
+        });
+        has_started.recv().unwrap(); // the job is running, blocked on `released`
+        drop(runtime);
+        assert_eq!(
+            done.load(Ordering::SeqCst),
+            1,
+            "drop returned before the job ended"
+        );
+    });
+}
+
+#[test]
+fn shutdown_timeout_returns_while_a_job_is_still_blocked() {
+    for_each_flavour(|flavour| {
+        let runtime = common::runtime(flavour);
+        let (release, released) = mpsc::channel::<()>();
+        let (started, has_started) = mpsc::channel::<()>();
+        let (finished, has_finished) = mpsc::channel::<()>();
+        runtime.spawn_blocking(move || {
+            started.send(()).unwrap();
+            released.recv().unwrap();
+            finished.send(()).unwrap();
+        });
+        has_started.recv().unwrap();
+        runtime.shutdown_timeout(Duration::from_millis(50));
+        // Returned while the job is blocked: it cannot have finished.
+        assert!(has_finished.try_recv().is_err());
+        release.send(()).unwrap();
+        has_finished
+            .recv()
+            .expect("the job finishes on its own after the runtime");
+    });
+}
+
+#[test]
+fn a_panic_in_spawn_blocking_is_a_join_error() {
+    on_each_flavour(|| async {
+        let error = spawn_blocking(|| -> u8 { panic!("blocking job fails") })
+            .await
+            .unwrap_err();
+        assert!(error.is_panic());
+        let payload = error.into_panic();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"blocking job fails"));
+        // The pool is still usable.
+        assert_eq!(spawn_blocking(|| 5).await.unwrap(), 5);
+    });
+}
+
+#[test]
+fn spawn_blocking_queues_past_max_blocking_threads() {
+    const JOBS: usize = 8;
+    for_each_flavour(|flavour| {
+        let runtime = runtime_with_pool(flavour, 2);
+        // (jobs running now, gate open?), and the most that ever ran at once.
+        let running = Arc::new((Mutex::new((0usize, false)), Condvar::new()));
+        let most = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..JOBS)
+            .map(|i| {
+                let running = running.clone();
+                let most = most.clone();
+                runtime.spawn_blocking(move || {
+                    let (lock, changed) = &*running;
+                    let mut state = lock.lock().unwrap();
+                    state.0 += 1;
+                    most.fetch_max(state.0, Ordering::SeqCst);
+                    changed.notify_all();
+                    while !state.1 {
+                        state = changed.wait(state).unwrap();
+                    }
+                    state.0 -= 1;
+                    i
+                })
+            })
+            .collect();
+        {
+            // Wait until the pool is full (two jobs in, the other six queued), then open.
+            let (lock, changed) = &*running;
+            let mut state = lock.lock().unwrap();
+            while state.0 < 2 {
+                state = changed.wait(state).unwrap();
+            }
+            state.1 = true;
+            changed.notify_all();
+        }
+        let results = runtime.block_on(async {
+            let mut results = Vec::new();
+            for handle in handles {
+                results.push(handle.await.unwrap());
+            }
+            results
+        });
+        assert_eq!(results, (0..JOBS).collect::<Vec<_>>());
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            2,
+            "never more than the cap at once"
+        );
+    });
+}
+
+#[test]
+fn spawn_blocking_works_from_inside_a_blocking_job() {
+    on_each_flavour(|| async {
+        let outer = spawn_blocking(|| {
+            // The pool thread is inside the runtime's context: this finds the runtime.
+            spawn_blocking(|| 6 * 7)
+        });
+        let inner = outer.await.unwrap();
+        assert_eq!(inner.await.unwrap(), 42);
+    });
+}
+
+#[test]
+fn stdout_and_stderr_write_and_flush() {
+    on_each_flavour(|| async {
+        let mut out = asincrono::io::stdout();
+        out.write_all(b"[asincrono fs test] stdout works\n")
+            .await
+            .unwrap();
+        out.flush().await.unwrap();
+        let mut err = asincrono::io::stderr();
+        err.write_all(b"[asincrono fs test] stderr works\n")
+            .await
+            .unwrap();
+        err.shutdown().await.unwrap();
+    });
+}
+
+#[test]
+fn fs_outside_a_runtime_is_an_error_not_a_panic() {
+    within(TEST_DEADLINE, "outside", || {
+        let mut read = pin!(fs::read(Path::new("/whatever")));
+        let mut cx = Context::from_waker(Waker::noop());
+        match read.as_mut().poll(&mut cx) {
+            Poll::Ready(Err(error)) => assert!(
+                error
+                    .to_string()
+                    .contains("must be called from inside an asincrono runtime"),
+                "{error}"
+            ),
+            other => panic!(
+                "expected an error at once, got {:?}",
+                other.map(|r| r.is_ok())
+            ),
+        }
+    });
+}
