@@ -24,10 +24,14 @@
 //! - **Retirement.** A thread idle for [`KEEP_ALIVE`] exits, so a burst leaves nothing behind.
 //! - **Shutdown.** Jobs not yet started are cancelled (their `JoinHandle` reports
 //!   `is_cancelled`), except *mandatory* ones, file writes among them, which run so that no
-//!   data is lost. Jobs already running cannot be interrupted (a thread cannot be stopped
-//!   safely): shutdown waits for them, for at most the timeout it is given
-//!   ([`DEFAULT_SHUTDOWN_WAIT`] when a `Runtime` simply drops), then leaves them to finish on
-//!   their own.
+//!   data is lost (they run on the thread that drops the runtime, however long they take:
+//!   the wait limit below does not cut them short). Jobs already running cannot be
+//!   interrupted (a thread cannot be stopped safely): shutdown waits for them, for at most
+//!   the timeout it is given ([`DEFAULT_SHUTDOWN_WAIT`] when a `Runtime` simply drops), then
+//!   leaves them to finish on their own.
+//! - **No thread at all.** If the OS refuses to start a thread and the pool has none, the
+//!   queued jobs get the shutdown treatment at once: mandatory ones run on the caller's
+//!   thread (blocking it, a last resort that loses nothing), the others are cancelled.
 //!
 //! What io_uring would change: the kernel would do the file work itself and post a
 //! completion, which the reactor could wait for next to socket readiness, with no thread
@@ -141,37 +145,36 @@ impl BlockingPool {
         let mut state = lock(&self.state);
         if state.shutting_down {
             drop(state);
-            return finish_at_shutdown(job);
+            return finish_without_a_thread(job);
         }
         state.queue.push_back(job);
         if state.idle > state.wakeups_owed {
             state.wakeups_owed += 1;
             self.job_ready.notify_one();
-        } else if state.threads < self.max_threads {
-            self.start_thread(&mut state, handle);
+            return;
         }
-        // Otherwise every thread is busy and the cap is reached: the first to finish its
-        // job takes this one from the queue.
+        if state.threads == self.max_threads {
+            return; // every thread is busy: the first to finish takes this job from the queue
+        }
+        if self.start_thread(handle) {
+            state.threads += 1;
+        } else if state.threads == 0 {
+            // No thread exists, and none can start: no one would ever take the queue.
+            let stranded: Vec<Job> = state.queue.drain(..).collect();
+            drop(state);
+            stranded.into_iter().for_each(finish_without_a_thread);
+        }
+        // Otherwise the threads that exist will get to the job.
     }
 
-    /// Starts one more pool thread. If the OS refuses (out of threads or memory) and no
-    /// other thread exists to take the queue, the queued jobs are cancelled rather than left
-    /// waiting for ever.
-    fn start_thread(self: &Arc<Self>, state: &mut PoolState, handle: &Handle) {
+    /// Starts one more pool thread; `false` if the OS refuses (out of threads or memory).
+    fn start_thread(self: &Arc<Self>, handle: &Handle) -> bool {
         let pool = self.clone();
         let handle = handle.clone();
-        let started = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name(self.thread_name.clone())
-            .spawn(move || pool.thread_main(handle));
-        match started {
-            Ok(_detached) => state.threads += 1,
-            Err(_) if state.threads == 0 => {
-                for job in state.queue.drain(..) {
-                    job.task.shutdown();
-                }
-            }
-            Err(_) => {} // the threads that exist will get to the job
-        }
+            .spawn(move || pool.thread_main(handle))
+            .is_ok()
     }
 
     // ANCHOR: thread_main
@@ -221,7 +224,7 @@ impl BlockingPool {
         drop(state);
         // Outside the lock: a job's destructor or run may spawn more blocking work.
         for job in queued {
-            finish_at_shutdown(job);
+            finish_without_a_thread(job);
         }
         let deadline = Instant::now() + wait;
         let mut state = lock(&self.state);
@@ -240,8 +243,9 @@ impl BlockingPool {
     }
 }
 
-/// What happens to a job that had not started when shutdown came.
-fn finish_at_shutdown(job: Job) {
+/// What happens to a job no pool thread will run (shutdown came first, or no thread can
+/// start): a mandatory one runs here, on the caller's thread; any other is cancelled.
+fn finish_without_a_thread(job: Job) {
     match job.mandatory {
         Mandatory::Yes => job.task.run(),
         Mandatory::No => job.task.shutdown(),
