@@ -216,6 +216,21 @@ use std::task::{Context, Poll};
 /// | [`JoinHandle`](crate::task::JoinHandle), given as `&mut handle` | yes | the task runs on; the same handle can be awaited later |
 /// | [`JoinHandle`](crate::task::JoinHandle), given by value | output lost | dropping the handle detaches the task: it runs to the end, but its output is dropped, not delivered |
 /// | [`yield_now`](crate::task::yield_now) | yes | nothing to lose |
+/// | [`mpsc::Receiver::recv`](crate::sync::mpsc::Receiver::recv), [`UnboundedReceiver::recv`](crate::sync::mpsc::UnboundedReceiver::recv) | yes | a message leaves the queue only in the poll that returns it |
+/// | [`mpsc::Sender::send`](crate::sync::mpsc::Sender::send) (bounded) | **no** | the value is dropped unsent (the future owns it); no slot is lost and the other senders keep their places |
+/// | `closed()` on a `Sender`, `UnboundedSender` or `oneshot::Sender` | yes | nothing is consumed |
+/// | [`oneshot::Receiver`](crate::sync::oneshot::Receiver), given as `&mut rx` | yes | the value stays in the channel for the next poll |
+/// | [`oneshot::Receiver`](crate::sync::oneshot::Receiver), given by value | **no** | dropping the receiver closes the channel and drops a value already sent |
+/// | [`Mutex::lock`](crate::sync::Mutex::lock), `lock_owned` | yes | only the place in the queue is lost; a lock just handed over passes to the next waiter |
+/// | [`Semaphore::acquire`](crate::sync::Semaphore::acquire) and `acquire_many`, `acquire_owned` | yes | only the place in the queue is lost; permits already granted go to the next waiter |
+/// | [`Notify::notified`](crate::sync::Notify::notified) | yes | a `notify_one` meant for it passes on to the next waiter (or back to the permit) |
+/// | [`fs::read`](crate::fs::read), `read_to_string`, `metadata`, `read_dir`, [`File::open`](crate::fs::File::open) | yes | they only look; the work on the pool is wasted, nothing changes |
+/// | [`fs::write`](crate::fs::write), `remove_file`, `create_dir_all`, [`File::create`](crate::fs::File::create) | **no** | the change happens anyway, once started, and its error is lost |
+/// | reads from a [`File`](crate::fs::File) or [`Stdin`](crate::io::Stdin) | yes | bytes already read stay in the file's (or the process's) buffer for the next read |
+/// | writes to a [`File`](crate::fs::File), [`Stdout`](crate::io::Stdout) | yes | a chunk is taken whole or not at all; an error of a background write is reported by the next operation |
+/// | [`File::sync_all`](crate::fs::File::sync_all), `set_len`, seeks on a `File` | **no** | the operation happens anyway; its error goes to the next operation |
+/// | [`ReadDir::next_entry`](crate::fs::ReadDir::next_entry) | yes | the batch being read is kept |
+/// | [`spawn_blocking`](crate::task::spawn_blocking)'s `JoinHandle` | as `JoinHandle` | dropping it does not stop the closure, which runs to the end |
 /// | [`join!`](crate::join) | not in general | every future is dropped, and so are the outputs of those that had already finished |
 /// | [`try_join!`](crate::try_join) | not in general | as `join!` |
 /// | `select!` | only if all its futures are | every branch's future is dropped; no handler runs |
