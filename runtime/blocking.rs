@@ -64,6 +64,7 @@ pub(crate) struct BlockingPool {
     thread_name: String,
 }
 
+// ANCHOR: pool_state
 /// The part of the pool behind its lock.
 struct PoolState {
     /// Jobs waiting for a thread, oldest first.
@@ -78,6 +79,7 @@ struct PoolState {
     /// Set once: no new thread starts, queued jobs are cancelled (or run if mandatory).
     shutting_down: bool,
 }
+// ANCHOR_END: pool_state
 
 /// A queued job: the task that runs it, and whether shutdown must still run it.
 struct Job {
@@ -136,6 +138,7 @@ impl BlockingPool {
     }
     // ANCHOR_END: spawn_blocking
 
+    // ANCHOR: push
     /// Queues a job and makes sure a thread will take it.
     fn push(self: &Arc<Self>, handle: &Handle, job: Job) {
         let mut state = lock(&self.state);
@@ -153,6 +156,7 @@ impl BlockingPool {
         // Otherwise every thread is busy and the cap is reached: the first to finish its
         // job takes this one from the queue.
     }
+    // ANCHOR_END: push
 
     /// Starts one more pool thread. If the OS refuses (out of threads or memory) and no
     /// other thread exists to take the queue, the queued jobs are cancelled rather than left
@@ -211,6 +215,7 @@ impl BlockingPool {
     }
     // ANCHOR_END: thread_main
 
+    // ANCHOR: pool_shutdown
     /// Cancels the jobs that have not started (running the mandatory ones), then waits up to
     /// `wait` for the running ones to finish. Returns whether every thread exited in time.
     pub(crate) fn shutdown(&self, wait: Duration) -> bool {
@@ -238,8 +243,10 @@ impl BlockingPool {
         }
         true
     }
+    // ANCHOR_END: pool_shutdown
 }
 
+// ANCHOR: finish_at_shutdown
 /// What happens to a job that had not started when shutdown came.
 fn finish_at_shutdown(job: Job) {
     match job.mandatory {
@@ -247,7 +254,9 @@ fn finish_at_shutdown(job: Job) {
         Mandatory::No => job.task.shutdown(),
     }
 }
+// ANCHOR_END: finish_at_shutdown
 
+// ANCHOR: job_scheduler
 /// The scheduler of one blocking job: its only "schedule" is the push onto the pool's queue.
 /// It carries the runtime's handle so that the pool thread can enter the runtime's context.
 struct JobScheduler {
@@ -276,7 +285,9 @@ impl Schedule for JobScheduler {
         self.handle.driver().clock.allow();
     }
 }
+// ANCHOR_END: job_scheduler
 
+// ANCHOR: run_once
 /// A future that calls its closure on the first poll and is then ready: how a blocking job
 /// becomes a task.
 struct RunOnce<F>(Option<F>);
@@ -297,3 +308,4 @@ impl<F: FnOnce() -> R, R> Future for RunOnce<F> {
         Poll::Ready(crate::task::unconstrained(f))
     }
 }
+// ANCHOR_END: run_once

@@ -37,6 +37,7 @@ impl Clock {
         }
     }
 
+    // ANCHOR: clock_now
     /// The time now on this clock.
     pub(crate) fn now(&self) -> std::time::Instant {
         if !self.paused.load(Ordering::Acquire) {
@@ -44,6 +45,7 @@ impl Clock {
         }
         lock(&self.frozen_at).unwrap_or_else(std::time::Instant::now)
     }
+    // ANCHOR_END: clock_now
 
     pub(crate) fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Acquire)
@@ -87,6 +89,7 @@ impl Clock {
         }
     }
 
+    // ANCHOR: inhibit
     /// Whether the driver may jump to the next deadline: paused, and no blocking job runs.
     pub(crate) fn may_auto_advance(&self) -> bool {
         self.is_paused() && self.inhibitors.load(Ordering::SeqCst) == 0
@@ -101,4 +104,5 @@ impl Clock {
     pub(crate) fn allow(&self) {
         self.inhibitors.fetch_sub(1, Ordering::SeqCst);
     }
+    // ANCHOR_END: inhibit
 }
