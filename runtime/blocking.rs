@@ -38,6 +38,7 @@
 //! per job. Tokio, like asincrono, still uses a blocking pool for files.
 
 use crate::context;
+use crate::driver::DriverHandle;
 use crate::executor::Handle;
 use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
 use crate::util::lock;
@@ -68,6 +69,7 @@ pub(crate) struct BlockingPool {
     thread_name: String,
 }
 
+// ANCHOR: pool_state
 /// The part of the pool behind its lock.
 struct PoolState {
     /// Jobs waiting for a thread, oldest first.
@@ -82,6 +84,7 @@ struct PoolState {
     /// Set once: no new thread starts, queued jobs are cancelled (or run if mandatory).
     shutting_down: bool,
 }
+// ANCHOR_END: pool_state
 
 /// A queued job: the task that runs it, and whether shutdown must still run it.
 struct Job {
@@ -128,7 +131,10 @@ impl BlockingPool {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        let job = RunOnce(Some(f));
+        let job = RunOnce {
+            job: Some(f),
+            _holds_the_clock: ClockHold::new(handle.driver()),
+        };
         let scheduler = Arc::new(JobScheduler {
             pool: self.clone(),
             handle: handle.clone(),
@@ -140,6 +146,7 @@ impl BlockingPool {
     }
     // ANCHOR_END: spawn_blocking
 
+    // ANCHOR: push
     /// Queues a job and makes sure a thread will take it.
     fn push(self: &Arc<Self>, handle: &Handle, job: Job) {
         let mut state = lock(&self.state);
@@ -166,6 +173,7 @@ impl BlockingPool {
         }
         // Otherwise the threads that exist will get to the job.
     }
+    // ANCHOR_END: push
 
     /// Starts one more pool thread; `false` if the OS refuses (out of threads or memory).
     fn start_thread(self: &Arc<Self>, handle: &Handle) -> bool {
@@ -214,6 +222,7 @@ impl BlockingPool {
     }
     // ANCHOR_END: thread_main
 
+    // ANCHOR: pool_shutdown
     /// Cancels the jobs that have not started (running the mandatory ones), then waits up to
     /// `wait` for the running ones to finish. Returns whether every thread exited in time.
     pub(crate) fn shutdown(&self, wait: Duration) -> bool {
@@ -241,8 +250,10 @@ impl BlockingPool {
         }
         true
     }
+    // ANCHOR_END: pool_shutdown
 }
 
+// ANCHOR: finish_without_a_thread
 /// What happens to a job no pool thread will run (shutdown came first, or no thread can
 /// start): a mandatory one runs here, on the caller's thread; any other is cancelled.
 fn finish_without_a_thread(job: Job) {
@@ -251,7 +262,9 @@ fn finish_without_a_thread(job: Job) {
         Mandatory::No => job.task.shutdown(),
     }
 }
+// ANCHOR_END: finish_without_a_thread
 
+// ANCHOR: job_scheduler
 /// The scheduler of one blocking job: its only "schedule" is the push onto the pool's queue.
 /// It carries the runtime's handle so that the pool thread can enter the runtime's context.
 struct JobScheduler {
@@ -262,9 +275,6 @@ struct JobScheduler {
 
 impl Schedule for JobScheduler {
     fn schedule(&self, task: TaskRef) {
-        // A paused test clock must not jump ahead while the job runs: its result may be
-        // what every task waits for. Released when the job's task is done (`release`).
-        self.handle.driver().clock.inhibit();
         self.pool.push(
             &self.handle,
             Job {
@@ -275,15 +285,43 @@ impl Schedule for JobScheduler {
     }
 
     fn release(&self, _owner_key: usize) {
-        // Jobs are not in a scheduler's owner list (the pool's queue is how shutdown finds
-        // the ones that have not started): only the clock needs to hear that it is done.
-        self.handle.driver().clock.allow();
+        // Jobs are not in a scheduler's owner list: the pool's queue is how shutdown finds
+        // the ones that have not started.
+    }
+}
+// ANCHOR_END: job_scheduler
+
+// ANCHOR: run_once
+/// A future that calls its closure on the first poll and is then ready: how a blocking job
+/// becomes a task.
+struct RunOnce<F> {
+    /// The closure, until it runs.
+    job: Option<F>,
+    /// Holds a paused test clock still until the job is done (see [`ClockHold`]).
+    _holds_the_clock: ClockHold,
+}
+
+/// While it exists, a paused clock does not auto-advance: the job's result may be what
+/// every task waits for, and jumping to a timer meanwhile would fire it too early.
+///
+/// It lives in the job's future, so it goes away when the task drops that future: after
+/// the closure returns (or at cancellation), and *before* the task wakes whoever awaits the
+/// result. Released any later, the woken task could arm a timer and the runtime block on it
+/// in real time, the clock still held.
+struct ClockHold(Arc<DriverHandle>);
+
+impl ClockHold {
+    fn new(driver: &Arc<DriverHandle>) -> ClockHold {
+        driver.clock.inhibit();
+        ClockHold(driver.clone())
     }
 }
 
-/// A future that calls its closure on the first poll and is then ready: how a blocking job
-/// becomes a task.
-struct RunOnce<F>(Option<F>);
+impl Drop for ClockHold {
+    fn drop(&mut self) {
+        self.0.clock.allow();
+    }
+}
 
 // The closure is moved out, never pinned in place, so `RunOnce` can be `Unpin` whatever `F` is.
 impl<F> Unpin for RunOnce<F> {}
@@ -293,11 +331,12 @@ impl<F: FnOnce() -> R, R> Future for RunOnce<F> {
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
         let f = self
-            .0
+            .job
             .take()
             .expect("a blocking job is polled once: it is ready on its first poll");
-        // The cooperative budget is for tasks sharing a scheduler thread; a pool thread runs
-        // one job and nothing else, so the job's own `block_on`-free code is not limited.
+        // The cooperative budget is for tasks sharing a scheduler thread. A pool thread runs
+        // this one job and nothing else, so nothing the closure calls is made to yield.
         Poll::Ready(crate::task::unconstrained(f))
     }
 }
+// ANCHOR_END: run_once

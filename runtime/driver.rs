@@ -111,6 +111,7 @@ impl Driver {
 }
 
 impl Driver {
+    // ANCHOR: auto_advance_target
     /// The deadline to jump to instead of blocking, if the clock is paused, the caller was
     /// going to block, and a timer is armed.
     fn auto_advance_target(&self, timeout: Option<Duration>) -> Option<crate::time::Instant> {
@@ -119,6 +120,7 @@ impl Driver {
         }
         self.handle.timers.next_deadline()
     }
+    // ANCHOR_END: auto_advance_target
 }
 
 impl DriverHandle {

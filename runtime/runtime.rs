@@ -88,6 +88,7 @@ impl Runtime {
         self.handle.spawn_blocking(Mandatory::No, f)
     }
 
+    // ANCHOR: shutdown_timeout
     /// Drops the runtime like `drop` does, but waits at most `wait` for blocking jobs that
     /// are still running (they are left to finish on their own after that).
     pub fn shutdown_timeout(mut self, wait: Duration) {
@@ -98,6 +99,7 @@ impl Runtime {
     pub fn shutdown_background(self) {
         self.shutdown_timeout(Duration::ZERO);
     }
+    // ANCHOR_END: shutdown_timeout
 
     /// Makes this runtime the current one for the calling thread until the guard drops, so
     /// that `spawn`, `sleep` and the I/O constructors work outside `block_on`.
@@ -109,6 +111,7 @@ impl Runtime {
     }
 }
 
+// ANCHOR: runtime_drop
 impl Drop for Runtime {
     fn drop(&mut self) {
         match &self.scheduler {
@@ -120,6 +123,7 @@ impl Drop for Runtime {
             .shutdown(self.blocking_shutdown_wait);
     }
 }
+// ANCHOR_END: runtime_drop
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

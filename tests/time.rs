@@ -376,6 +376,12 @@ fn pause_and_resume_let_real_time_flow_again() {
             asincrono::time::resume();
             std::thread::sleep(Duration::from_millis(5));
             assert!(frozen.elapsed() >= Duration::from_millis(5));
+            // Time advanced while paused is kept after resuming: the clock never runs back.
+            asincrono::time::pause();
+            asincrono::time::advance(Duration::from_secs(3600)).await;
+            let advanced = asincrono::time::Instant::now();
+            asincrono::time::resume();
+            assert!(asincrono::time::Instant::now() >= advanced);
         })
     });
 }
@@ -397,4 +403,16 @@ fn pause_on_a_multi_thread_runtime_is_refused_with_a_clear_message() {
         .start_paused(true)
         .build();
     assert_eq!(built.unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn a_timer_armed_right_after_a_blocking_job_still_fires_at_once_on_a_paused_clock() {
+    // The job's task is woken a moment before the job lets go of the clock; a timer armed
+    // in that moment must not make the runtime sleep for real until its deadline.
+    on_a_paused_clock("timer after a blocking job", async {
+        for _ in 0..20 {
+            asincrono::task::spawn_blocking(|| ()).await.unwrap();
+            sleep(Duration::from_secs(600)).await;
+        }
+    });
 }

@@ -24,6 +24,7 @@ pub(crate) fn enter() -> DeferGuard {
     DeferGuard(())
 }
 
+// ANCHOR: defer_guard
 /// Removes the thread's list when dropped, waking what is still in it: a yielded task must
 /// never be forgotten (its wake then reaches its scheduler like any other-thread wake).
 pub(crate) struct DeferGuard(());
@@ -37,6 +38,7 @@ impl Drop for DeferGuard {
         left.into_iter().flatten().for_each(Waker::wake);
     }
 }
+// ANCHOR_END: defer_guard
 
 // ANCHOR: defer
 /// Holds `waker` until this thread's scheduler has visited the driver; returns `false` (and

@@ -86,6 +86,7 @@ pub(crate) struct MultiThread {
     threads: Mutex<Vec<ThreadHandle<()>>>,
 }
 
+// ANCHOR: shared
 /// What workers, wakers and handles share.
 pub(crate) struct Shared {
     /// One entry per worker: its local queue and its parker.
@@ -113,7 +114,9 @@ struct WorkerSlot {
     /// How this worker sleeps and is woken.
     parker: Parker,
 }
+// ANCHOR_END: shared
 
+// ANCHOR: idle_state
 /// The sleepers' list.
 struct Idle {
     /// The list itself and the number of searching workers, under one lock.
@@ -129,6 +132,7 @@ struct IdleState {
     /// Workers woken to look for work that have not found any yet (or gone back to sleep).
     searching: usize,
 }
+// ANCHOR_END: idle_state
 
 /// How many tasks in a row a worker may take from its LIFO slot before it goes back to its
 /// queue: two tasks waking each other could otherwise keep the queue waiting for ever.
@@ -337,6 +341,7 @@ impl Worker {
     }
     // ANCHOR_END: worker_loop
 
+    // ANCHOR: next_task
     /// The next task: the local queue first, then the injector, then another worker's queue.
     /// Every `EVENT_INTERVAL` tasks the injector goes first, so outside work is not starved.
     fn next_task(&mut self) -> Option<TaskRef> {
@@ -359,6 +364,7 @@ impl Worker {
             .or_else(|| shared.injector_rx.try_recv().ok())
             .or_else(|| self.steal())
     }
+    // ANCHOR_END: next_task
 
     // ANCHOR: steal
     /// Takes the older half of the first non-empty queue of another worker; returns one of
@@ -383,6 +389,7 @@ impl Worker {
     }
     // ANCHOR_END: steal
 
+    // ANCHOR: look_at_driver
     /// A non-blocking visit to the driver, if no other worker holds it, then the yielded
     /// tasks get their turn.
     fn look_at_driver(&self) {
@@ -393,6 +400,7 @@ impl Worker {
         }
         deferred::wake_all();
     }
+    // ANCHOR_END: look_at_driver
 
     // ANCHOR: park
     /// Goes to sleep until woken: in the driver if no other worker is in it, otherwise on
@@ -419,6 +427,7 @@ impl Worker {
     }
     // ANCHOR_END: park
 
+    // ANCHOR: stop_searching
     /// This worker found work: it stops counting as searching, and if it was the last
     /// searcher and work is left over, it wakes another sleeper to help.
     fn stop_searching(&mut self) {
@@ -431,6 +440,7 @@ impl Worker {
             self.shared.wake_one_sleeper(Some(self.index));
         }
     }
+    // ANCHOR_END: stop_searching
 }
 
 impl Idle {
@@ -465,6 +475,7 @@ impl Idle {
         state.searching == 0
     }
 
+    // ANCHOR: pick_sleeper
     /// Picks a sleeper other than `me` to wake, unless one is already searching; counts it
     /// as searching. (`me` is on the list while it dispatches I/O events from inside the
     /// driver; it will run what it wakes itself, so waking it would be wasted.)
@@ -482,6 +493,7 @@ impl Idle {
         state.searching += 1;
         Some(sleeper)
     }
+    // ANCHOR_END: pick_sleeper
 }
 
 impl Shared {
@@ -615,6 +627,7 @@ pub(crate) struct Parker {
     condvar: Condvar,
 }
 
+// ANCHOR: parker_states
 /// Awake, and no wake-up pending.
 const EMPTY: usize = 0;
 /// Asleep on the condvar.
@@ -623,6 +636,7 @@ const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 /// A wake-up is pending: the next `park` returns at once.
 const NOTIFIED: usize = 3;
+// ANCHOR_END: parker_states
 
 impl Parker {
     fn new() -> Parker {
@@ -633,6 +647,7 @@ impl Parker {
         }
     }
 
+    // ANCHOR: parker_park
     /// Sleeps until `unpark` (or, with the driver, until I/O or a timer is due).
     fn park(&self, driver: Option<&mut Driver>) {
         // A wake-up that came early is consumed here, and we do not sleep at all.
@@ -688,7 +703,9 @@ impl Parker {
             // A spurious wake-up: still PARKED_CONDVAR, wait again.
         }
     }
+    // ANCHOR_END: parker_park
 
+    // ANCHOR: parker_unpark
     /// Wakes the thread if it sleeps, or makes its next `park` return at once.
     fn unpark(&self, driver: &DriverHandle) {
         match self.state.swap(NOTIFIED, SeqCst) {
@@ -703,5 +720,6 @@ impl Parker {
             _ => unreachable!("the parker state is one of four values"),
         }
     }
+    // ANCHOR_END: parker_unpark
 }
 // ANCHOR_END: parker

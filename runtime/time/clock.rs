@@ -15,7 +15,7 @@
 
 use crate::util::lock;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// One runtime's clock.
@@ -24,6 +24,9 @@ pub(crate) struct Clock {
     paused: AtomicBool,
     /// While paused: the time it shows.
     frozen_at: Mutex<Option<std::time::Instant>>,
+    /// How far ahead of the system clock this clock runs, in nanoseconds: the time that was
+    /// advanced while paused, kept after `resume` so that time never runs backwards.
+    ahead_by_nanos: AtomicU64,
     /// Blocking jobs in flight; auto-advance waits while any is.
     inhibitors: AtomicUsize,
 }
@@ -33,17 +36,26 @@ impl Clock {
         Clock {
             paused: AtomicBool::new(false),
             frozen_at: Mutex::new(None),
+            ahead_by_nanos: AtomicU64::new(0),
             inhibitors: AtomicUsize::new(0),
         }
     }
 
+    // ANCHOR: clock_now
     /// The time now on this clock.
     pub(crate) fn now(&self) -> std::time::Instant {
         if !self.paused.load(Ordering::Acquire) {
-            return std::time::Instant::now();
+            return self.running_now();
         }
-        lock(&self.frozen_at).unwrap_or_else(std::time::Instant::now)
+        lock(&self.frozen_at).unwrap_or_else(|| self.running_now())
     }
+
+    /// The time while not paused: the system clock, plus what was advanced while paused.
+    fn running_now(&self) -> std::time::Instant {
+        let ahead_by = Duration::from_nanos(self.ahead_by_nanos.load(Ordering::Acquire));
+        std::time::Instant::now() + ahead_by
+    }
+    // ANCHOR_END: clock_now
 
     pub(crate) fn is_paused(&self) -> bool {
         self.paused.load(Ordering::Acquire)
@@ -56,18 +68,20 @@ impl Clock {
             frozen_at.is_none(),
             "time::pause: the clock is already paused"
         );
-        *frozen_at = Some(std::time::Instant::now());
+        *frozen_at = Some(self.running_now());
         self.paused.store(true, Ordering::Release);
     }
 
-    /// Lets the clock run again, from the time it showed.
-    ///
-    /// (It jumps back to the system clock's time: `std::time::Instant` cannot be offset
-    /// backwards safely, and a deadline set while paused is then simply reached sooner.)
+    /// Lets the clock run again, from the time it showed: it stays ahead of the system
+    /// clock by whatever was advanced while paused, so time never runs backwards.
     pub(crate) fn resume(&self) {
         let mut frozen_at = lock(&self.frozen_at);
-        assert!(frozen_at.is_some(), "time::resume: the clock is not paused");
-        *frozen_at = None;
+        let shown = frozen_at
+            .take()
+            .expect("time::resume: the clock is not paused");
+        let ahead_by = shown.saturating_duration_since(std::time::Instant::now());
+        let ahead_by = u64::try_from(ahead_by.as_nanos()).unwrap_or(u64::MAX);
+        self.ahead_by_nanos.store(ahead_by, Ordering::Release);
         self.paused.store(false, Ordering::Release);
     }
 
@@ -87,6 +101,7 @@ impl Clock {
         }
     }
 
+    // ANCHOR: inhibit
     /// Whether the driver may jump to the next deadline: paused, and no blocking job runs.
     pub(crate) fn may_auto_advance(&self) -> bool {
         self.is_paused() && self.inhibitors.load(Ordering::SeqCst) == 0
@@ -101,4 +116,5 @@ impl Clock {
     pub(crate) fn allow(&self) {
         self.inhibitors.fetch_sub(1, Ordering::SeqCst);
     }
+    // ANCHOR_END: inhibit
 }

@@ -13,12 +13,14 @@ use std::time::Duration;
 pub struct Instant(std::time::Instant);
 
 impl Instant {
+    // ANCHOR: instant_now
     /// The current time: the current runtime's clock (which a test may have paused), or
     /// the system clock outside a runtime.
     pub fn now() -> Instant {
         let now = crate::context::with_current(|handle| handle.driver().clock.now());
         Instant(now.unwrap_or_else(std::time::Instant::now))
     }
+    // ANCHOR_END: instant_now
 
     /// Time elapsed since `self` (zero if `self` is in the future).
     pub fn elapsed(&self) -> Duration {
