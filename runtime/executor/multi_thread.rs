@@ -28,7 +28,11 @@
 //! one sleeper is woken, unless another woken worker is already *searching* (on its way to
 //! look at the queues): that one will find the work, and a second wake would only cost a
 //! futex call. A searcher that finds work passes the baton on (wakes one more) if work is
-//! left over. On a busy runtime this keeps wake-ups, which are system calls, rare.
+//! left over. And a worker dispatching I/O events wakes no one for the first task it
+//! queues for itself (it runs that one as soon as it leaves the driver), only for a second.
+//! On a busy runtime this keeps wake-ups, which are system calls, rare. (Measured with two
+//! workers, `--quick`: waking a sleeper for every task the driver woke gave tcp_echo 0.95
+//! and udp_ping_pong 0.96 of tokio's time; waking only for the second, 0.89 and 0.88.)
 //!
 //! **Parking without losing a wake-up.** The race: a worker looks at every queue, finds
 //! nothing, and is about to sleep; at that moment another thread pushes a task, sees no one
@@ -141,6 +145,10 @@ const MAX_LIFO_POLLS_IN_A_ROW: u32 = 3;
 thread_local! {
     /// On a worker thread: the address of its runtime's `Shared` and the worker's index.
     static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+    /// On a worker thread: whether it is inside the driver, dispatching events. The tasks it
+    /// wakes meanwhile land in its own queue, and it runs them as soon as it is out; so only
+    /// a second task in the queue is worth waking another worker for.
+    static DISPATCHING: Cell<bool> = const { Cell::new(false) };
     /// On a worker thread: the LIFO slot (see [`LifoSlot`]).
     static LIFO: RefCell<LifoSlot> = const { RefCell::new(LifoSlot { task: None, open: false }) };
 }
@@ -395,7 +403,7 @@ impl Worker {
     fn look_at_driver(&self) {
         if let Ok(mut driver) = self.shared.driver.try_lock() {
             if let Some(driver) = driver.as_mut() {
-                driver.park(Some(Duration::ZERO));
+                dispatching(|| driver.park(Some(Duration::ZERO)));
             }
         }
         deferred::wake_all();
@@ -418,7 +426,7 @@ impl Worker {
         }
         let parker = &self.shared.workers[self.index].parker;
         match self.shared.driver.try_lock() {
-            Ok(mut driver) => parker.park(driver.as_mut()),
+            Ok(mut driver) => dispatching(|| parker.park(driver.as_mut())),
             Err(_) => parker.park(None),
         }
         // Woken by a pusher (which took us off the list and counted us as searching), or by
@@ -562,8 +570,9 @@ impl Schedule for Shared {
             Some(index) => match offer_to_lifo_slot(task) {
                 Ok(None) => false, // it runs next, here: no one else needs to wake up
                 Ok(Some(task)) | Err(task) => {
-                    lock(&self.workers[index].queue).push_back(task);
-                    true
+                    let mut queue = lock(&self.workers[index].queue);
+                    queue.push_back(task);
+                    !DISPATCHING.with(Cell::get) || queue.len() > 1
                 }
             },
             None => {
@@ -588,6 +597,14 @@ impl Schedule for Shared {
     }
 }
 // ANCHOR_END: schedule_impl
+
+/// Runs `visit` (a visit to the driver) with `DISPATCHING` set.
+fn dispatching<R>(visit: impl FnOnce() -> R) -> R {
+    DISPATCHING.with(|flag| flag.set(true));
+    let result = visit();
+    DISPATCHING.with(|flag| flag.set(false));
+    result
+}
 
 /// Puts `task` in this worker's LIFO slot if a task is being polled here; returns the task
 /// it displaced (`Ok(Some)`: it goes to the queue), or `Err(task)` if the slot is closed.
