@@ -492,6 +492,8 @@ impl Idle {
         if state.searching > 0 {
             return None; // it will find the work, or see it before it sleeps again
         }
+        // The most recent sleeper (the end of the list): it went to sleep last, so its cache
+        // is the warmest. With a handful of workers the choice matters little.
         let position = state
             .sleeping
             .iter()
@@ -687,7 +689,10 @@ impl Parker {
             .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
             .is_err()
         {
-            self.state.store(EMPTY, SeqCst); // NOTIFIED arrived just now: consume it
+            // NOTIFIED arrived just now: consume it. A plain store is enough: should a second
+            // `unpark` slip in before it, we lose that one, but we are returning awake anyway
+            // and the caller looks at every queue before it parks again.
+            self.state.store(EMPTY, SeqCst);
             return;
         }
         driver.park(None);
@@ -702,7 +707,10 @@ impl Parker {
             .compare_exchange(EMPTY, PARKED_CONDVAR, SeqCst, SeqCst)
             .is_err()
         {
-            self.state.store(EMPTY, SeqCst); // NOTIFIED arrived just now: consume it
+            // NOTIFIED arrived just now: consume it. A plain store is enough: should a second
+            // `unpark` slip in before it, we lose that one, but we are returning awake anyway
+            // and the caller looks at every queue before it parks again.
+            self.state.store(EMPTY, SeqCst);
             return;
         }
         loop {
