@@ -151,9 +151,6 @@ macro_rules! workload {
 }
 
 /// Every workload, in report order.
-///
-/// TODO(files): reading and writing many files through `fs` joins this list once asincrono
-/// has its `fs` module.
 pub const WORKLOADS: &[Workload] = &[
     workload!(spawn_inside, isolated: false, "" => Seconds),
     workload!(spawn_outside, isolated: false, "" => Seconds),
@@ -166,6 +163,7 @@ pub const WORKLOADS: &[Workload] = &[
     workload!(mpsc_bounded, isolated: false, "" => Seconds),
     workload!(mpsc_ping_pong, isolated: false, "" => Seconds),
     workload!(spawn_blocking_many, isolated: false, "" => Seconds),
+    workload!(files, isolated: false, "" => Seconds),
     workload!(memory_per_idle_task, isolated: true, "" => Bytes),
     workload!(idle_cpu, isolated: true, "" => CpuSeconds),
 ];

@@ -281,6 +281,38 @@ pub fn spawn_blocking_many(flavour: Flavour, size: Size) -> Vec<f64> {
     })
 }
 
+/// Writes many small files with `fs::write`, reads them back with `fs::read` and removes
+/// them, all concurrently: file work going through each runtime's blocking pool.
+pub fn files(flavour: Flavour, size: Size) -> Vec<f64> {
+    let count = size.pick(8, 200, 1_000);
+    // Rounds never overlap, and each removes the directory at its end.
+    let dir = std::env::temp_dir().join(format!("asincrono-bench-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the bench directory");
+    let contents: Arc<Vec<u8>> = Arc::new((0..16 * 1024).map(|i| i as u8).collect());
+    let result = timed(flavour, {
+        let dir = dir.clone();
+        async move {
+            let handles: Vec<_> = (0..count)
+                .map(|i| {
+                    let path = dir.join(format!("file-{i}"));
+                    let contents = contents.clone();
+                    rt::spawn(async move {
+                        rt::fs::write(&path, &contents[..]).await.expect("write");
+                        let back = rt::fs::read(&path).await.expect("read");
+                        assert_eq!(back.len(), contents.len());
+                        rt::fs::remove_file(&path).await.expect("remove");
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.expect("task");
+            }
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
 /// Resident memory per task for many tasks parked on a long timer. Run in a child process
 /// of its own, so that no earlier workload's memory muddies the reading.
 pub fn memory_per_idle_task(flavour: Flavour, size: Size) -> Vec<f64> {
