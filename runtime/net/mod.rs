@@ -12,7 +12,7 @@
 //! Errors keep the operating system's [`ErrorKind`](std::io::ErrorKind) (`ConnectionRefused`,
 //! `AddrInUse`, `ConnectionReset`, …) and add the address they concern to the message.
 
-mod tcp;
+pub mod tcp;
 mod udp;
 pub mod unix;
 

@@ -1,4 +1,7 @@
 //! TCP: `TcpListener`, `TcpStream`, and a stream's owned halves.
+//!
+//! The halves are public here too (`asincrono::net::tcp::OwnedReadHalf`), the path tokio
+//! code names them by.
 
 use super::each_addr;
 use crate::io::{AsyncRead, AsyncWrite};
