@@ -37,6 +37,7 @@ pub struct Semaphore {
     state: Mutex<State>,
 }
 
+// ANCHOR: semaphore_state
 /// A semaphore's state.
 ///
 /// The invariant that makes it fair: **if any waiter is queued, `available` is zero.**
@@ -54,6 +55,7 @@ struct State {
     /// Their future collects the permits when it polls, or gives them back if it is dropped.
     granted: BTreeSet<Ticket>,
 }
+// ANCHOR_END: semaphore_state
 
 /// One queued acquirer.
 struct Waiter {
@@ -300,6 +302,7 @@ impl Semaphore {
         to_wake.wake_all();
     }
 
+    // ANCHOR: acquire_start
     /// First poll of a request for `wanted` permits: take them, or queue for them.
     fn start(&self, wanted: usize, waker: &Waker) -> Progress {
         let mut state = lock(&self.state);
@@ -320,6 +323,7 @@ impl Semaphore {
         });
         Progress::Queued(ticket)
     }
+    // ANCHOR_END: acquire_start
 
     /// A later poll of a queued request: has it been granted, or the semaphore closed?
     /// Returns the stale waker it replaced, to be dropped by the caller after the lock.
@@ -338,6 +342,7 @@ impl Semaphore {
         }
     }
 
+    // ANCHOR: acquire_cancel
     /// A request for `wanted` permits is dropped while queued (or granted but not yet
     /// collected): give back whatever it held, so that the next waiter gets it.
     fn cancel(&self, ticket: Ticket, wanted: usize) {
@@ -356,9 +361,11 @@ impl Semaphore {
         };
         to_wake.wake_all();
     }
+    // ANCHOR_END: acquire_cancel
 }
 
 impl State {
+    // ANCHOR: hand_out
     /// Gives free permits to the waiters at the head of the queue, oldest first, until
     /// either the permits or the waiters run out. Restores the invariant: afterwards, a
     /// queued waiter means no free permits. Returns the wakers of the waiters now complete.
@@ -382,6 +389,7 @@ impl State {
         }
         to_wake
     }
+    // ANCHOR_END: hand_out
 }
 
 /// What one poll of an [`Acquire`] found.
