@@ -56,12 +56,14 @@ use std::sync::{Arc, PoisonError};
 ///     assert_eq!(*count.lock().await, 10);
 /// });
 /// ```
+// ANCHOR: mutex_fields
 pub struct Mutex<T> {
     /// Whose turn it is: one permit, given to the oldest waiter first.
     turn: Semaphore,
     /// The value while nobody holds the lock; the guard carries it out and brings it back.
     slot: std::sync::Mutex<Option<T>>,
 }
+// ANCHOR_END: mutex_fields
 
 /// The error of [`Mutex::try_lock`]: somebody holds the lock (or is next in line for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +194,7 @@ impl<T> Mutex<T> {
         }
     }
 
+    // ANCHOR: mutex_take_and_unlock
     /// Moves the value out of the slot. Called only by the holder of the turn, who always
     /// finds it there: the previous holder put it back before giving the turn up, and a
     /// leaked guard leaks the turn as well.
@@ -207,6 +210,7 @@ impl<T> Mutex<T> {
         *lock(&self.slot) = Some(value);
         self.turn.release(1);
     }
+    // ANCHOR_END: mutex_take_and_unlock
 }
 
 /// Why `get_mut` and `into_inner` can find the slot empty.

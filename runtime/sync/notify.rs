@@ -250,6 +250,7 @@ impl Future for Notified<'_> {
     }
 }
 
+// ANCHOR: notified_drop
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
         let Stage::Waiting(ticket) = self.stage else {
@@ -269,6 +270,7 @@ impl Drop for Notified<'_> {
         }
     }
 }
+// ANCHOR_END: notified_drop
 
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

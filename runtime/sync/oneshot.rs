@@ -127,6 +127,7 @@ pub struct Receiver<T> {
 }
 
 impl<T> Sender<T> {
+    // ANCHOR: oneshot_send
     /// Sends `value`, waking the receiver. Never waits.
     ///
     /// Fails, giving the value back, if the receiver was dropped or closed.
@@ -154,6 +155,7 @@ impl<T> Sender<T> {
         }
         Ok(())
     }
+    // ANCHOR_END: oneshot_send
 
     /// Whether the receiver was dropped or closed, so that a send would fail.
     pub fn is_closed(&self) -> bool {

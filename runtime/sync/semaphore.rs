@@ -37,6 +37,7 @@ pub struct Semaphore {
     state: Mutex<State>,
 }
 
+// ANCHOR: semaphore_state
 /// A semaphore's state.
 ///
 /// The invariant that makes it fair: **if any waiter is queued, `available` is zero.**
@@ -54,6 +55,7 @@ struct State {
     /// Their future collects the permits when it polls, or gives them back if it is dropped.
     granted: BTreeSet<Ticket>,
 }
+// ANCHOR_END: semaphore_state
 
 /// One queued acquirer.
 struct Waiter {
@@ -300,6 +302,7 @@ impl Semaphore {
         to_wake.wake_all();
     }
 
+    // ANCHOR: acquire_start
     /// First poll of a request for `wanted` permits: take them, or queue for them.
     fn start(&self, wanted: usize, waker: &Waker) -> Progress {
         let mut state = lock(&self.state);
@@ -310,8 +313,9 @@ impl Semaphore {
             state.available -= wanted;
             return Progress::Acquired;
         }
-        // Not enough. By the invariant nobody else is queued, so this request becomes the
-        // head: it takes what there is now and waits for the rest.
+        // Not enough. It joins the back of the queue, taking what is free now as a down
+        // payment: if others are queued, the invariant says nothing is free and it takes 0;
+        // if none is, it becomes the head and holds the permits it got until it has all.
         let held = std::mem::take(&mut state.available);
         let ticket = state.waiting.push_back(Waiter {
             held,
@@ -320,6 +324,7 @@ impl Semaphore {
         });
         Progress::Queued(ticket)
     }
+    // ANCHOR_END: acquire_start
 
     /// A later poll of a queued request: has it been granted, or the semaphore closed?
     /// Returns the stale waker it replaced, to be dropped by the caller after the lock.
@@ -338,6 +343,7 @@ impl Semaphore {
         }
     }
 
+    // ANCHOR: acquire_cancel
     /// A request for `wanted` permits is dropped while queued (or granted but not yet
     /// collected): give back whatever it held, so that the next waiter gets it.
     fn cancel(&self, ticket: Ticket, wanted: usize) {
@@ -356,9 +362,11 @@ impl Semaphore {
         };
         to_wake.wake_all();
     }
+    // ANCHOR_END: acquire_cancel
 }
 
 impl State {
+    // ANCHOR: hand_out
     /// Gives free permits to the waiters at the head of the queue, oldest first, until
     /// either the permits or the waiters run out. Restores the invariant: afterwards, a
     /// queued waiter means no free permits. Returns the wakers of the waiters now complete.
@@ -382,6 +390,7 @@ impl State {
         }
         to_wake
     }
+    // ANCHOR_END: hand_out
 }
 
 /// What one poll of an [`Acquire`] found.

@@ -9,6 +9,7 @@ use std::task::Waker;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Ticket(u64);
 
+// ANCHOR: wait_queue
 /// A FIFO of waiters, each filed under the [`Ticket`] its future keeps.
 ///
 /// Why a map and not a `VecDeque`: a future dropped while it waits must take its own entry
@@ -22,6 +23,7 @@ pub(super) struct WaitQueue<W> {
     /// The waiters, oldest first.
     waiters: BTreeMap<Ticket, W>,
 }
+// ANCHOR_END: wait_queue
 
 impl<W> WaitQueue<W> {
     /// An empty queue; `const` so that the primitives can be built in a `static`.
@@ -97,6 +99,7 @@ impl WakeList {
         }
     }
 
+    // ANCHOR: wake_all
     /// Wakes every waker, in the order pushed. Call it with no lock held.
     pub(super) fn wake_all(self) {
         self.first
@@ -104,6 +107,7 @@ impl WakeList {
             .chain(self.rest)
             .for_each(Waker::wake);
     }
+    // ANCHOR_END: wake_all
 }
 
 impl Extend<Waker> for WakeList {

@@ -89,6 +89,7 @@ pub struct Receiver<T> {
 }
 
 impl<T> Sender<T> {
+    // ANCHOR: bounded_send
     /// Sends `value`, first waiting for a free slot if the channel is full. Senders that
     /// wait get their slots in the order they started waiting.
     ///
@@ -106,6 +107,7 @@ impl<T> Sender<T> {
         }
         self.push_into_taken_slot(value).map_err(SendError)
     }
+    // ANCHOR_END: bounded_send
 
     /// Sends `value` if there is room right now (and nobody waiting for room before us);
     /// never waits.
@@ -180,6 +182,7 @@ impl<T> Receiver<T> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
+    // ANCHOR: bounded_poll_recv
     /// The poll behind [`recv`](Receiver::recv), for hand-written futures: `Pending` means
     /// `cx`'s task will be woken when a message arrives or the last sender goes.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -189,6 +192,7 @@ impl<T> Receiver<T> {
         }
         Poll::Ready(message)
     }
+    // ANCHOR_END: bounded_poll_recv
 
     /// Takes the next message if one is queued; never waits.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
@@ -205,6 +209,7 @@ impl<T> Receiver<T> {
     }
 }
 
+// ANCHOR: bounded_receiver_drop
 impl<T> Drop for Receiver<T> {
     /// Closes the channel, wakes every waiting sender with an error, and drops the
     /// messages still queued.
@@ -213,6 +218,7 @@ impl<T> Drop for Receiver<T> {
         self.shared.room.close();
     }
 }
+// ANCHOR_END: bounded_receiver_drop
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -46,6 +46,7 @@ impl<T> Chan<T> {
         }
     }
 
+    // ANCHOR: chan_push
     /// Appends `value` and wakes the receiver if it waits; hands the value back if the
     /// receiver is gone.
     pub(super) fn push(&self, value: T) -> Result<(), T> {
@@ -64,6 +65,7 @@ impl<T> Chan<T> {
         }
         Ok(())
     }
+    // ANCHOR_END: chan_push
 
     /// Takes the oldest message; `Ready(None)` once the queue is empty and nothing more
     /// can arrive.
@@ -107,6 +109,7 @@ impl<T> Chan<T> {
         to_wake.wake_all();
     }
 
+    // ANCHOR: close_and_discard
     /// The receiver is dropped: close, and drop the messages nobody will read (after
     /// unlocking: their destructors are user code).
     pub(super) fn close_and_discard(&self) {
@@ -114,6 +117,7 @@ impl<T> Chan<T> {
         let unread = std::mem::take(&mut lock(&self.state).queue);
         drop(unread);
     }
+    // ANCHOR_END: close_and_discard
 
     /// Whether the receiver has closed or is gone.
     pub(super) fn is_closed(&self) -> bool {
