@@ -73,7 +73,6 @@ pub use task::spawn;
 /// async fn main() {
 ///     asincrono::task::yield_now().await;
 /// }
-/// # main();
 /// ```
 pub use asincrono_macros::main;
 
@@ -84,12 +83,12 @@ pub use asincrono_macros::main;
 /// ```
 /// use std::time::Duration;
 ///
+/// // In a test file, `cargo test` runs it; this example only shows that it compiles.
 /// #[asincrono::test(start_paused = true)]
 /// async fn a_long_timeout_fires_at_once() {
 ///     let never = std::future::pending::<()>();
 ///     let result = asincrono::time::timeout(Duration::from_secs(3600), never).await;
 ///     assert!(result.is_err(), "an hour passed on the paused clock");
 /// }
-/// # a_long_timeout_fires_at_once();
 /// ```
 pub use asincrono_macros::test;
