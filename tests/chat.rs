@@ -168,7 +168,7 @@ fn a_client_that_closes_or_resets_is_reported_to_the_others() {
         // ConnectionReset. The stream is kept whole (not split), since dropping a write
         // half would send a FIN first.
         let dave = std::net::TcpStream::connect(addr).expect("connect");
-        set_linger_zero(&dave);
+        common::set_linger_zero(&dave);
         let dave = TcpStream::from_std(dave).expect("from_std");
         let dave_name = dave.local_addr().expect("local addr").to_string();
         let mut dave_lines = BufReader::new(dave).lines();
@@ -291,25 +291,4 @@ fn a_client_that_never_reads_is_disconnected_and_the_others_carry_on() {
         }
         assert!(flood_lines > 0, "carol received none of the flood");
     });
-}
-
-/// Sets SO_LINGER to 0: closing the socket then sends a reset (RST) instead of a FIN.
-fn set_linger_zero(stream: &std::net::TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: `setsockopt` reads `size_of::<linger>()` bytes from a pointer to a live,
-    // correctly typed `linger`, on a descriptor `stream` owns for the whole call.
-    let status = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(status, 0, "setsockopt(SO_LINGER)");
 }

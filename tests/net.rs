@@ -154,24 +154,8 @@ fn binding_a_port_in_use_fails_with_addr_in_use_naming_the_address() {
 /// Connects a plain std socket to `addr` and closes it with SO_LINGER 0, which makes the
 /// kernel send RST instead of FIN: the peer sees a reset connection.
 fn connect_and_reset(addr: SocketAddr) {
-    use std::os::fd::AsRawFd;
     let stream = std::net::TcpStream::connect(addr).expect("connect");
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: `setsockopt` reads `size_of::<linger>()` bytes from a pointer to a live,
-    // correctly typed `linger`, on a descriptor `stream` owns for the whole call.
-    let status = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(status, 0, "setsockopt(SO_LINGER)");
+    common::set_linger_zero(&stream);
     drop(stream);
 }
 

@@ -35,13 +35,7 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()>,
 {
-    let body = Arc::new(body);
-    for flavour in FLAVOURS {
-        let body = body.clone();
-        within(TEST_DEADLINE, flavour, move || {
-            runtime(flavour).block_on(body())
-        });
-    }
+    on_each(body, runtime);
 }
 
 /// Runs `body` on both flavours with one thread running tasks: a current-thread runtime and
@@ -52,15 +46,26 @@ where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()>,
 {
+    on_each(body, |flavour| {
+        match flavour {
+            "multi_thread" => Builder::new_multi_thread().worker_threads(1).build(),
+            _ => Builder::new_current_thread().build(),
+        }
+        .expect("the runtime builds")
+    });
+}
+
+/// Runs `body` on the runtime `build` makes for each flavour, each under the watchdog.
+fn on_each<F, Fut>(body: F, build: fn(&str) -> Runtime)
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()>,
+{
     let body = Arc::new(body);
     for flavour in FLAVOURS {
         let body = body.clone();
         within(TEST_DEADLINE, flavour, move || {
-            let runtime = match flavour {
-                "multi_thread" => Builder::new_multi_thread().worker_threads(1).build(),
-                _ => Builder::new_current_thread().build(),
-            };
-            runtime.expect("the runtime builds").block_on(body())
+            build(flavour).block_on(body())
         });
     }
 }
@@ -112,4 +117,25 @@ impl Drop for Tracked {
     fn drop(&mut self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// Sets SO_LINGER to 0: closing the socket then sends a reset (RST) instead of a FIN.
+pub fn set_linger_zero(stream: &std::net::TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: `setsockopt` reads `size_of::<linger>()` bytes from a pointer to a live,
+    // correctly typed `linger`, on a descriptor `stream` owns for the whole call.
+    let status = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(status, 0, "setsockopt(SO_LINGER)");
 }
