@@ -17,25 +17,36 @@
 //! * `primes`: CPU work, counting primes in small chunks and calling `yield_now` between
 //!   chunks so that the other tasks get their turn.
 //!
-//! What to look for in the output (about 8 seconds):
+//! Then, in a third part, the work that *would* stop the thread: `files` writes a temp file
+//! with `fs::write` and reads it back with `fs::read`, and `blocker` makes a blocking call
+//! through `task::spawn_blocking`. Both run on the runtime's blocking pool, the one place
+//! where other threads do work for the tasks.
+//!
+//! What to look for in the output (about 9 seconds):
 //!
 //! * the `sent` lines of the four spawned jobs all come at once, and their `answered`
 //!   lines arrive after the slowest single delay, not after the sum of the delays;
 //! * the ticker and the prime counter keep printing while requests are in flight: waiting
 //!   for a socket or a timer does not block the thread, it only parks that one task;
+//! * in part 3, the `blocker` line counts the ticks and prime chunks this thread got
+//!   through while a pool thread sat in a 300 ms blocking call, and the file is written and
+//!   read back in that time too (on other pool threads);
 //! * the closing summary, computed from the timestamps the program recorded, and its last
-//!   line, which says how many threads printed the lines above: one.
+//!   line, which says how many threads printed the lines above: one. (The pool threads
+//!   did work, but every line about it is printed by a task, after its `.await`.)
 
+use asincrono::fs;
 use asincrono::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use asincrono::net::{TcpListener, TcpStream};
-use asincrono::task::{self, JoinHandle};
+use asincrono::task::{self, JoinError, JoinHandle};
 use asincrono::time::{self, Instant};
 use std::collections::HashSet;
 use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
@@ -58,8 +69,15 @@ const PRIME_CHUNK: u64 = 50;
 /// How often the prime counter reports its progress.
 const PRIME_REPORT_EVERY: Duration = Duration::from_secs(2);
 
+/// How long part 3's blocking call holds its thread.
+const BLOCKING_CALL: Duration = Duration::from_millis(300);
+
+/// How many bytes part 3 writes to a file and reads back.
+const FILE_SIZE: usize = 4 << 20;
+
 // `current_thread`: every task below runs on the thread that runs `main`. That is the point
-// of the tour, so it is spelled out rather than left to the default.
+// of the tour, so it is spelled out rather than left to the default. (The blocking pool's
+// threads are the exception, by design: part 3 hands them the work that would block.)
 #[asincrono::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     match run_tour().await {
@@ -79,10 +97,11 @@ async fn run_tour() -> io::Result<()> {
     log.say("server", format_args!("listening on {server_addr}"));
 
     // The two background tasks run until `stop` is raised; their `JoinHandle`s give back
-    // what they counted.
+    // what they counted. Meanwhile they keep their counts in `counts` too, for part 3.
     let stop = Arc::new(AtomicBool::new(false));
-    let ticker = task::spawn(run_ticker(log.clone(), stop.clone()));
-    let prime_counter = task::spawn(count_primes(log.clone(), stop.clone()));
+    let counts = Arc::new(Counts::default());
+    let ticker = task::spawn(run_ticker(log.clone(), stop.clone(), counts.clone()));
+    let prime_counter = task::spawn(count_primes(log.clone(), stop.clone(), counts.clone()));
 
     log.blank_line();
     log.say(
@@ -106,10 +125,22 @@ async fn run_tour() -> io::Result<()> {
         format_args!("Part 2 done in {:.2} s", one_by_one.as_secs_f64()),
     );
 
+    log.blank_line();
+    log.say(
+        "main",
+        "Part 3: a file and a blocking call, both handed to the blocking pool",
+    );
+    let started = Instant::now();
+    let blocked = use_the_blocking_pool(&log, &counts).await?;
+    log.say(
+        "main",
+        format_args!("Part 3 done in {:.2} s", started.elapsed().as_secs_f64()),
+    );
+
     stop.store(true, Ordering::Relaxed);
     let ticks = ticker.await?;
     let primes = prime_counter.await?;
-    print_summary(&log, together, one_by_one, &ticks, &primes);
+    print_summary(&log, together, one_by_one, &blocked, &ticks, &primes);
     // Returning drops the runtime, which drops the server task still waiting in `accept`.
     Ok(())
 }
@@ -124,6 +155,8 @@ fn print_legend() {
         TICK_PERIOD.as_millis()
     );
     println!("  primes  counts primes, {PRIME_CHUNK} numbers at a time, yield_now() in between");
+    println!("  files   fs::write and fs::read of a temp file (the I/O runs on pool threads)");
+    println!("  blocker a blocking call, run on a pool thread with task::spawn_blocking");
     println!();
 }
 
@@ -249,8 +282,151 @@ async fn send_job(server: SocketAddr, number: usize, delay: Duration, log: Log) 
 }
 
 // ---------------------------------------------------------------------------------------
+// Part 3: the blocking pool
+// ---------------------------------------------------------------------------------------
+
+/// What this thread got done while a pool thread was stuck in the blocking call.
+struct BlockedReport {
+    took: Duration,
+    ticks: u64,
+    prime_chunks: u64,
+}
+
+/// Makes the blocking call, with the file round trip running as a task of its own, so that
+/// it happens while this task waits for the call; then waits for the round trip too.
+async fn use_the_blocking_pool(log: &Log, counts: &Counts) -> io::Result<BlockedReport> {
+    let files = task::spawn(use_a_temp_file(log.clone()));
+    let blocked = blocking_call(log, counts).await?;
+    files.await??;
+    Ok(blocked)
+}
+
+/// The file round trip on a temp file, which is removed afterwards.
+async fn use_a_temp_file(log: Log) -> io::Result<()> {
+    let path = std::env::temp_dir().join(format!("asincrono-tour-{}.bin", std::process::id()));
+    let round_trip = file_round_trip(&path, &log).await;
+    // Remove the file whether the round trip worked or not; if it failed before the file
+    // existed, there is nothing to remove, and its own error is the one to report.
+    match fs::remove_file(&path).await {
+        Ok(()) => log.say("files", "removed the file"),
+        Err(err) if round_trip.is_err() && err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    round_trip
+}
+
+/// Writes `FILE_SIZE` bytes to `path` with `fs::write`, reads them back with `fs::read`.
+///
+/// `epoll` will not watch a regular file (a file is always "ready", even when reading it
+/// waits for the disk), so each of these calls is a job on the blocking pool: this task
+/// waits (`Pending`) while a pool thread makes the blocking system calls, and the thread
+/// runs the ticker and the prime counter meanwhile.
+async fn file_round_trip(path: &Path, log: &Log) -> io::Result<()> {
+    // 0, 1, …, 250, 0, 1, …: a period of 251 bytes, a prime, so that no block of the file
+    // (they are powers of two) holds the same bytes as another; a block read back from the
+    // wrong place would not compare equal.
+    let pattern: Vec<u8> = (0..=250).collect();
+    let mut contents = pattern.repeat(FILE_SIZE / pattern.len() + 1);
+    contents.truncate(FILE_SIZE);
+    let mib = contents.len() as f64 / (1 << 20) as f64;
+
+    log.say(
+        "files",
+        format_args!("writing {mib:.1} MiB to {} with fs::write", path.display()),
+    );
+    let started = Instant::now();
+    fs::write(path, &contents).await?;
+    log.say(
+        "files",
+        format_args!(
+            "written in {:.1} ms; reading it back with fs::read",
+            millis(started.elapsed())
+        ),
+    );
+
+    let started = Instant::now();
+    let back = fs::read(path).await?;
+    if back != contents {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} did not give back the bytes written", path.display()),
+        ));
+    }
+    log.say(
+        "files",
+        format_args!(
+            "read back in {:.1} ms: the same {} bytes",
+            millis(started.elapsed()),
+            back.len()
+        ),
+    );
+    Ok(())
+}
+
+/// Makes a blocking call on the blocking pool; reports how far the ticker and the prime
+/// counter got meanwhile (on this thread).
+async fn blocking_call(log: &Log, counts: &Counts) -> Result<BlockedReport, JoinError> {
+    log.say(
+        "blocker",
+        format_args!(
+            "calling something that blocks for {} ms, with spawn_blocking",
+            BLOCKING_CALL.as_millis()
+        ),
+    );
+    let (ticks, prime_chunks) = counts.now();
+    let started = Instant::now();
+    task::spawn_blocking(|| {
+        // Stands for a blocking C library call (a DNS lookup with `getaddrinfo`, a database
+        // client, image compression): it holds its thread until it is done, and there is
+        // nothing to `.await`. Here on a pool thread that is fine; on the scheduler thread
+        // it would stop every task for 300 ms.
+        //
+        // Nothing is printed in here: this closure runs on a pool thread, and the tour's
+        // last line counts the threads that printed.
+        thread::sleep(BLOCKING_CALL);
+    })
+    .await?;
+    // Back in this task, so back on the scheduler thread: the line is printed from there.
+    let took = started.elapsed();
+    let (ticks_after, prime_chunks_after) = counts.now();
+    let report = BlockedReport {
+        took,
+        ticks: ticks_after - ticks,
+        prime_chunks: prime_chunks_after - prime_chunks,
+    };
+    log.say(
+        "blocker",
+        format_args!(
+            "returned after {:.3} s; meanwhile this thread ran {} and {}",
+            report.took.as_secs_f64(),
+            plural(report.ticks, "tick"),
+            plural(report.prime_chunks, "prime chunk")
+        ),
+    );
+    Ok(report)
+}
+
+// ---------------------------------------------------------------------------------------
 // The ticker and the prime counter
 // ---------------------------------------------------------------------------------------
+
+/// How far the ticker and the prime counter have got, for any task to read while they run.
+/// Each count has one writer; `Relaxed` is enough, since the counts publish nothing else.
+#[derive(Default)]
+struct Counts {
+    ticks: AtomicU64,
+    prime_chunks: AtomicU64,
+}
+
+impl Counts {
+    /// (ticks, prime chunks) so far.
+    fn now(&self) -> (u64, u64) {
+        (
+            self.ticks.load(Ordering::Relaxed),
+            self.prime_chunks.load(Ordering::Relaxed),
+        )
+    }
+}
 
 /// What the ticker saw.
 struct TickerReport {
@@ -271,7 +447,7 @@ impl TickerReport {
     }
 }
 
-async fn run_ticker(log: Log, stop: Arc<AtomicBool>) -> TickerReport {
+async fn run_ticker(log: Log, stop: Arc<AtomicBool>, counts: Arc<Counts>) -> TickerReport {
     let mut every_tick = time::interval(TICK_PERIOD);
     let mut report = TickerReport {
         ticks: 0,
@@ -286,6 +462,7 @@ async fn run_ticker(log: Log, stop: Arc<AtomicBool>) -> TickerReport {
         // Tick 0 is the immediate first one, so tick 4 comes at 1 s, tick 8 at 2 s, ...
         let tick = report.ticks;
         report.ticks += 1;
+        counts.ticks.store(report.ticks, Ordering::Relaxed);
         report.latenesses.push(deadline.elapsed());
         log.spin(tick);
         if tick > 0 && tick % ticks_per_heartbeat == 0 {
@@ -306,7 +483,7 @@ struct PrimeReport {
     tested_below: u64,
 }
 
-async fn count_primes(log: Log, stop: Arc<AtomicBool>) -> PrimeReport {
+async fn count_primes(log: Log, stop: Arc<AtomicBool>, counts: Arc<Counts>) -> PrimeReport {
     let mut report = PrimeReport {
         chunks: 0,
         primes: 0,
@@ -318,6 +495,7 @@ async fn count_primes(log: Log, stop: Arc<AtomicBool>) -> PrimeReport {
         report.primes += chunk.filter(|&n| is_prime(n)).count() as u64;
         report.tested_below += PRIME_CHUNK;
         report.chunks += 1;
+        counts.prime_chunks.store(report.chunks, Ordering::Relaxed);
         if last_progress.elapsed() >= PRIME_REPORT_EVERY {
             last_progress = Instant::now();
             log.say(
@@ -353,6 +531,7 @@ fn print_summary(
     log: &Log,
     together: Duration,
     one_by_one: Duration,
+    blocked: &BlockedReport,
     ticks: &TickerReport,
     primes: &PrimeReport,
 ) {
@@ -395,11 +574,23 @@ fn print_summary(
         "  and the prime counter ran {} chunks ({} primes below {}).",
         primes.chunks, primes.primes, primes.tested_below
     ));
+    log.note(format_args!(
+        "While a pool thread sat {:.2} s in a blocking call, this one ran {} and {}.",
+        blocked.took.as_secs_f64(),
+        plural(blocked.ticks, "tick"),
+        plural(blocked.prime_chunks, "prime chunk")
+    ));
     log.note(log.threads_verdict());
 }
 
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
+}
+
+/// `1 tick`, `2 ticks`.
+fn plural(count: u64, thing: &str) -> String {
+    let s = if count == 1 { "" } else { "s" };
+    format!("{count} {thing}{s}")
 }
 
 // ---------------------------------------------------------------------------------------
