@@ -162,6 +162,7 @@ pub const WORKLOADS: &[Workload] = &[
     workload!(udp_ping_pong, isolated: false, "" => Seconds),
     workload!(mpsc_bounded, isolated: false, "" => Seconds),
     workload!(mpsc_ping_pong, isolated: false, "" => Seconds),
+    workload!(oneshot_ping_pong, isolated: false, "" => Seconds),
     workload!(spawn_blocking_many, isolated: false, "" => Seconds),
     workload!(files, isolated: false, "" => Seconds),
     workload!(memory_per_idle_task, isolated: true, "" => Bytes),

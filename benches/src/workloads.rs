@@ -245,26 +245,49 @@ pub fn mpsc_bounded(flavour: Flavour, size: Size) -> Vec<f64> {
     })
 }
 
-/// Two tasks bounce a message back and forth over two unbounded channels: the cost of one
-/// wake-up and one hand-over, with nothing to do in between.
+/// Two tasks bounce a message back and forth over two bounded channels of capacity 1: the
+/// cost of one wake-up and one hand-over, with nothing to do in between.
 pub fn mpsc_ping_pong(flavour: Flavour, size: Size) -> Vec<f64> {
     let round_trips = size.pick(100, 20_000, 100_000);
     timed(flavour, async move {
-        let (ping_tx, mut ping_rx) = rt::sync::mpsc::unbounded_channel::<usize>();
-        let (pong_tx, mut pong_rx) = rt::sync::mpsc::unbounded_channel::<usize>();
+        let (ping_tx, mut ping_rx) = rt::sync::mpsc::channel::<usize>(1);
+        let (pong_tx, mut pong_rx) = rt::sync::mpsc::channel::<usize>(1);
         let echo = rt::spawn(async move {
             while let Some(n) = ping_rx.recv().await {
-                pong_tx.send(n).expect("the pinger is alive");
+                pong_tx.send(n).await.expect("the pinger is alive");
             }
         });
         let pinger = rt::spawn(async move {
             for i in 0..round_trips {
-                ping_tx.send(i).expect("the echo is alive");
+                ping_tx.send(i).await.expect("the echo is alive");
                 assert_eq!(pong_rx.recv().await, Some(i));
             }
         });
         pinger.await.expect("pinger");
         echo.await.expect("echo");
+    })
+}
+
+/// Request and reply, actor style: each request carries a fresh `oneshot` sender, and the
+/// server task answers through it.
+pub fn oneshot_ping_pong(flavour: Flavour, size: Size) -> Vec<f64> {
+    let round_trips = size.pick(100, 20_000, 100_000);
+    timed(flavour, async move {
+        let (requests, mut inbox) = rt::sync::mpsc::channel::<(usize, rt::sync::oneshot::Sender<usize>)>(1);
+        let server = rt::spawn(async move {
+            while let Some((n, reply)) = inbox.recv().await {
+                let _ = reply.send(n);
+            }
+        });
+        let client = rt::spawn(async move {
+            for i in 0..round_trips {
+                let (reply, answer) = rt::sync::oneshot::channel();
+                requests.send((i, reply)).await.expect("the server is alive");
+                assert_eq!(answer.await.expect("an answer"), i);
+            }
+        });
+        client.await.expect("client");
+        server.await.expect("server");
     })
 }
 
