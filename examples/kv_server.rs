@@ -41,8 +41,8 @@
 use asincrono::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use asincrono::net::{OwnedWriteHalf, TcpListener, TcpStream};
 use asincrono::sync::Notify;
-use asincrono::time::{self, Instant};
 use asincrono::task;
+use asincrono::time::{self, Instant};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, ErrorKind};
@@ -169,7 +169,9 @@ impl Shared {
     /// a poisoned lock must not take every later client down) leaves the map consistent:
     /// every change is a single insert or remove. So the poison is ignored.
     fn db(&self) -> MutexGuard<'_, Db> {
-        self.db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.db
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -230,7 +232,11 @@ impl Db {
                 break;
             };
             // Only if this deadline is still the key's: see `deadlines`.
-            if self.entries.get(&key).is_some_and(|e| e.expires_at == Some(at)) {
+            if self
+                .entries
+                .get(&key)
+                .is_some_and(|e| e.expires_at == Some(at))
+            {
                 self.entries.remove(&key);
             }
         }
@@ -470,7 +476,10 @@ fn execute(shared: &Shared, args: &[Vec<u8>]) -> (Reply, After) {
         ("exists", keys) if !keys.is_empty() => {
             let mut db = shared.db();
             // A key named twice counts twice, as in Redis.
-            let found = keys.iter().filter(|key| db.live(key, now).is_some()).count();
+            let found = keys
+                .iter()
+                .filter(|key| db.live(key, now).is_some())
+                .count();
             Reply::Integer(found as i64)
         }
         ("incr", [key]) => incr(shared, key, now),
