@@ -18,6 +18,7 @@ use std::io;
 use std::path::Path;
 use std::process::Command;
 
+// ANCHOR: compiled_twice
 /// The same workload source, compiled against tokio.
 pub mod on_tokio {
     use ::tokio as rt;
@@ -29,6 +30,7 @@ pub mod on_asincrono {
     use ::asincrono as rt;
     include!("workloads.rs");
 }
+// ANCHOR_END: compiled_twice
 
 /// A small enum whose values have names, for reports and for the child's command line.
 pub trait Named: Copy + 'static {

@@ -150,6 +150,7 @@ fn measure(
         tokio: vec![Vec::new(); metrics],
         asincrono: vec![Vec::new(); metrics],
     };
+    // ANCHOR: rounds
     for round in 0..=rounds {
         let order = if round % 2 == 0 {
             [Runtime::Tokio, Runtime::Asincrono]
@@ -174,6 +175,7 @@ fn measure(
         eprint!(".");
         let _ = std::io::stderr().flush();
     }
+    // ANCHOR_END: rounds
     Ok(measured)
 }
 

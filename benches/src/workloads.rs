@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+// ANCHOR: runtime
 /// A runtime of the flavour under test, set up as idiomatic code would (`enable_all`).
 fn runtime(flavour: Flavour) -> rt::runtime::Runtime {
     let mut builder = match flavour {
@@ -34,6 +35,7 @@ fn timed<F: std::future::Future>(flavour: Flavour, future: F) -> Vec<f64> {
     runtime.block_on(future);
     vec![started.elapsed().as_secs_f64()]
 }
+// ANCHOR_END: runtime
 
 /// Spawns many small tasks from inside a task and awaits them all.
 pub fn spawn_inside(flavour: Flavour, size: Size) -> Vec<f64> {
@@ -61,6 +63,7 @@ pub fn spawn_outside(flavour: Flavour, size: Size) -> Vec<f64> {
     vec![started.elapsed().as_secs_f64()]
 }
 
+// ANCHOR: yield_many
 /// Many tasks, each yielding many times.
 pub fn yield_many(flavour: Flavour, size: Size) -> Vec<f64> {
     let (tasks, yields) = (size.pick(10, 100, 100), size.pick(10, 500, 2_000));
@@ -79,6 +82,7 @@ pub fn yield_many(flavour: Flavour, size: Size) -> Vec<f64> {
         }
     })
 }
+// ANCHOR_END: yield_many
 
 /// Each task spawns the next and awaits it: a chain of spawns.
 pub fn chained_spawn(flavour: Flavour, size: Size) -> Vec<f64> {

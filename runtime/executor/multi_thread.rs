@@ -571,6 +571,7 @@ impl Schedule for Shared {
             return; // dropped: shutdown drops every future through the owner list
         }
         let me = current_worker(self.id());
+        // ANCHOR: push_and_decide
         let pushed = match me {
             Some(index) => match offer_to_lifo_slot(task) {
                 Ok(None) => false, // it runs next, here: no one else needs to wake up
@@ -586,6 +587,7 @@ impl Schedule for Shared {
                 true
             }
         };
+        // ANCHOR_END: push_and_decide
         fence(SeqCst);
         if self.shutting_down.load(SeqCst) {
             // Shutdown began after our first check and may have drained the queues already:
