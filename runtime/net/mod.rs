@@ -4,26 +4,29 @@
 //! operation is the same three steps: try the syscall; on `WouldBlock`, clear the readiness
 //! and wait for the reactor to wake the task; try again.
 //!
-//! Addresses are anything `std::net::ToSocketAddrs` accepts (`"127.0.0.1:0"`, a
-//! `SocketAddr`, `("localhost", 80)`, …). Resolving a host name calls the system resolver,
-//! which blocks the thread for the lookup; numeric addresses never block. (tokio moves the
-//! lookup to its blocking pool; asincrono will once it has one.)
+//! Addresses are anything [`ToSocketAddrs`] accepts (`"127.0.0.1:0"`, a `SocketAddr`,
+//! `("localhost", 80)`, …: the types `std::net::ToSocketAddrs` takes). Numeric addresses are
+//! parsed at once; a host name is looked up on the blocking pool, so the system resolver
+//! never blocks a scheduler thread (`addr.rs`).
 //!
 //! Errors keep the operating system's [`ErrorKind`](std::io::ErrorKind) (`ConnectionRefused`,
 //! `AddrInUse`, `ConnectionReset`, …) and add the address they concern to the message.
 
+mod addr;
 pub mod tcp;
 mod udp;
 pub mod unix;
 
+pub use addr::ToSocketAddrs;
 pub use tcp::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 
 use crate::util::with_context;
+use addr::resolve;
 use std::future::Future;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 /// Resolves `addr`, then tries `op` on each address in turn: the first success wins; if all
 /// fail, the last error is returned with the address it concerned.
@@ -33,35 +36,19 @@ where
     F: FnMut(SocketAddr) -> Fut,
     Fut: Future<Output = io::Result<T>>,
 {
-    let addrs = addr
-        .to_socket_addrs()
-        .map_err(|err| with_context(err, what, "an address that did not resolve"))?;
     let mut last_error = None;
-    for addr in addrs {
+    for addr in resolve(&addr, what).await? {
         match op(addr).await {
             Ok(value) => return Ok(value),
             Err(err) => last_error = Some(with_context(err, what, addr)),
         }
     }
-    Err(last_error.unwrap_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what}: the address resolved to no address"),
-        )
-    }))
+    Err(last_error.expect("`resolve` returns at least one address"))
 }
 
 /// The first address `addr` resolves to.
-pub(crate) fn first_addr<A: ToSocketAddrs>(addr: A, what: &str) -> io::Result<SocketAddr> {
-    addr.to_socket_addrs()
-        .map_err(|err| with_context(err, what, "an address that did not resolve"))?
-        .next()
-        .ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{what}: the address resolved to no address"),
-            )
-        })
+pub(crate) async fn first_addr<A: ToSocketAddrs>(addr: A, what: &str) -> io::Result<SocketAddr> {
+    Ok(resolve(&addr, what).await?[0])
 }
 
 /// The outcome of shutting down the writing side of a stream socket. `NotConnected` means

@@ -3,12 +3,13 @@
 //! The halves are public here too (`asincrono::net::tcp::OwnedReadHalf`), the path tokio
 //! code names them by.
 
+use super::ToSocketAddrs;
 use super::each_addr;
 use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::{Direction, Registered};
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};

@@ -1,11 +1,12 @@
 //! UDP: `UdpSocket`.
 
+use super::ToSocketAddrs;
 use super::{each_addr, first_addr};
 use crate::reactor::{Direction, Registered};
 use crate::util::with_context;
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 
 /// A UDP socket: datagrams to and from any address, or, once [`UdpSocket::connect`]ed, to
 /// and from one peer.
@@ -49,7 +50,7 @@ impl UdpSocket {
     /// Sends one datagram to `target` (the first address it resolves to); returns the bytes
     /// sent. Cancel-safe: a datagram is sent whole or not at all.
     pub async fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], target: A) -> io::Result<usize> {
-        let target = first_addr(target, "send to")?;
+        let target = first_addr(target, "send to").await?;
         self.io
             .io(Direction::Write, |socket| socket.send_to(buf, target))
             .await
