@@ -27,6 +27,7 @@ use super::AsyncRead;
 /// An [`AsyncRead`] with an internal buffer that callers can inspect.
 ///
 /// This is the non-blocking counterpart of [`std::io::BufRead`].
+// ANCHOR: async_buf_read_trait
 pub trait AsyncBufRead: AsyncRead {
     /// Returns the buffered bytes, reading more from the source first if the
     /// buffer is empty.
@@ -45,6 +46,7 @@ pub trait AsyncBufRead: AsyncRead {
     /// panic or clamp if it does.
     fn consume(self: Pin<&mut Self>, amt: usize);
 }
+// ANCHOR_END: async_buf_read_trait
 
 impl<R: AsyncBufRead + Unpin + ?Sized> AsyncBufRead for &mut R {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {

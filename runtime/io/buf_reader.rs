@@ -105,6 +105,7 @@ impl<R> BufReader<R> {
     }
 }
 
+// ANCHOR: buf_reader_read
 impl<R: AsyncRead + Unpin> BufReader<R> {
     /// Returns the unread bytes, first refilling the buffer from the inner
     /// reader if there are none.
@@ -135,6 +136,7 @@ impl<R: AsyncRead + Unpin> AsyncRead for BufReader<R> {
         Poll::Ready(Ok(n))
     }
 }
+// ANCHOR_END: buf_reader_read
 
 impl<R: AsyncRead + Unpin> AsyncBufRead for BufReader<R> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {

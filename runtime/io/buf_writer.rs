@@ -110,6 +110,7 @@ impl<W: AsyncWrite + Unpin> BufWriter<W> {
     }
 }
 
+// ANCHOR: buf_writer_write
 impl<W: AsyncWrite + Unpin> AsyncWrite for BufWriter<W> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -143,6 +144,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for BufWriter<W> {
         Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
+// ANCHOR_END: buf_writer_write
 
 /// Reading is not buffered by a `BufWriter`; it goes directly to the inner
 /// value.

@@ -28,6 +28,7 @@ const COPY_BUFFER_SIZE: usize = 8 * 1024;
 ///
 /// Not safe: if the future is dropped between reading a chunk and writing
 /// all of it, that chunk is lost, and how much was copied is unknown.
+// ANCHOR: copy_fn
 pub async fn copy<R, W>(reader: &mut R, writer: &mut W) -> io::Result<u64>
 where
     R: AsyncRead + Unpin + ?Sized,
@@ -48,6 +49,7 @@ where
     writer.flush().await?;
     Ok(copied)
 }
+// ANCHOR_END: copy_fn
 
 #[cfg(test)]
 mod tests {

@@ -75,6 +75,7 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
 
     /// The poll version of [`next_line`](Lines::next_line), for code that
     /// implements futures by hand.
+    // ANCHOR: poll_next_line
     pub fn poll_next_line(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -94,6 +95,7 @@ impl<R: AsyncBufRead + Unpin> Lines<R> {
         strip_line_ending(&mut line);
         Poll::Ready(bytes_to_string(line).map(Some))
     }
+    // ANCHOR_END: poll_next_line
 }
 
 /// Removes a trailing `"\n"` or `"\r\n"`.

@@ -21,6 +21,7 @@ use std::task::{Context, Poll};
 /// Reads bytes from a source asynchronously.
 ///
 /// This is the non-blocking counterpart of [`std::io::Read`].
+// ANCHOR: async_read_trait
 pub trait AsyncRead {
     /// Tries to read bytes into `buf`.
     ///
@@ -37,6 +38,7 @@ pub trait AsyncRead {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>>;
 }
+// ANCHOR_END: async_read_trait
 
 // `Pin::new` needs `R: Unpin`: we are about to re-pin the value behind the
 // reference, which is only harmless for types that do not care about moving.

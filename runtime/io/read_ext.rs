@@ -115,6 +115,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
 /// caller cannot tell how many: the count lived in this future. Treat the
 /// stream's position as unknown afterwards.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+// ANCHOR: read_exact_future
 pub struct ReadExact<'a, R: ?Sized> {
     reader: &'a mut R,
     buf: &'a mut [u8],
@@ -143,6 +144,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
         Poll::Ready(Ok(this.filled))
     }
 }
+// ANCHOR_END: read_exact_future
 
 /// Future returned by [`AsyncReadExt::read_to_end`].
 ///
@@ -230,6 +232,7 @@ fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
 
 /// One `poll_read` into zeroed room at the end of `buf`; whatever the outcome,
 /// `buf` is cut back to the bytes actually read.
+// ANCHOR: read_into_spare_room
 fn read_into_spare_room<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     cx: &mut Context<'_>,
@@ -249,6 +252,7 @@ fn read_into_spare_room<R: AsyncRead + Unpin + ?Sized>(
     buf.truncate(data_len + read);
     poll
 }
+// ANCHOR_END: read_into_spare_room
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,7 @@ use std::task::{Context, Poll};
 /// Moves the position of a stream asynchronously.
 ///
 /// This is the non-blocking counterpart of [`std::io::Seek`].
+// ANCHOR: async_seek_trait
 pub trait AsyncSeek {
     /// Tries to move the position to `pos`.
     ///
@@ -37,6 +38,7 @@ pub trait AsyncSeek {
         pos: SeekFrom,
     ) -> Poll<io::Result<u64>>;
 }
+// ANCHOR_END: async_seek_trait
 
 impl<S: AsyncSeek + Unpin + ?Sized> AsyncSeek for &mut S {
     fn poll_seek(

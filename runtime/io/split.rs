@@ -49,6 +49,7 @@ use super::{AsyncRead, AsyncWrite};
 /// independently, for example from two tasks.
 ///
 /// Use [`ReadHalf::unsplit`] to get `io` back.
+// ANCHOR: split_fn
 pub fn split<T>(io: T) -> (ReadHalf<T>, WriteHalf<T>)
 where
     T: AsyncRead + AsyncWrite + Unpin,
@@ -59,6 +60,7 @@ where
     };
     (read_half, WriteHalf { shared })
 }
+// ANCHOR_END: split_fn
 
 /// The reading half of a stream, created by [`split`].
 #[derive(Debug)]

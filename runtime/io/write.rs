@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 ///
 /// This is the non-blocking counterpart of [`std::io::Write`], plus a way to
 /// say "no more data" ([`poll_shutdown`](AsyncWrite::poll_shutdown)).
+// ANCHOR: async_write_trait
 pub trait AsyncWrite {
     /// Tries to write bytes from `buf`.
     ///
@@ -55,6 +56,7 @@ pub trait AsyncWrite {
         self.poll_flush(cx)
     }
 }
+// ANCHOR_END: async_write_trait
 
 impl<W: AsyncWrite + Unpin + ?Sized> AsyncWrite for &mut W {
     fn poll_write(

@@ -84,6 +84,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for Write<'_, W> {
 /// not retry the whole buffer after a cancellation: the receiver would see
 /// that prefix twice.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+// ANCHOR: write_all_future
 pub struct WriteAll<'a, W: ?Sized> {
     writer: &'a mut W,
     /// The part of the caller's data not yet written; it shrinks from the
@@ -109,6 +110,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
         Poll::Ready(Ok(()))
     }
 }
+// ANCHOR_END: write_all_future
 
 /// Future returned by [`AsyncWriteExt::flush`].
 ///

@@ -173,6 +173,7 @@ impl TcpStream {
 
     /// Splits the stream into a read half and a write half that can be moved to different
     /// tasks. Dropping the write half shuts down the writing direction (the peer reads EOF).
+    // ANCHOR: into_split
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         let stream = Arc::new(self);
         (
@@ -182,6 +183,7 @@ impl TcpStream {
             OwnedWriteHalf { stream },
         )
     }
+    // ANCHOR_END: into_split
 
     /// The reading behind `AsyncRead`, shared by the stream and its read half.
     fn read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {

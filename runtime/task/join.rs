@@ -47,6 +47,7 @@ impl<T> JoinHandle<T> {
         JoinHandle { raw }
     }
 
+    // ANCHOR: join_handle_abort
     /// Asks the task to stop. A task that is waiting is dropped the next time the scheduler
     /// reaches it; a task being polled right now is dropped once that poll returns. A task
     /// that already finished keeps its output. Awaiting the handle then gives a `JoinError`
@@ -54,6 +55,7 @@ impl<T> JoinHandle<T> {
     pub fn abort(&self) {
         self.raw.clone().abort();
     }
+    // ANCHOR_END: join_handle_abort
 
     /// Whether the task has finished: returned, panicked or been cancelled.
     pub fn is_finished(&self) -> bool {
