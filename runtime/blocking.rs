@@ -41,6 +41,7 @@ use crate::context;
 use crate::driver::DriverHandle;
 use crate::executor::Handle;
 use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
+use crate::trace;
 use crate::util::lock;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -141,6 +142,7 @@ impl BlockingPool {
             mandatory,
         });
         let (task, join) = new_task(job, scheduler.clone());
+        trace::spawn(|| join.id(), true);
         scheduler.schedule(task);
         JoinHandle::new(join)
     }
@@ -194,7 +196,9 @@ impl BlockingPool {
         loop {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
+                let traced = trace::job();
                 job.task.run();
+                drop(traced);
                 state = lock(&self.state);
                 continue;
             }
@@ -215,6 +219,8 @@ impl BlockingPool {
             }
             // Otherwise a spurious wake-up: look at the queue again.
         }
+        // Before we count ourselves out: shutdown may write the trace file right after.
+        trace::flush();
         state.threads -= 1;
         if state.threads == 0 {
             self.all_exited.notify_all();

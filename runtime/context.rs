@@ -5,6 +5,7 @@
 //! was there before when they end (guards, so a panic restores it too).
 
 use crate::executor::Handle;
+use crate::trace;
 use std::cell::{Cell, RefCell};
 use std::io;
 
@@ -58,16 +59,20 @@ pub(crate) fn current_or_error(what: &str) -> io::Result<Handle> {
 /// Restores the previous context when dropped.
 pub(crate) struct EnterGuard {
     previous: Option<Handle>,
+    /// The trace recorder this thread used before (see `trace::enter`).
+    trace: trace::Entered,
 }
 
 /// Makes `handle` the current runtime of this thread until the guard drops.
 pub(crate) fn enter(handle: Handle) -> EnterGuard {
+    let trace = trace::enter(handle.recorder());
     let previous = CURRENT.with(|current| current.replace(Some(handle)));
-    EnterGuard { previous }
+    EnterGuard { previous, trace }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        trace::leave(&mut self.trace);
         let previous = self.previous.take();
         let _ = CURRENT.try_with(|current| current.replace(previous));
     }

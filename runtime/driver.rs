@@ -15,6 +15,7 @@
 
 use crate::reactor::Reactor;
 use crate::time::{Clock, TimerQueue};
+use crate::trace;
 use mio::{Events, Poll, Token};
 use std::io;
 use std::sync::Arc;
@@ -87,22 +88,32 @@ impl Driver {
         if jump_to.is_some() {
             timeout = Some(Duration::ZERO);
         }
+        // A look (timeout zero) is not a park: only a wait that may block shows in a trace.
+        let parked = (timeout != Some(Duration::ZERO)).then(|| trace::park(trace::Park::Driver));
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             // A signal interrupted epoll_wait: nothing happened, the caller loops anyway.
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => panic!("asincrono: epoll_wait failed, the runtime cannot go on: {err}"),
         }
+        drop(parked);
         self.handle.timers.woke_up();
+        trace::reactor_events(|| {
+            let io = |event: &&mio::event::Event| event.token() != UNPARK_TOKEN;
+            self.events.iter().filter(io).count()
+        });
+        let cause = trace::cause(trace::Cause::Io); // wakes in `dispatch` are I/O readiness
         for event in self.events.iter() {
             if event.token() != UNPARK_TOKEN {
                 self.handle.reactor.dispatch(event);
             }
         }
+        drop(cause);
         if let Some(deadline) = jump_to.filter(|_| self.events.is_empty()) {
             self.handle.clock.advance_to(deadline.into_std());
         }
         self.handle.timers.expire(&mut self.expired);
+        let _cause = trace::cause(trace::Cause::Timer); // and these are deadlines passing
         for waker in self.expired.drain(..) {
             waker.wake();
         }
@@ -127,6 +138,7 @@ impl DriverHandle {
     /// Makes a parked `Driver::park` return (from any thread). Cheap if it is not parked:
     /// the next `epoll_wait` simply returns at once.
     pub(crate) fn unpark(&self) {
+        trace::unpark();
         // An eventfd write; it can only fail if the eventfd is gone, and then nothing is
         // parked on it.
         let _ = self.unparker.wake();

@@ -23,6 +23,7 @@
 //! | channels, `Mutex`, `Notify`, `Semaphore`: a locked state plus a queue of wakers | [`sync`] |
 //! | `join!`, `try_join!`, `select!`: one future that polls several; cancelling by dropping | [`combinators`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
+//! | recording spawns, polls, wakes and parks as a timeline (`ASINCRONO_TRACE`) | [`trace`] |
 //!
 //! Data flows one way: user code → task/`JoinHandle` → scheduler → driver (reactor, timers)
 //! → wakers → back to the scheduler.
@@ -60,6 +61,7 @@ pub mod runtime;
 pub mod sync;
 pub mod task;
 pub mod time;
+pub mod trace;
 mod util;
 
 pub use runtime::{Runtime, block_on};

@@ -8,10 +8,13 @@ use crate::executor::current_thread::CurrentThread;
 use crate::executor::multi_thread::MultiThread;
 use crate::executor::{Handle, SchedulerHandle};
 use crate::task::JoinHandle;
+use crate::trace::Recorder;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// An asincrono runtime: a scheduler, an I/O reactor and a timer queue.
@@ -34,6 +37,8 @@ pub struct Runtime {
     scheduler: Scheduler,
     /// How long dropping waits for running blocking jobs.
     blocking_shutdown_wait: Duration,
+    /// Writes the trace file once everything has stopped, if the runtime is traced.
+    recorder: Option<Arc<Recorder>>,
 }
 
 /// The scheduler a runtime owns.
@@ -121,6 +126,9 @@ impl Drop for Runtime {
         self.handle
             .blocking_pool()
             .shutdown(self.blocking_shutdown_wait);
+        if let Some(recorder) = &self.recorder {
+            recorder.finish(); // every thread has stopped (or been given up on): write the file
+        }
     }
 }
 // ANCHOR_END: runtime_drop
@@ -165,6 +173,7 @@ pub struct Builder {
     thread_name: String,
     max_blocking_threads: usize,
     start_paused: bool,
+    trace_to: Option<PathBuf>,
 }
 
 impl Builder {
@@ -186,6 +195,7 @@ impl Builder {
             thread_name: "asincrono-worker".into(),
             max_blocking_threads: 512,
             start_paused: false,
+            trace_to: None,
         }
     }
 
@@ -213,6 +223,31 @@ impl Builder {
     /// current-thread runtimes only: `build` reports an error otherwise.
     pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
         self.start_paused = paused;
+        self
+    }
+
+    /// Records what the runtime does (spawns, polls, wakes, parks, reactor events,
+    /// blocking jobs) and writes it to `path` when the runtime is dropped, as a Chrome
+    /// trace-event JSON file to open in <https://ui.perfetto.dev> or `chrome://tracing`.
+    /// See [`trace`](crate::trace) for what is in it and what it costs.
+    ///
+    /// Without this option, a runtime is traced if the environment variable
+    /// `ASINCRONO_TRACE` holds a path when it is built (every runtime built meanwhile writes
+    /// to that path, the last one dropped wins).
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join("asincrono-doc-trace.json");
+    /// let runtime = asincrono::runtime::Builder::new_current_thread()
+    ///     .trace_to(&path)
+    ///     .build()
+    ///     .unwrap();
+    /// runtime.block_on(async { asincrono::spawn(async {}).await.unwrap() });
+    /// drop(runtime); // writes the file
+    /// assert!(std::fs::read_to_string(&path).unwrap().starts_with("{\"traceEvents\":["));
+    /// # let _ = std::fs::remove_file(&path);
+    /// ```
+    pub fn trace_to(&mut self, path: impl Into<PathBuf>) -> &mut Builder {
+        self.trace_to = Some(path.into());
         self
     }
 
@@ -255,6 +290,7 @@ impl Builder {
         if self.start_paused {
             driver.handle().clock.pause();
         }
+        let recorder = Recorder::for_new_runtime(self.trace_to.as_deref());
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
             format!("{}-blocking", self.thread_name),
@@ -262,14 +298,22 @@ impl Builder {
         let (scheduler, handle) = match self.flavor {
             Flavor::CurrentThread => {
                 let (scheduler, shared) = CurrentThread::new(driver);
-                let handle = Handle::new(SchedulerHandle::CurrentThread(shared), blocking);
+                let handle = Handle::new(
+                    SchedulerHandle::CurrentThread(shared),
+                    blocking,
+                    recorder.clone(),
+                );
                 (Scheduler::CurrentThread(scheduler), handle)
             }
             Flavor::MultiThread => {
                 let workers = self.worker_threads.unwrap_or_else(default_worker_threads);
                 let (scheduler, handle) =
                     MultiThread::new(driver, workers, &self.thread_name, |shared| {
-                        Handle::new(SchedulerHandle::MultiThread(shared), blocking)
+                        Handle::new(
+                            SchedulerHandle::MultiThread(shared),
+                            blocking,
+                            recorder.clone(),
+                        )
                     })?;
                 (Scheduler::MultiThread(scheduler), handle)
             }
@@ -278,6 +322,7 @@ impl Builder {
             handle,
             scheduler,
             blocking_shutdown_wait: DEFAULT_SHUTDOWN_WAIT,
+            recorder,
         })
     }
 }

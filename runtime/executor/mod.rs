@@ -23,6 +23,7 @@ pub(crate) use owned::OwnedTasks;
 use crate::blocking::{BlockingPool, Mandatory};
 use crate::driver::DriverHandle;
 use crate::task::{JoinHandle, Schedule, TaskRef};
+use crate::trace::Recorder;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -34,6 +35,8 @@ pub(crate) struct Handle {
     scheduler: SchedulerHandle,
     /// Where blocking closures and file operations go.
     blocking: Arc<BlockingPool>,
+    /// Where this runtime's trace events go, if it is traced (see `trace.rs`).
+    recorder: Option<Arc<Recorder>>,
 }
 
 /// The shared half of one of the two schedulers.
@@ -46,11 +49,21 @@ pub(crate) enum SchedulerHandle {
 }
 
 impl Handle {
-    pub(crate) fn new(scheduler: SchedulerHandle, blocking: Arc<BlockingPool>) -> Handle {
+    pub(crate) fn new(
+        scheduler: SchedulerHandle,
+        blocking: Arc<BlockingPool>,
+        recorder: Option<Arc<Recorder>>,
+    ) -> Handle {
         Handle {
             scheduler,
             blocking,
+            recorder,
         }
+    }
+
+    /// The runtime's trace recorder, if it is traced.
+    pub(crate) fn recorder(&self) -> Option<&Arc<Recorder>> {
+        self.recorder.as_ref()
     }
 
     /// Spawns `future` on this runtime.
@@ -103,6 +116,7 @@ where
     F::Output: Send + 'static,
 {
     let (task, join): (TaskRef, _) = crate::task::new_task(future, scheduler.clone());
+    crate::trace::spawn(|| join.id(), false);
     if owned.bind(&task) {
         scheduler.schedule(task);
     } else {

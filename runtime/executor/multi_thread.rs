@@ -706,6 +706,7 @@ impl Parker {
     }
 
     fn park_on_condvar(&self) {
+        let _traced = crate::trace::park(crate::trace::Park::Condvar);
         let mut guard = lock(&self.lock);
         if self
             .state

@@ -52,6 +52,11 @@ impl Id {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Id(NEXT.fetch_add(1, Ordering::Relaxed))
     }
+
+    /// The number inside, for trace files.
+    pub(crate) fn as_u64(self) -> u64 {
+        self.0
+    }
 }
 
 impl fmt::Display for Id {

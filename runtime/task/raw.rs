@@ -90,6 +90,7 @@ where
     F::Output: Send + 'static,
 {
     fn wake(self: Arc<Self>) {
+        crate::trace::wake(self.id);
         if self.state.wake() {
             // We moved the task from idle to scheduled: it is ours to queue.
             self.scheduler.schedule(self.clone());
@@ -97,6 +98,7 @@ where
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        crate::trace::wake(self.id);
         if self.state.wake() {
             self.scheduler.schedule(self.clone());
         }
@@ -150,6 +152,7 @@ where
     /// Polls the future once, catching a panic so that it becomes the task's result instead
     /// of unwinding into the scheduler.
     fn poll_future(self: &Arc<Self>) -> Poll<Result<F::Output, JoinError>> {
+        let _traced = crate::trace::poll(self.id); // ends when this function returns
         let waker = self.borrowed_waker();
         let mut cx = Context::from_waker(&waker);
         let mut stage = lock(&self.stage);
