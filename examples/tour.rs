@@ -6,6 +6,10 @@
 //! cargo run --release --example tour
 //! ```
 //!
+//! Add `-- --trace` to record what the runtime did meanwhile (see `asincrono::trace`): the
+//! tour then writes `target/tour-trace.json`, to open in <https://ui.perfetto.dev>, and ends
+//! with a text timeline of it, one line per task, time flowing right.
+//!
 //! The program starts a small TCP server on the loopback interface that answers each
 //! request only after a delay (it `sleep`s before replying), then runs four tasks side by
 //! side on a single-threaded runtime:
@@ -78,9 +82,31 @@ const FILE_SIZE: usize = 4 << 20;
 // `current_thread`: every task below runs on the thread that runs `main`. That is the point
 // of the tour, so it is spelled out rather than left to the default. (The blocking pool's
 // threads are the exception, by design: part 3 hands them the work that would block.)
-#[asincrono::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    match run_tour().await {
+//
+// The runtime is built by hand rather than with `#[asincrono::main]` for `--trace`: the
+// trace file is written when the runtime drops, and the timeline is drawn after that.
+fn main() -> ExitCode {
+    let trace = std::env::args().skip(1).any(|arg| arg == "--trace");
+    let mut builder = asincrono::runtime::Builder::new_current_thread();
+    if trace {
+        builder.trace_to(TRACE_FILE);
+    }
+    let runtime = match builder.build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("tour: could not build the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run_tour());
+    drop(runtime); // writes the trace file, if tracing
+    if trace {
+        match std::fs::read_to_string(TRACE_FILE) {
+            Ok(json) => print_timeline(&json),
+            Err(err) => eprintln!("tour: could not read {TRACE_FILE}: {err}"),
+        }
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("tour: {err}");
@@ -88,6 +114,9 @@ async fn main() -> ExitCode {
         }
     }
 }
+
+/// Where `--trace` writes the trace.
+const TRACE_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/tour-trace.json");
 
 async fn run_tour() -> io::Result<()> {
     let log = Log::new();
@@ -102,6 +131,9 @@ async fn run_tour() -> io::Result<()> {
     let counts = Arc::new(Counts::default());
     let ticker = task::spawn(run_ticker(log.clone(), stop.clone(), counts.clone()));
     let prime_counter = task::spawn(count_primes(log.clone(), stop.clone(), counts.clone()));
+    // Names for the trace (`--trace`); without it, `label` does nothing.
+    asincrono::trace::label(ticker.id(), "ticker");
+    asincrono::trace::label(prime_counter.id(), "primes");
 
     log.blank_line();
     log.say(
@@ -168,7 +200,8 @@ fn print_legend() {
 async fn start_slow_server(log: Log) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    task::spawn(accept_loop(listener, log)); // detached, like the connection tasks below
+    let server = task::spawn(accept_loop(listener, log)); // dropped: detached, like the
+    asincrono::trace::label(server.id(), "server"); //       connection tasks below
     Ok(addr)
 }
 
@@ -178,7 +211,8 @@ async fn accept_loop(listener: TcpListener, log: Log) {
             // One task per connection: a slow job must not hold up the next `accept`. The
             // `JoinHandle` is dropped, which detaches the task: it runs on by itself.
             Ok((stream, _peer)) => {
-                task::spawn(answer_after_delay(stream, log.clone()));
+                let connection = task::spawn(answer_after_delay(stream, log.clone()));
+                asincrono::trace::label(connection.id(), "conn");
             }
             // Out of file descriptors, say. Back off instead of retrying at once, which
             // would spin and starve the other tasks of this thread.
@@ -231,7 +265,11 @@ async fn send_all_at_once(server: SocketAddr, log: &Log) -> io::Result<Duration>
     let jobs: Vec<JoinHandle<io::Result<()>>> = SERVER_DELAYS
         .iter()
         .enumerate()
-        .map(|(index, &delay)| task::spawn(send_job(server, index + 1, delay, log.clone())))
+        .map(|(index, &delay)| {
+            let job = task::spawn(send_job(server, index + 1, delay, log.clone()));
+            asincrono::trace::label(job.id(), &format!("job-{}", index + 1));
+            job
+        })
         .collect();
     // Awaiting the handles in order is fine: they all run meanwhile, whoever is awaited.
     for job in jobs {
@@ -296,6 +334,7 @@ struct BlockedReport {
 /// it happens while this task waits for the call; then waits for the round trip too.
 async fn use_the_blocking_pool(log: &Log, counts: &Counts) -> io::Result<BlockedReport> {
     let files = task::spawn(use_a_temp_file(log.clone()));
+    asincrono::trace::label(files.id(), "files");
     let blocked = blocking_call(log, counts).await?;
     files.await??;
     Ok(blocked)
@@ -375,7 +414,7 @@ async fn blocking_call(log: &Log, counts: &Counts) -> Result<BlockedReport, Join
     );
     let (ticks, prime_chunks) = counts.now();
     let started = Instant::now();
-    task::spawn_blocking(|| {
+    let call = task::spawn_blocking(|| {
         // Stands for a blocking C library call (a DNS lookup with `getaddrinfo`, a database
         // client, image compression): it holds its thread until it is done, and there is
         // nothing to `.await`. Here on a pool thread that is fine; on the scheduler thread
@@ -384,8 +423,9 @@ async fn blocking_call(log: &Log, counts: &Counts) -> Result<BlockedReport, Join
         // Nothing is printed in here: this closure runs on a pool thread, and the tour's
         // last line counts the threads that printed.
         thread::sleep(BLOCKING_CALL);
-    })
-    .await?;
+    });
+    asincrono::trace::label(call.id(), "blocker");
+    call.await?;
     // Back in this task, so back on the scheduler thread: the line is printed from there.
     let took = started.elapsed();
     let (ticks_after, prime_chunks_after) = counts.now();
@@ -678,5 +718,152 @@ impl Log {
             ),
             _ => format!("These {lines} lines were printed by {threads} different threads."),
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The text timeline (`--trace`)
+// ---------------------------------------------------------------------------------------
+
+/// Columns of the timeline.
+const TIMELINE_WIDTH: usize = 72;
+
+/// One line of the timeline: a task, or a thread's parked time.
+struct Row {
+    name: String,
+    /// Polls (or parks) as (start, end) in µs.
+    spans: Vec<(f64, f64)>,
+    /// When the task was spawned, if it is a task.
+    spawned: Option<f64>,
+    /// Whether this row is a thread's parked time rather than a task.
+    parked: bool,
+}
+
+/// Draws the trace as text: per task, `█` where it was being polled during that column,
+/// `·` where it was alive but waiting; per thread, `░` where it was parked. Reads the file
+/// line by line: the runtime writes one event per line, so no JSON parser is needed.
+fn print_timeline(json: &str) {
+    let mut rows: Vec<(String, Row)> = Vec::new(); // keyed by task id or thread, in first-seen order
+    let mut thread_names = Vec::new();
+    let mut open: Vec<(String, f64)> = Vec::new(); // spans begun and not ended, by key
+    let mut end = 0.0f64;
+    for line in json.lines() {
+        let Some(phase) = field(line, "ph") else {
+            continue;
+        };
+        let tid = field(line, "tid").unwrap_or("0");
+        if phase == "M" {
+            if field(line, "name") == Some("thread_name") {
+                let name = line
+                    .rsplit_once("\"name\":\"")
+                    .map_or("?", |(_, rest)| rest.split('"').next().unwrap_or("?"));
+                thread_names.push((tid.to_owned(), name.to_owned()));
+            }
+            continue;
+        }
+        let ts: f64 = field(line, "ts")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0.0);
+        end = end.max(ts);
+        let name = field(line, "name").unwrap_or("");
+        let key = match (field(line, "task"), name) {
+            (Some(task), _) => format!("task {task}"),
+            (None, "park (driver)" | "park (condvar)") => format!("thread {tid}"),
+            _ => continue,
+        };
+        let row = match rows.iter().position(|(k, _)| *k == key) {
+            Some(index) => &mut rows[index].1,
+            None => {
+                let parked = key.starts_with("thread");
+                let label = if parked {
+                    let thread = thread_names.iter().find(|(t, _)| t == tid);
+                    format!("parked: {}", thread.map_or(tid, |(_, name)| name.as_str()))
+                } else {
+                    // "poll ticker (task 2)"; a spawn event renames the row just below.
+                    name.trim_start_matches("poll ").to_owned()
+                };
+                rows.push((
+                    key.clone(),
+                    Row {
+                        name: label,
+                        spans: Vec::new(),
+                        spawned: None,
+                        parked,
+                    },
+                ));
+                &mut rows.last_mut().unwrap().1
+            }
+        };
+        match (phase, name) {
+            ("i", "spawn") => {
+                row.spawned = Some(ts);
+                // The spawn event's args name the task as the file does: "job-1 (task 9)".
+                if let Some(named) = line.split("\"name\":\"").nth(2) {
+                    row.name = named.split('"').next().unwrap_or("").to_owned();
+                }
+                if field(line, "blocking") == Some("true") && row.name.starts_with("task ") {
+                    row.name = format!("pool job ({})", row.name); // an fs operation
+                }
+            }
+            ("B", _) => open.push((key, ts)),
+            ("E", _) => {
+                if let Some(index) = open.iter().rposition(|(k, _)| *k == key) {
+                    let (_, start) = open.remove(index);
+                    row.spans.push((start, ts));
+                }
+            }
+            _ => {}
+        }
+    }
+    if end <= 0.0 {
+        return;
+    }
+    let column = end / TIMELINE_WIDTH as f64;
+    let name_width = rows
+        .iter()
+        .map(|(_, row)| row.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .min(28);
+    println!();
+    println!(
+        "Timeline from the trace ({:.1} s, one column = {:.0} ms; █ being polled, · waiting, ░ parked):",
+        end / 1e6,
+        column / 1e3
+    );
+    for (_, row) in &rows {
+        let last = row.spans.iter().map(|&(_, e)| e).fold(0.0, f64::max);
+        let mut cells = vec![' '; TIMELINE_WIDTH];
+        if let Some(spawned) = row.spawned {
+            let (from, to) = (cell(spawned, column), cell(last, column));
+            cells[from..=to].iter_mut().for_each(|c| *c = '·');
+        }
+        let mark = if row.parked { '░' } else { '█' };
+        for &(start, stop) in &row.spans {
+            cells[cell(start, column)..=cell(stop, column)]
+                .iter_mut()
+                .for_each(|c| *c = mark);
+        }
+        let name: String = row.name.chars().take(name_width).collect();
+        println!(
+            "  {name:<name_width$} |{}|",
+            cells.into_iter().collect::<String>()
+        );
+    }
+    println!("  (the trace itself: {TRACE_FILE}; open it in https://ui.perfetto.dev)");
+}
+
+/// The column a time (µs) falls in.
+fn cell(at: f64, column: f64) -> usize {
+    ((at / column) as usize).min(TIMELINE_WIDTH - 1)
+}
+
+/// The value of the first `"key":` on a line of the trace, without quotes.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = &line[start..];
+    match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next(),
+        None => rest.split([',', '}']).next(),
     }
 }
