@@ -392,7 +392,7 @@ fn silence_planned_panics() {
 }
 
 /// Tasks per flavour; one in [`PANIC_EVERY`] panics.
-const PANIC_TASKS: usize = 20_000;
+const PANIC_TASKS: usize = 100_000;
 const PANIC_EVERY: usize = 1_000;
 
 #[test]
