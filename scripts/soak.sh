@@ -20,6 +20,7 @@
 #     destructors at shutdown           500 runtimes of 500 tasks each
 #     resets mid-read                   400 connections (capped: two fds each, one process)
 #     timer storm                       1,000,000 sleeps of 0-20 ms, 100,000 cancelled
+#     earlier timer from outside        2,000 rounds
 #   tests/stress_drop.rs                a runtime with 100,000 pending tasks dropped
 #   tests/accept_emfile.rs              (not scaled: the same check each round)
 #

@@ -742,3 +742,39 @@ fn a_storm_of_timers_fires_none_early_and_loses_none() {
         println!("  {slept} sleeps and {timed_out} timeouts, none early, latest {latest:.2?}");
     });
 }
+
+/// Rounds per flavour of the earlier-timer test.
+const EARLIER_TIMER_ROUNDS: usize = 200;
+
+#[test]
+fn an_earlier_timer_from_another_thread_cuts_a_long_driver_wait_short() {
+    // A task sleeps for an hour, so the thread parked in the driver waits in epoll_wait with
+    // an hour-long timeout. Then the test thread, which is not a worker, sleeps a few ms in
+    // `block_on`: its timer is earlier than the one the driver waits for, so the driver must
+    // be woken to wait less (tokio #3190 hung here). Each round is bounded: a missed wake-up
+    // shows as a sleep that took seconds instead of milliseconds.
+    for_each_flavour_timed("earlier timer", |flavour| {
+        let rounds = scaled(EARLIER_TIMER_ROUNDS);
+        let rt = runtime(flavour);
+        let _long = rt.spawn(sleep(Duration::from_secs(3600)));
+        let mut random = Random::new(0xea51e5);
+        let mut latest = Duration::ZERO;
+        for round in 0..rounds {
+            let wait = Duration::from_micros(random.below(3_000));
+            // Let the workers settle into the driver (and on condvars) first, now and then.
+            if round % 2 == 0 {
+                thread::sleep(Duration::from_micros(200));
+            }
+            let started = Instant::now();
+            rt.block_on(sleep(wait));
+            let took = started.elapsed();
+            assert!(took >= wait, "[{flavour}] round {round}: woke early");
+            assert!(
+                took < wait + Duration::from_secs(1),
+                "[{flavour}] round {round}: a {wait:?} sleep took {took:?}"
+            );
+            latest = latest.max(took - wait);
+        }
+        println!("  {rounds} rounds, latest {latest:.2?}");
+    });
+}
