@@ -6,10 +6,14 @@
 //! open at the same moment and that every one echoed correctly. (`harness = false` in
 //! Cargo.toml: this file has its own `main`.)
 
+#[path = "common/bare.rs"]
+mod bare;
+
 use asincrono::io::{AsyncReadExt, AsyncWriteExt};
 use asincrono::net::{TcpListener, TcpStream};
 use asincrono::runtime::{Builder, Runtime};
 use asincrono::time::timeout;
+use bare::BareTest;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,37 +36,11 @@ fn main() -> ExitCode {
     {
         return run_clients(addr);
     }
-    // `cargo test SOME_FILTER` passes the filter to every test binary: honour it.
-    let filters: Vec<&String> = args
-        .iter()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
-    if !filters.is_empty()
-        && !filters
-            .iter()
-            .any(|filter| "echo_10k_connections".contains(filter.as_str()))
-    {
-        println!("test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out");
-        return ExitCode::SUCCESS;
-    }
-    println!("running 1 test");
-    match run_server_and_clients() {
-        Ok(summary) => {
-            println!("test echo_10k_connections ... ok ({summary})");
-            println!(
-                "\ntest result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out"
-            );
-            ExitCode::SUCCESS
-        }
-        Err(problem) => {
-            println!("test echo_10k_connections ... FAILED\n{problem}");
-            println!(
-                "\ntest result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out"
-            );
-            ExitCode::FAILURE
-        }
-    }
+    // The libtest command line (filters, `--list` for nextest) is handled by `bare`.
+    bare::main(&[BareTest {
+        name: "echo_10k_connections",
+        run: run_server_and_clients,
+    }])
 }
 
 /// Lifts the soft file-descriptor limit to the hard one (the child inherits it), so the test
