@@ -295,8 +295,7 @@ fn a_slow_request_does_not_hold_up_the_others() {
 
 #[test]
 fn curl_talks_to_it() {
-    let found = Command::new("which").arg("curl").output();
-    if !found.is_ok_and(|out| out.status.success()) {
+    if !common::installed("curl") {
         println!("skipped: curl not installed");
         return;
     }
@@ -337,5 +336,43 @@ fn curl_talks_to_it() {
         assert_eq!(code("/nope"), "404");
         let stats = curl(&[&format!("{base}/stats")]);
         assert!(stats.contains("requests: "), "{stats}");
+    });
+}
+
+#[test]
+fn wrk_loads_it_without_errors() {
+    if !common::installed("wrk") {
+        println!("skipped: wrk not installed");
+        return;
+    }
+    let root = make_root("wrk");
+    within(TEST_DEADLINE, "wrk", move || {
+        let runtime = common::runtime("multi_thread");
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        runtime.spawn(http_server::serve(listener, root));
+        // One second, a few kept-alive connections: enough to prove many requests are
+        // served over each connection and none fails.
+        let out = Command::new("wrk")
+            .args(["-t1", "-c4", "-d1s", &format!("http://{addr}/a.txt")])
+            .output()
+            .expect("run wrk");
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "wrk failed: {out:?}");
+        let served: u64 = report
+            .lines()
+            .find_map(|line| line.trim().split_once(" requests in "))
+            .and_then(|(count, _)| count.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no request count in wrk's report:\n{report}"));
+        assert!(
+            served > 100,
+            "only {served} requests in a second:\n{report}"
+        );
+        assert!(
+            !report.contains("Non-2xx") && !report.contains("Socket errors"),
+            "wrk saw errors:\n{report}"
+        );
     });
 }

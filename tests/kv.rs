@@ -271,14 +271,6 @@ fn keys_expire_on_time_read_or_not() {
 // The real tools
 // ---------------------------------------------------------------------------------------
 
-/// Whether `tool` is on the PATH (checked with `which`).
-fn installed(tool: &str) -> bool {
-    Command::new("which")
-        .arg(tool)
-        .output()
-        .is_ok_and(|out| out.status.success())
-}
-
 /// Runs the server on a multi-thread runtime (its workers serve it while this thread runs
 /// a blocking child process), calls `client` with its address, then drops the runtime.
 fn with_server_in_background(client: impl FnOnce(SocketAddr) + Send + 'static) {
@@ -308,7 +300,7 @@ fn run(tool: &str, addr: SocketAddr, args: &[&str]) -> String {
 
 #[test]
 fn redis_cli_talks_to_it() {
-    if !installed("redis-cli") {
+    if !common::installed("redis-cli") {
         println!("skipped: redis-cli not installed");
         return;
     }
@@ -330,7 +322,7 @@ fn redis_cli_talks_to_it() {
 
 #[test]
 fn redis_benchmark_runs_against_it() {
-    if !installed("redis-benchmark") {
+    if !common::installed("redis-benchmark") {
         println!("skipped: redis-benchmark not installed");
         return;
     }

@@ -139,3 +139,11 @@ pub fn set_linger_zero(stream: &std::net::TcpStream) {
     };
     assert_eq!(status, 0, "setsockopt(SO_LINGER)");
 }
+
+/// Whether `tool` is on the PATH (checked with `which`).
+pub fn installed(tool: &str) -> bool {
+    std::process::Command::new("which")
+        .arg(tool)
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
