@@ -262,9 +262,12 @@ fn resp_number(line: &[u8]) -> Option<usize> {
     std::str::from_utf8(line).ok()?.parse().ok()
 }
 
-/// The command at the front of `input`: `Ok(Some((arguments, consumed)))` if whole,
-/// `Ok(None)` if not yet, `Err(reason)` if it is not RESP.
-fn resp_frame(input: &[u8]) -> Result<Option<(Vec<&[u8]>, usize)>, &'static str> {
+/// A whole command: its arguments (the name first) and how many bytes it took.
+type Frame<'a> = (Vec<&'a [u8]>, usize);
+
+/// The command at the front of `input`: `Ok(Some(frame))` if whole, `Ok(None)` if not yet,
+/// `Err(reason)` if it is not RESP.
+fn resp_frame(input: &[u8]) -> Result<Option<Frame<'_>>, &'static str> {
     let Some((first, mut at)) = resp_line(input, 0) else {
         return if input.len() > MAX_REQUEST {
             Err("line too long")
