@@ -3,7 +3,7 @@
 # compiled against tokio and against asincrono) with wrk and redis-benchmark, and prints one
 # table of medians.
 #
-# Takes about 3 minutes after the release build (ROUNDS=3, both flavours): each round runs,
+# Takes about 2 minutes after the release build (ROUNDS=3, both flavours): each round runs,
 # per runtime and flavour, wrk for 5 s and redis-benchmark for 4 x 100,000 requests.
 #
 #   scripts/compare-servers.sh                  # both flavours, 3 rounds
