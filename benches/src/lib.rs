@@ -32,6 +32,87 @@ pub mod on_asincrono {
 }
 // ANCHOR_END: compiled_twice
 
+/// The comparison servers: a compact HTTP/1.1 server and a compact RESP2 key-value server,
+/// written once in `servers.rs` and compiled against both runtimes, for `wrk` and
+/// `redis-benchmark` to load (the `serve` binary, `scripts/compare-servers.sh`).
+///
+/// They are deliberately smaller than `examples/http_server.rs` and `examples/kv_server.rs`
+/// (no files, timers or expiry), so that the comparison measures the runtime, not the
+/// features; and the very same text runs on tokio and on asincrono.
+pub mod servers {
+    use crate::{Flavour, Named, Runtime};
+    use std::io;
+    use std::net::SocketAddr;
+
+    /// The servers, compiled against tokio.
+    pub mod on_tokio {
+        use ::tokio as rt;
+        include!("servers.rs");
+    }
+
+    /// The same servers, compiled against asincrono.
+    pub mod on_asincrono {
+        use ::asincrono as rt;
+        include!("servers.rs");
+    }
+
+    /// Which of the two servers.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Server {
+        /// HTTP/1.1: `GET /` and `GET /hello` answer a fixed body; keep-alive, pipelining.
+        Http,
+        /// RESP2: PING, GET, SET, DEL, INCR, and what `redis-benchmark` asks first.
+        Kv,
+    }
+
+    impl Named for Server {
+        const ALL: &'static [Server] = &[Server::Http, Server::Kv];
+
+        fn name(self) -> &'static str {
+            match self {
+                Server::Http => "http",
+                Server::Kv => "kv",
+            }
+        }
+    }
+
+    /// Serves `server` on `runtime` of `flavour` at `addr` in this thread, until the process
+    /// ends; `on_ready` is called with the bound address once the server accepts.
+    pub fn serve(
+        server: Server,
+        runtime: Runtime,
+        flavour: Flavour,
+        addr: SocketAddr,
+        on_ready: impl FnOnce(SocketAddr),
+    ) -> io::Result<()> {
+        match runtime {
+            Runtime::Tokio => on_tokio::serve(server, flavour, addr, on_ready),
+            Runtime::Asincrono => on_asincrono::serve(server, flavour, addr, on_ready),
+        }
+    }
+
+    /// Starts `server` on a thread of its own, on a free loopback port, and returns its
+    /// address once it accepts. The server lives until the process ends (for tests).
+    pub fn start(server: Server, runtime: Runtime, flavour: Flavour) -> io::Result<SocketAddr> {
+        let (ready, bound) = std::sync::mpsc::channel();
+        let failed = ready.clone();
+        std::thread::Builder::new()
+            .name(format!("{}-{}", server.name(), runtime.name()))
+            .spawn(move || {
+                let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+                let outcome = serve(server, runtime, flavour, loopback, |addr| {
+                    let _ = ready.send(Ok(addr));
+                });
+                if let Err(err) = outcome {
+                    let _ = failed.send(Err(err));
+                }
+            })?;
+        bound
+            .recv()
+            .map_err(|_| io::Error::other("the server thread ended before it was ready"))?
+    }
+}
+
 /// A small enum whose values have names, for reports and for the child's command line.
 pub trait Named: Copy + 'static {
     /// Every value.
