@@ -32,6 +32,10 @@ use std::process::ExitCode;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+/// The checks' output: one line each, then PASS or FAIL (shared by the three exercises).
+#[path = "exercises/check.rs"]
+mod check;
+
 /// A minimal stream: an asynchronous iterator.
 trait Stream {
     /// What the stream yields.
@@ -136,28 +140,7 @@ async fn run() -> ExitCode {
             first_tick_is_immediate().await,
         ),
     ];
-    report(&results)
-}
-
-/// Prints one line per check and the verdict; the exit status is 1 if any check failed.
-fn report(results: &[(&str, Result<(), String>)]) -> ExitCode {
-    let mut failed = 0;
-    for (name, result) in results {
-        match result {
-            Ok(()) => println!("ok:   {name}"),
-            Err(why) => {
-                failed += 1;
-                println!("FAIL: {name}: {why}");
-            }
-        }
-    }
-    if failed == 0 {
-        println!("PASS");
-        ExitCode::SUCCESS
-    } else {
-        println!("FAIL: {failed} of {} checks failed", results.len());
-        ExitCode::FAILURE
-    }
+    check::report(&results)
 }
 
 fn main() -> ExitCode {

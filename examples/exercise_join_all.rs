@@ -33,6 +33,10 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The checks' output: one line each, then PASS or FAIL (shared by the three exercises).
+#[path = "exercises/check.rs"]
+mod check;
+
 /// Runs every future in `futures` to completion and returns their outputs in input order.
 ///
 /// THE EXERCISE: this version awaits one future after the other, so they do not overlap.
@@ -120,28 +124,7 @@ async fn run() -> ExitCode {
         ),
         ("an empty list gives an empty list", empty_list().await),
     ];
-    report(&results)
-}
-
-/// Prints one line per check and the verdict; the exit status is 1 if any check failed.
-fn report(results: &[(&str, Result<(), String>)]) -> ExitCode {
-    let mut failed = 0;
-    for (name, result) in results {
-        match result {
-            Ok(()) => println!("ok:   {name}"),
-            Err(why) => {
-                failed += 1;
-                println!("FAIL: {name}: {why}");
-            }
-        }
-    }
-    if failed == 0 {
-        println!("PASS");
-        ExitCode::SUCCESS
-    } else {
-        println!("FAIL: {failed} of {} checks failed", results.len());
-        ExitCode::FAILURE
-    }
+    check::report(&results)
 }
 
 fn main() -> ExitCode {

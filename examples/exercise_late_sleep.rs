@@ -41,6 +41,10 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// The checks' output: one line each, then PASS or FAIL (shared by the three exercises).
+#[path = "exercises/check.rs"]
+mod check;
+
 /// Completes at `deadline`, woken by a thread of its own.
 ///
 /// THE EXERCISE: this version hands the waker of its *first* poll to the timer thread and
@@ -174,28 +178,7 @@ async fn run() -> ExitCode {
             wakes_when_alone().await,
         ),
     ];
-    report(&results)
-}
-
-/// Prints one line per check and the verdict; the exit status is 1 if any check failed.
-fn report(results: &[(&str, Result<(), String>)]) -> ExitCode {
-    let mut failed = 0;
-    for (name, result) in results {
-        match result {
-            Ok(()) => println!("ok:   {name}"),
-            Err(why) => {
-                failed += 1;
-                println!("FAIL: {name}: {why}");
-            }
-        }
-    }
-    if failed == 0 {
-        println!("PASS");
-        ExitCode::SUCCESS
-    } else {
-        println!("FAIL: {failed} of {} checks failed", results.len());
-        ExitCode::FAILURE
-    }
+    check::report(&results)
 }
 
 fn main() -> ExitCode {

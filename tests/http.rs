@@ -299,15 +299,7 @@ fn curl_talks_to_it() {
         println!("skipped: curl not installed");
         return;
     }
-    let root = make_root("curl");
-    within(TEST_DEADLINE, "curl", move || {
-        // A multi-thread runtime serves while this thread waits for curl.
-        let runtime = common::runtime("multi_thread");
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        runtime.spawn(http_server::serve(listener, root));
+    with_server_for_a_tool("curl", |addr| {
         let curl = |args: &[&str]| {
             let out = Command::new("curl")
                 .args(["-s", "--max-time", "10"])
@@ -345,14 +337,7 @@ fn wrk_loads_it_without_errors() {
         println!("skipped: wrk not installed");
         return;
     }
-    let root = make_root("wrk");
-    within(TEST_DEADLINE, "wrk", move || {
-        let runtime = common::runtime("multi_thread");
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        runtime.spawn(http_server::serve(listener, root));
+    with_server_for_a_tool("wrk", |addr| {
         // One second, a few kept-alive connections: enough to prove many requests are
         // served over each connection and none fails.
         let out = Command::new("wrk")
@@ -374,5 +359,20 @@ fn wrk_loads_it_without_errors() {
             !report.contains("Non-2xx") && !report.contains("Socket errors"),
             "wrk saw errors:\n{report}"
         );
+    });
+}
+
+/// Serves a fresh root on a multi-thread runtime (its workers serve while this thread runs
+/// the tool as a child process) and calls `client` with the address, under the watchdog.
+fn with_server_for_a_tool(tool: &str, client: impl FnOnce(SocketAddr) + Send + 'static) {
+    let root = make_root(tool);
+    within(TEST_DEADLINE, tool, move || {
+        let runtime = common::runtime("multi_thread");
+        let listener = runtime
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        runtime.spawn(http_server::serve(listener, root));
+        client(addr);
     });
 }
