@@ -26,7 +26,7 @@ use http_server::Limits;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 const LONG: Duration = Duration::from_secs(10);
@@ -145,14 +145,19 @@ fn no_more_than_two_requests_are_in_flight() {
         let open = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(Semaphore::new(0));
+        let gate_opened = Arc::new(AtomicBool::new(false));
         let addr = start_tiny(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", {
             let (open, most, gate) = (open.clone(), most.clone(), gate.clone());
+            let gate_opened = gate_opened.clone();
             move || {
                 let (open, most, gate) = (open.clone(), most.clone(), gate.clone());
+                let gate_opened = gate_opened.clone();
                 async move {
                     let now = open.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(now, Ordering::SeqCst);
-                    if now == 2 {
+                    // Opened once, for good: `now` can come back to 2 later, and a second
+                    // `add_permits(MAX_PERMITS)` would overflow the semaphore (it panics).
+                    if now == 2 && !gate_opened.swap(true, Ordering::SeqCst) {
                         gate.add_permits(Semaphore::MAX_PERMITS);
                     }
                     drop(gate.acquire().await.expect("never closed"));
