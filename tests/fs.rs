@@ -207,17 +207,7 @@ fn a_dropped_read_keeps_its_bytes_and_later_writes_and_seeks_land_where_the_read
                 .await
                 .unwrap();
 
-            let (release, released) = mpsc::channel::<()>();
-            let blocker = spawn_blocking(move || released.recv());
-            let mut four = [0; 4];
-            let mut read = file.read(&mut four);
-            assert!(
-                poll_once(&mut read).await.is_none(),
-                "queued behind the blocker"
-            );
-            drop(read);
-            release.send(()).unwrap();
-            blocker.await.unwrap().unwrap();
+            start_and_drop_a_read(&mut file, 4).await;
 
             // The dropped read fetched "abcd"; the next reads get those bytes first.
             let mut two = [0; 2];
@@ -231,23 +221,29 @@ fn a_dropped_read_keeps_its_bytes_and_later_writes_and_seeks_land_where_the_read
 
             // Again, then a relative seek: it counts from where the reader is (0).
             file.seek(SeekFrom::Start(0)).await.unwrap();
-            let (release, released) = mpsc::channel::<()>();
-            let blocker = spawn_blocking(move || released.recv());
-            let mut three = [0; 3];
-            let mut read = file.read(&mut three);
-            assert!(
-                poll_once(&mut read).await.is_none(),
-                "queued behind the blocker"
-            );
-            drop(read);
-            release.send(()).unwrap();
-            blocker.await.unwrap().unwrap();
+            start_and_drop_a_read(&mut file, 3).await;
             assert_eq!(file.seek(SeekFrom::Current(1)).await.unwrap(), 1);
             let mut rest = String::new();
             file.read_to_string(&mut rest).await.unwrap();
             assert_eq!(rest, "bXYefghij");
         });
     });
+}
+
+/// Starts a read of `len` bytes while the pool's one thread is kept busy (so the read's job
+/// is surely still queued), drops the read, then lets the pool go on: the job still runs.
+async fn start_and_drop_a_read(file: &mut File, len: usize) {
+    let (release, released) = mpsc::channel::<()>();
+    let blocker = spawn_blocking(move || released.recv());
+    let mut buffer = vec![0; len];
+    let mut read = file.read(&mut buffer);
+    assert!(
+        poll_once(&mut read).await.is_none(),
+        "queued behind the blocker"
+    );
+    drop(read);
+    release.send(()).unwrap();
+    blocker.await.unwrap().unwrap();
 }
 
 #[test]

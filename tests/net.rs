@@ -352,3 +352,29 @@ fn several_tasks_can_wait_on_one_socket_at_once() {
         }
     });
 }
+
+#[test]
+fn host_names_are_looked_up_off_the_scheduler_and_bad_ones_are_named_in_the_error() {
+    on_each_flavour(|| async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        // "localhost" needs a lookup (on the blocking pool); it must still connect.
+        let (connected, accepted) = asincrono::join!(
+            asincrono::net::TcpStream::connect(("localhost", port)),
+            listener.accept()
+        );
+        connected.expect("connect to localhost");
+        accepted.expect("accept");
+
+        let err = asincrono::net::TcpStream::connect("no-such-host.invalid:80")
+            .await
+            .expect_err("an unknown host cannot connect");
+        assert!(err.to_string().contains("no-such-host.invalid:80"), "{err}");
+
+        let err = asincrono::net::TcpStream::connect("not an address")
+            .await
+            .expect_err("text without a port is refused");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        assert!(err.to_string().contains("not an address"), "{err}");
+    });
+}

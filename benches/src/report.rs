@@ -17,6 +17,7 @@
 //! few rounds. It says how these two runtimes compared on that run, not how they compare in
 //! general, and a ratio close to 1.00 is usually no difference at all.
 
+use asincrono::trace::json_string;
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
@@ -434,27 +435,6 @@ fn json_number(x: f64) -> String {
     } else {
         "null".to_string()
     }
-}
-
-/// A JSON string literal: quotes, backslashes and control characters escaped.
-fn json_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,27 +22,71 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// The process's standard output, for async code; from [`stdout()`].
-///
-/// ```
-/// use asincrono::io::AsyncWriteExt;
-///
-/// asincrono::block_on(async {
-///     let mut out = asincrono::io::stdout();
-///     out.write_all(b"hello from a blocking-pool thread\n").await?;
-///     out.flush().await // the line is out only now
-/// })
-/// .unwrap();
-/// ```
-pub struct Stdout {
-    /// The stream, its buffer and the write in flight.
-    inner: Offloaded<io::Stdout>,
+/// Declares one standard stream: the public type, its `AsyncWrite` and `Debug`. Standard
+/// output and standard error work the same way and differ only in the `std` stream
+/// underneath, so they are written once, here.
+macro_rules! standard_stream {
+    ($(#[$doc:meta])* $name:ident wraps $std:ty, named $what:literal) => {
+        $(#[$doc])*
+        pub struct $name {
+            /// The stream, its buffer and the write in flight.
+            inner: Offloaded<$std>,
+        }
+
+        /// Writes return as soon as the bytes are copied; `flush` waits for them to be
+        /// written.
+        ///
+        /// # Cancel safety
+        /// `write` and `flush` are cancel-safe: `write` is `Pending` only while it waits for
+        /// the previous job, having accepted nothing; dropping `flush` leaves the job running
+        /// (its error goes to the next operation).
+        impl AsyncWrite for $name {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                src: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                // A job's write: the whole chunk under `std`'s lock on the stream (so that it
+                // goes out in one piece), then `std`'s own buffer flushed. The third argument
+                // (bytes read ahead) is always 0: nothing reads from these streams.
+                self.get_mut().inner.poll_write(cx, src, $what, |stream, bytes, _| {
+                    offload::write_all_and_flush(stream.lock(), bytes)
+                })
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().inner.poll_flush(cx)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
 }
 
-/// The process's standard error, for async code; from [`stderr()`]. Works like [`Stdout`].
-pub struct Stderr {
-    /// The stream, its buffer and the write in flight.
-    inner: Offloaded<io::Stderr>,
+standard_stream! {
+    /// The process's standard output, for async code; from [`stdout()`].
+    ///
+    /// ```
+    /// use asincrono::io::AsyncWriteExt;
+    ///
+    /// asincrono::block_on(async {
+    ///     let mut out = asincrono::io::stdout();
+    ///     out.write_all(b"hello from a blocking-pool thread\n").await?;
+    ///     out.flush().await // the line is out only now
+    /// })
+    /// .unwrap();
+    /// ```
+    Stdout wraps io::Stdout, named "asincrono::io::Stdout"
+}
+
+standard_stream! {
+    /// The process's standard error, for async code; from [`stderr()`]. Works like
+    /// [`Stdout`].
+    Stderr wraps io::Stderr, named "asincrono::io::Stderr"
 }
 
 /// A handle to the process's standard output. Each call makes a new handle with its own
@@ -57,71 +101,5 @@ pub fn stdout() -> Stdout {
 pub fn stderr() -> Stderr {
     Stderr {
         inner: Offloaded::new(io::stderr()),
-    }
-}
-
-/// A job's write to stdout: the whole chunk under `std`'s lock on the stream (so that it
-/// goes out in one piece), then `std`'s own buffer flushed. `unread` is always 0: nothing
-/// reads from these streams.
-fn write_stdout(stream: &io::Stdout, bytes: &[u8], _unread: usize) -> io::Result<()> {
-    offload::write_all_and_flush(stream.lock(), bytes)
-}
-
-/// The same for stderr.
-fn write_stderr(stream: &io::Stderr, bytes: &[u8], _unread: usize) -> io::Result<()> {
-    offload::write_all_and_flush(stream.lock(), bytes)
-}
-
-/// Writes return as soon as the bytes are copied; `flush` waits for them to be written.
-///
-/// # Cancel safety
-/// `write` and `flush` are cancel-safe: `write` is `Pending` only while it waits for the
-/// previous job, having accepted nothing; dropping `flush` leaves the job running (its
-/// error goes to the next operation).
-impl AsyncWrite for Stdout {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        src: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .inner
-            .poll_write(cx, src, "asincrono::io::Stdout", write_stdout)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().inner.poll_flush(cx)
-    }
-}
-
-/// As for [`Stdout`].
-///
-/// # Cancel safety
-/// As for [`Stdout`].
-impl AsyncWrite for Stderr {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        src: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.get_mut()
-            .inner
-            .poll_write(cx, src, "asincrono::io::Stderr", write_stderr)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.get_mut().inner.poll_flush(cx)
-    }
-}
-
-impl fmt::Debug for Stdout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Stdout").finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for Stderr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Stderr").finish_non_exhaustive()
     }
 }

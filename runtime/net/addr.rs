@@ -45,18 +45,6 @@ mod sealed {
     }
 }
 
-impl Resolution {
-    /// A short name for error messages.
-    fn describe(&self) -> String {
-        match self {
-            Resolution::Ready(addrs) if addrs.len() == 1 => addrs[0].to_string(),
-            Resolution::Ready(addrs) => format!("{addrs:?}"),
-            Resolution::Lookup(host, port) => format!("{host}:{port}"),
-            Resolution::Invalid(text) => format!("{text:?}"),
-        }
-    }
-}
-
 // ANCHOR: resolve
 /// Turns `addr` into socket addresses, looking a host name up on the blocking pool.
 /// Errors name the address and say what was being done (`what`: "connect to", "bind", …).
@@ -64,37 +52,43 @@ pub(crate) async fn resolve(
     addr: &(impl ToSocketAddrs + ?Sized),
     what: &str,
 ) -> io::Result<Vec<SocketAddr>> {
-    let resolution = addr.resolve();
-    let name = resolution.describe();
-    let addrs = match resolution {
-        Resolution::Ready(addrs) => addrs,
-        Resolution::Invalid(text) => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "{what} {text:?}: not an address (expected \"host:port\" or an IP address and port)"
-                ),
-            ));
+    match addr.resolve() {
+        Resolution::Ready(addrs) if addrs.is_empty() => {
+            Err(no_address(what, "an empty list of addresses"))
         }
+        Resolution::Ready(addrs) => Ok(addrs),
+        Resolution::Invalid(text) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{what} {text:?}: not an address (expected \"host:port\" or an IP address and port)"
+            ),
+        )),
         Resolution::Lookup(host, port) => {
+            // Only a real name pays for formatting it (for the error messages).
+            let name = format!("{host}:{port}");
             let runtime = crate::context::current_or_error(what)?;
             let lookup = runtime.spawn_blocking(Mandatory::No, move || {
                 std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
                     .map(Iterator::collect::<Vec<_>>)
             });
-            lookup
+            let addrs = lookup
                 .await
                 .map_err(io::Error::from)?
-                .map_err(|err| with_context(err, what, &name))?
+                .map_err(|err| with_context(err, what, &name))?;
+            if addrs.is_empty() {
+                return Err(no_address(what, &name));
+            }
+            Ok(addrs)
         }
-    };
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what} {name}: the name resolved to no address"),
-        ));
     }
-    Ok(addrs)
+}
+
+/// The error for an address that stands for no socket address at all.
+fn no_address(what: &str, name: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("{what} {name}: the name resolved to no address"),
+    )
 }
 // ANCHOR_END: resolve
 
@@ -193,7 +187,7 @@ mod tests {
     fn ready(resolution: Resolution) -> Vec<SocketAddr> {
         match resolution {
             Resolution::Ready(addrs) => addrs,
-            other => panic!("expected numbers, got {}", other.describe()),
+            _ => panic!("expected numbers, not a lookup"),
         }
     }
 
