@@ -40,13 +40,14 @@
 use crate::context;
 use crate::driver::DriverHandle;
 use crate::executor::Handle;
+use crate::primitives::{Condvar, Mutex, thread};
 use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
 use crate::trace;
 use crate::util::lock;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -181,7 +182,7 @@ impl BlockingPool {
     fn start_thread(self: &Arc<Self>, handle: &Handle) -> bool {
         let pool = self.clone();
         let handle = handle.clone();
-        std::thread::Builder::new()
+        thread::Builder::new()
             .name(self.thread_name.clone())
             .spawn(move || pool.thread_main(handle))
             .is_ok()

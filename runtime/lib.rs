@@ -56,6 +56,10 @@ mod executor;
 pub mod fs;
 pub mod io;
 pub mod net;
+mod primitives;
+// The loom models of the races in the task and scheduler code: see `scripts/loom.sh`.
+#[cfg(all(loom, test))]
+mod loom_models;
 mod reactor;
 pub mod runtime;
 pub mod sync;

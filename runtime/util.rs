@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 use std::io;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 
 /// Locks `mutex`, ignoring poisoning.
 ///
@@ -11,8 +11,41 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// locks, and the data behind each lock is kept consistent at every step, so a poisoned lock
 /// carries no broken invariant here. Ignoring the flag means a panicking task can never turn
 /// into a panicking runtime.
-pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+///
+/// It takes std's mutex and, under `--cfg loom`, loom's too (see `primitives.rs`).
+pub(crate) fn lock<M: Lock + ?Sized>(mutex: &M) -> M::Guard<'_> {
+    mutex.lock_ignoring_poison()
+}
+
+/// A mutex [`lock`] can take.
+pub(crate) trait Lock {
+    /// What locking gives.
+    type Guard<'a>
+    where
+        Self: 'a;
+    /// Locks, ignoring poisoning.
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_>;
+}
+
+impl<T: ?Sized> Lock for std::sync::Mutex<T> {
+    type Guard<'a>
+        = std::sync::MutexGuard<'a, T>
+    where
+        T: 'a;
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
+        self.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(loom)]
+impl<T: ?Sized> Lock for loom::sync::Mutex<T> {
+    type Guard<'a>
+        = loom::sync::MutexGuard<'a, T>
+    where
+        T: 'a;
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
+        self.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The same error kind, with what was being done and to what in the message:

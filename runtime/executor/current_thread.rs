@@ -25,15 +25,17 @@
 use super::{Handle, OwnedTasks, deferred};
 use crate::context;
 use crate::driver::{Driver, DriverHandle};
+use crate::primitives::atomic::{AtomicBool, fence};
+use crate::primitives::channel::{self, Receiver, Sender};
+use crate::primitives::{Condvar, Mutex};
 use crate::task::{Schedule, TaskRef, with_budget};
 use crate::util::lock;
-use crossbeam_channel::{Receiver, Sender};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst, fence};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -90,7 +92,7 @@ thread_local! {
 
 impl CurrentThread {
     pub(crate) fn new(driver: Driver) -> (CurrentThread, Arc<Shared>) {
-        let (remote_tx, remote_rx) = crossbeam_channel::unbounded();
+        let (remote_tx, remote_rx) = channel::unbounded();
         let shared = Arc::new(Shared {
             remote_tx,
             remote_rx,

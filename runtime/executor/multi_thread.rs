@@ -67,18 +67,20 @@
 use super::{Handle, OwnedTasks, deferred};
 use crate::context;
 use crate::driver::{Driver, DriverHandle};
+use crate::primitives::atomic::{AtomicBool, AtomicUsize, fence};
+use crate::primitives::channel::{self, Receiver, Sender};
+use crate::primitives::thread::{self, JoinHandle as ThreadHandle};
+use crate::primitives::{Condvar, Mutex};
 use crate::task::{Schedule, TaskRef, with_budget};
 use crate::util::lock;
-use crossbeam_channel::{Receiver, Sender};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst, fence};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::JoinHandle as ThreadHandle;
 use std::time::Duration;
 
 /// Tasks a worker runs between two looks at the injector and the driver (as in the
@@ -125,7 +127,7 @@ struct WorkerSlot {
 
 // ANCHOR: idle_state
 /// The sleepers' list.
-struct Idle {
+pub(crate) struct Idle {
     /// The list itself and the number of searching workers, under one lock.
     state: Mutex<IdleState>,
     /// `state.sleeping.len()`, readable without the lock: the fast "does anyone sleep?" test
@@ -183,7 +185,7 @@ impl MultiThread {
         thread_name: &str,
         make_handle: impl FnOnce(Arc<Shared>) -> Handle,
     ) -> io::Result<(MultiThread, Handle)> {
-        let (injector_tx, injector_rx) = crossbeam_channel::unbounded();
+        let (injector_tx, injector_rx) = channel::unbounded();
         let shared = Arc::new(Shared {
             workers: (0..worker_threads)
                 .map(|_| WorkerSlot {
@@ -193,13 +195,7 @@ impl MultiThread {
                 .collect(),
             injector_tx,
             injector_rx,
-            idle: Idle {
-                state: Mutex::new(IdleState {
-                    sleeping: Vec::with_capacity(worker_threads),
-                    searching: 0,
-                }),
-                sleeping_count: AtomicUsize::new(0),
-            },
+            idle: Idle::new(worker_threads),
             driver_handle: driver.handle().clone(),
             driver: Mutex::new(Some(driver)),
             owned: OwnedTasks::new(),
@@ -219,7 +215,7 @@ impl MultiThread {
                 lifo_polls: 0,
             };
             let worker_handle = handle.clone();
-            let started = std::thread::Builder::new()
+            let started = thread::Builder::new()
                 .name(format!("{thread_name}-{index}"))
                 .spawn(move || worker.run(worker_handle));
             match started {
@@ -274,9 +270,9 @@ impl MultiThread {
         }
         // 2. Wake every worker; each sees `shutting_down` and leaves its loop.
         for worker in shared.workers.iter() {
-            worker.parker.unpark(&shared.driver_handle);
+            worker.parker.unpark(|| shared.driver_handle.unpark());
         }
-        let me = std::thread::current().id();
+        let me = thread::current().id();
         for thread in lock(&self.threads).drain(..) {
             if thread.thread().id() != me {
                 // A panic cannot escape a worker (tasks catch theirs), so `Err` is impossible.
@@ -304,7 +300,7 @@ impl Wake for BlockOnThread {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.parker.unpark(&self.driver);
+        self.parker.unpark(|| self.driver.unpark());
     }
 }
 
@@ -417,24 +413,17 @@ impl Worker {
     /// Goes to sleep until woken: in the driver if no other worker is in it, otherwise on
     /// our own condvar.
     fn park(&mut self) {
-        self.shared
-            .idle
-            .announce_sleeping(self.index, &mut self.searching);
-        // The window: a task pushed from here on was pushed after our announcement, so its
-        // pusher will see us in the list. One pushed before it, we see now.
-        fence(SeqCst);
-        if self.shared.has_work() || self.shared.shutting_down.load(SeqCst) {
-            self.searching = self.shared.idle.stop_sleeping(self.index);
-            return;
-        }
-        let parker = &self.shared.workers[self.index].parker;
-        match self.shared.driver.try_lock() {
-            Ok(mut driver) => dispatching(|| parker.park(driver.as_mut())),
-            Err(_) => parker.park(None),
-        }
-        // Woken by a pusher (which took us off the list and counted us as searching), or by
-        // our own I/O event or timer (still on the list).
-        self.searching = self.shared.idle.stop_sleeping(self.index);
+        let shared = &self.shared;
+        let parker = &shared.workers[self.index].parker;
+        shared.idle.sleep(
+            self.index,
+            &mut self.searching,
+            || shared.has_work() || shared.shutting_down.load(SeqCst),
+            || match shared.driver.try_lock() {
+                Ok(mut driver) => dispatching(|| parker.park(driver.as_mut())),
+                Err(_) => parker.park(None),
+            },
+        );
     }
     // ANCHOR_END: park
 
@@ -455,6 +444,57 @@ impl Worker {
 }
 
 impl Idle {
+    /// A sleepers' list for `workers` workers, none asleep.
+    pub(crate) fn new(workers: usize) -> Idle {
+        Idle {
+            state: Mutex::new(IdleState {
+                sleeping: Vec::with_capacity(workers),
+                searching: 0,
+            }),
+            sleeping_count: AtomicUsize::new(0),
+        }
+    }
+
+    // ANCHOR: sleep_protocol
+    /// The only way a worker goes to sleep: announce it, look for work one last time, then
+    /// `park`. On return, `searching` says whether a pusher woke us (and counted us as a
+    /// searcher). The loom model `a_worker_going_to_sleep_never_misses_a_push` runs this
+    /// against [`Idle::notify_one`] in every interleaving.
+    pub(crate) fn sleep(
+        &self,
+        index: usize,
+        searching: &mut bool,
+        work_waiting: impl FnOnce() -> bool,
+        park: impl FnOnce(),
+    ) {
+        self.announce_sleeping(index, searching);
+        // The window: a task pushed from here on was pushed after our announcement, so its
+        // pusher will see us in the list. One pushed before it, we see now.
+        fence(SeqCst);
+        if !work_waiting() {
+            park();
+        }
+        // Woken by a pusher (which took us off the list and counted us as searching), or by
+        // our own I/O event or timer, or we never slept (still on the list).
+        *searching = self.stop_sleeping(index);
+    }
+    // ANCHOR_END: sleep_protocol
+
+    // ANCHOR: notify
+    /// Called after every push: wakes a sleeping worker other than `me` with `unpark`, if
+    /// there is one and no worker is already on its way to look.
+    pub(crate) fn notify_one(&self, me: Option<usize>, unpark: impl FnOnce(usize)) {
+        // Pairs with the fence in `sleep`: our push is visible to its last look, or its
+        // announcement is visible to this load.
+        fence(SeqCst);
+        if self.sleeping_count.load(SeqCst) > 0 {
+            if let Some(sleeper) = self.pick_sleeper(me) {
+                unpark(sleeper);
+            }
+        }
+    }
+    // ANCHOR_END: notify
+
     /// Puts `index` on the sleepers' list (and off the searchers' count).
     fn announce_sleeping(&self, index: usize, searching: &mut bool) {
         let mut state = lock(&self.state);
@@ -480,7 +520,7 @@ impl Idle {
     }
 
     /// One searcher fewer; returns whether it was the last.
-    fn stop_searching(&self) -> bool {
+    pub(crate) fn stop_searching(&self) -> bool {
         let mut state = lock(&self.state);
         state.searching -= 1;
         state.searching == 0
@@ -532,24 +572,18 @@ impl Shared {
                 .any(|worker| !lock(&worker.queue).is_empty())
     }
 
-    // ANCHOR: notify
-    /// Called after every push: wakes a sleeping worker if there is one and no worker is
-    /// already on its way to look.
-    fn wake_one_sleeper_if_any(&self, me: Option<usize>) {
-        // Pairs with the fence in `Worker::park`: our push is visible to its last look, or
-        // its announcement is visible to this load.
-        fence(SeqCst);
-        if self.idle.sleeping_count.load(SeqCst) > 0 {
-            self.wake_one_sleeper(me);
-        }
-    }
-    // ANCHOR_END: notify
-
     /// Wakes a sleeper other than worker `me`, unless a worker is already searching.
     fn wake_one_sleeper(&self, me: Option<usize>) {
         if let Some(sleeper) = self.idle.pick_sleeper(me) {
-            self.workers[sleeper].parker.unpark(&self.driver_handle);
+            self.unpark_worker(sleeper);
         }
+    }
+
+    /// Wakes worker `index` wherever it sleeps.
+    fn unpark_worker(&self, index: usize) {
+        self.workers[index]
+            .parker
+            .unpark(|| self.driver_handle.unpark());
     }
 
     /// Drops every queued task reference (at shutdown; the tasks are shells by then).
@@ -595,7 +629,8 @@ impl Schedule for Shared {
             return self.drain_queues();
         }
         if pushed {
-            self.wake_one_sleeper_if_any(me);
+            self.idle
+                .notify_one(me, |sleeper| self.unpark_worker(sleeper));
         }
     }
 
@@ -663,7 +698,7 @@ const NOTIFIED: usize = 3;
 // ANCHOR_END: parker_states
 
 impl Parker {
-    fn new() -> Parker {
+    pub(crate) fn new() -> Parker {
         Parker {
             state: AtomicUsize::new(EMPTY),
             lock: Mutex::new(()),
@@ -673,7 +708,7 @@ impl Parker {
 
     // ANCHOR: parker_park
     /// Sleeps until `unpark` (or, with the driver, until I/O or a timer is due).
-    fn park(&self, driver: Option<&mut Driver>) {
+    pub(crate) fn park(&self, driver: Option<&mut Driver>) {
         // A wake-up that came early is consumed here, and we do not sleep at all.
         if self
             .state
@@ -738,7 +773,8 @@ impl Parker {
 
     // ANCHOR: parker_unpark
     /// Wakes the thread if it sleeps, or makes its next `park` return at once.
-    fn unpark(&self, driver: &DriverHandle) {
+    /// `wake_driver` interrupts `epoll_wait`, for a thread parked in the driver.
+    pub(crate) fn unpark(&self, wake_driver: impl FnOnce()) {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_CONDVAR => {
@@ -747,7 +783,7 @@ impl Parker {
                 drop(lock(&self.lock));
                 self.condvar.notify_one();
             }
-            PARKED_DRIVER => driver.unpark(),
+            PARKED_DRIVER => wake_driver(),
             _ => unreachable!("the parker state is one of four values"),
         }
     }

@@ -5,10 +5,10 @@
 //! the `task → waker → task` reference cycles), the scheduler must be able to find them all.
 //! This list is how. Tasks remove themselves when they complete.
 
+use crate::primitives::Mutex;
 use crate::task::TaskRef;
 use crate::util::lock;
 use slab::Slab;
-use std::sync::Mutex;
 
 /// Every task spawned and not yet complete, keyed by slab index.
 pub(crate) struct OwnedTasks {

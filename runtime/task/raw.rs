@@ -15,13 +15,15 @@ use super::coop;
 use super::join::{Join, JoinError};
 use super::state::{AfterPending, State};
 use super::{Id, Schedule, TaskRef};
+use crate::primitives::Mutex;
+use crate::primitives::atomic::AtomicUsize;
 use crate::util::lock;
 use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Wake, Waker};
 
 /// What a run queue holds: a task seen only as "something that can be run".

@@ -15,7 +15,8 @@
 //! per task at any moment, and a queue entry always finds `SCHEDULED = 1, RUNNING = 0` — except
 //! when shutdown has claimed the task, which is why [`State::start_running`] can refuse.
 
-use std::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use crate::primitives::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 // ANCHOR: state_bits
 const SCHEDULED: usize = 1 << 0;

@@ -13,9 +13,9 @@
 //! themselves. A B-tree is simpler to read and fast enough to measure against it.
 
 use super::Instant;
+use crate::primitives::Mutex;
 use crate::util::lock;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::task::Waker;
 use std::time::Duration;
 
