@@ -305,6 +305,11 @@ impl Permits {
         }
     }
 
+    /// Permits that are free right now.
+    pub(super) fn available(&self) -> usize {
+        self.available
+    }
+
     /// Takes `n` permits if they are free. Thanks to the invariant on [`Permits`], free
     /// permits are never owed to a waiter, so this cannot jump the queue.
     pub(super) fn try_take(&mut self, n: usize) -> Result<(), TryAcquireError> {
