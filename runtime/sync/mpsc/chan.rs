@@ -44,7 +44,9 @@ struct State<T> {
     /// [`Permits`]. Measured with callgrind on the benchmark's current-thread runs: per
     /// message of `mpsc_bounded`, 4.3 atomic read-modify-writes instead of 8.3 (tokio: 8.5)
     /// and 431 instructions instead of 488 (tokio: 497); per `mpsc_ping_pong` round trip,
-    /// 30 atomics instead of 38 (tokio: 30).
+    /// 30 atomics instead of 38 (tokio: 30). By the stopwatch, `mpsc_bounded` went from
+    /// about 0.94 of tokio's time to 0.56 on the current-thread runtime, and from about 1.4
+    /// to about 1.0 on the multi-thread one.
     room: Option<Permits>,
 }
 // ANCHOR_END: chan_state
