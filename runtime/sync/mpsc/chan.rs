@@ -18,7 +18,6 @@ pub(super) struct Chan<T> {
     state: Mutex<State<T>>,
 }
 
-// ANCHOR: chan_state
 /// A channel's state.
 struct State<T> {
     /// Messages sent and not yet received, oldest first. One queue for all senders, and
@@ -49,12 +48,12 @@ struct State<T> {
     /// to about 1.0 on the multi-thread one.
     room: Option<Permits>,
 }
-// ANCHOR_END: chan_state
 
 /// Why a bounded operation finds a `room`.
 const BOUNDED: &str = "only a bounded channel sends through a slot";
 
 impl<T> State<T> {
+    // ANCHOR: chan_enqueue
     /// Appends `value` (whose slot, in a bounded channel, is already taken). Returns the
     /// receiver's waker, to wake after unlocking. Taken, not cloned: the receiver is woken
     /// once, however many messages follow before it runs; it files its waker again only
@@ -63,6 +62,7 @@ impl<T> State<T> {
         self.queue.push_back(value);
         self.receiver_waker.take()
     }
+    // ANCHOR_END: chan_enqueue
 
     /// The receiver took a message out: in a bounded channel its slot is free again, and
     /// goes to the oldest waiting sender first. Returns the wakers to wake after unlocking.
@@ -336,9 +336,10 @@ impl<T> Future for Send<'_, T> {
                 this.ticket = Some(ticket);
                 drop(state);
                 drop(stale);
-                // Waker contract: our waker is in the room's queue under `ticket`. The
-                // receive that frees our slot, a sender ahead of us that gives up, or the
-                // receiver's close takes it out and wakes it, after unlocking.
+                // Waker contract: our waker is in the room's queue under `ticket`. Whoever
+                // hands us a slot (the receive that frees one, or a sender granted one
+                // before us that gives it up) or closes the channel takes it out and wakes
+                // it, after unlocking.
                 return Poll::Pending;
             }
             // The room closes with the channel: the receiver is gone or closed.
