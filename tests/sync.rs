@@ -14,7 +14,7 @@ use asincrono::task::{JoinHandle, yield_now};
 use asincrono::time::timeout;
 use common::{DropCounter, on_each_flavour};
 use std::future::{Future, poll_fn};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
@@ -218,6 +218,78 @@ fn a_send_cancelled_while_waiting_for_room_takes_no_slot_with_it() {
         assert_eq!(tx.capacity(), 1, "the cancelled send left the slot free");
         tx.try_send(2).expect("room again");
         assert_eq!(rx.recv().await, Some(2));
+    });
+}
+
+/// Polls `tx.send(value)` at most twice, yielding after each poll, and drops it if it has
+/// not completed by then: a sender that gives up, either still queued for a slot or granted
+/// one during the last yield and never back to collect it. Returns whether it was sent.
+async fn send_or_give_up<T>(tx: &mpsc::Sender<T>, value: T) -> bool {
+    let mut send = pin!(tx.send(value));
+    for _ in 0..2 {
+        if let Poll::Ready(result) = poll_fn(|cx| Poll::Ready(send.as_mut().poll(cx))).await {
+            result.expect("the receiver lives");
+            return true;
+        }
+        yield_now().await;
+    }
+    false
+}
+
+#[test]
+fn senders_that_give_up_at_any_point_lose_no_slot_and_no_sent_message() {
+    const CAPACITY: usize = 4;
+    const ATTEMPTS: usize = 5_000;
+    on_each_flavour(|| async {
+        let (tx, mut rx) = mpsc::channel::<(usize, Option<usize>)>(CAPACITY);
+        let producers: Vec<_> = (0..PRODUCERS)
+            .map(|producer| {
+                let tx = tx.clone();
+                asincrono::spawn(async move {
+                    // Each message carries the number of messages this producer sent before
+                    // it, so a lost, duplicated or reordered one shows at the receiver.
+                    let mut sent = 0;
+                    for _ in 0..ATTEMPTS {
+                        if send_or_give_up(&tx, (producer, Some(sent))).await {
+                            sent += 1;
+                        }
+                    }
+                    tx.send((producer, None)).await.expect("the receiver lives");
+                    sent
+                })
+            })
+            .collect();
+        let mut next_expected = [0; PRODUCERS];
+        let mut finished = 0;
+        let mut received = 0;
+        while finished < PRODUCERS {
+            match rx.recv().await.expect("a sender is alive") {
+                (_, None) => finished += 1,
+                (producer, Some(sequence)) => {
+                    check_per_producer_order(&mut next_expected, (producer, sequence));
+                    received += 1;
+                    if received % 3 == 0 {
+                        yield_now().await; // let the senders find the channel full
+                    }
+                }
+            }
+        }
+        let sent = join_all(producers).await;
+        assert_eq!(
+            next_expected.to_vec(),
+            sent,
+            "every completed send arrived once"
+        );
+        assert!(
+            sent.iter().sum::<usize>() < PRODUCERS * ATTEMPTS,
+            "some senders gave up"
+        );
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Empty),
+            "no message was left over"
+        );
+        assert_eq!(tx.capacity(), CAPACITY, "every slot is free again");
     });
 }
 

@@ -36,8 +36,9 @@
 //!    after the lock too, since it may hold the last reference to a task.
 //!
 //! The primitives also build on each other: [`Mutex`] is a [`Semaphore`] with one permit
-//! plus a slot for the value, and a bounded [`mpsc`] channel is an unbounded one plus a
-//! semaphore that counts free slots.
+//! plus a slot for the value, and a bounded [`mpsc`] channel is an unbounded one whose state
+//! also holds a semaphore's count of free slots (under the channel's one lock, so that a
+//! message is one lock to send and one to receive, not two each).
 //!
 //! # Cancel safety
 //!

@@ -34,17 +34,19 @@ use std::task::{Context, Poll, Waker, ready};
 /// ```
 pub struct Semaphore {
     /// Everything that changes, behind one lock that is held only for a few instructions.
-    state: Mutex<State>,
+    state: Mutex<Permits>,
 }
 
 // ANCHOR: semaphore_state
-/// A semaphore's state.
+/// A semaphore's state: the count, the queue, and every rule about them, but no lock.
+/// [`Semaphore`] keeps one behind its own mutex; a bounded mpsc channel keeps one inside
+/// its channel's mutex, so that a send or a receive takes one lock, not two.
 ///
 /// The invariant that makes it fair: **if any waiter is queued, `available` is zero.**
-/// Every change that frees permits ends with [`State::hand_out`], which gives them to the
+/// Every change that frees permits ends with [`Permits::hand_out`], which gives them to the
 /// queue first, so a newcomer (or `try_acquire`) can never take permits that a waiter is
 /// owed.
-struct State {
+pub(super) struct Permits {
     /// Permits that nobody holds and nobody has been promised.
     available: usize,
     /// Set by `close`: every later acquire fails.
@@ -98,12 +100,7 @@ impl Semaphore {
             "a Semaphore holds at most Semaphore::MAX_PERMITS permits"
         );
         Semaphore {
-            state: Mutex::new(State {
-                available: permits,
-                closed: false,
-                waiting: WaitQueue::new(),
-                granted: BTreeSet::new(),
-            }),
+            state: Mutex::new(Permits::new(permits)),
         }
     }
 
@@ -128,8 +125,7 @@ impl Semaphore {
                 n <= Semaphore::MAX_PERMITS - state.available,
                 "a Semaphore holds at most Semaphore::MAX_PERMITS permits"
             );
-            state.available += n;
-            state.hand_out()
+            state.release(n)
         };
         to_wake.wake_all();
     }
@@ -147,17 +143,7 @@ impl Semaphore {
     /// assert_eq!(semaphore.try_acquire().err(), Some(TryAcquireError::Closed));
     /// ```
     pub fn close(&self) {
-        let to_wake = {
-            let mut state = lock(&self.state);
-            state.closed = true;
-            let mut to_wake = WakeList::new();
-            for waiter in state.waiting.take_all() {
-                // What the head had collected goes back to the pool: nobody claims it now.
-                state.available += waiter.held;
-                to_wake.push(waiter.waker);
-            }
-            to_wake
-        };
+        let to_wake = lock(&self.state).close();
         to_wake.wake_all();
     }
 
@@ -276,48 +262,102 @@ impl Semaphore {
         })
     }
 
-    /// Takes `n` permits if they are free. Thanks to the invariant on [`State`], free
-    /// permits are never owed to a waiter, so this cannot jump the queue.
+    /// Takes `n` permits if they are free and nobody is queued for them.
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
-        let mut state = lock(&self.state);
-        if state.closed {
-            Err(TryAcquireError::Closed)
-        } else if state.available >= n {
-            state.available -= n;
-            Ok(())
-        } else {
-            Err(TryAcquireError::NoPermits)
-        }
+        lock(&self.state).try_take(n)
     }
 
     /// Gives back `n` permits taken earlier; the queue gets them first. Unlike
     /// [`add_permits`](Semaphore::add_permits) this needs no limit check: the permits came
     /// from here.
     pub(crate) fn release(&self, n: usize) {
-        let to_wake = {
-            let mut state = lock(&self.state);
-            state.available += n;
-            state.hand_out()
-        };
+        let to_wake = lock(&self.state).release(n);
         to_wake.wake_all();
+    }
+
+    /// First poll of a request for `wanted` permits: see [`Permits::start`].
+    fn start(&self, wanted: usize, waker: &Waker) -> Progress {
+        lock(&self.state).start(wanted, waker)
+    }
+
+    /// A later poll of a queued request: see [`Permits::check`]. The stale waker it returns
+    /// is dropped by the caller, after the lock.
+    fn check(&self, ticket: Ticket, waker: &Waker) -> (Progress, Option<Waker>) {
+        lock(&self.state).check(ticket, waker)
+    }
+
+    /// A request dropped before it completed: see [`Permits::cancel`].
+    fn cancel(&self, ticket: Ticket, wanted: usize) {
+        let (to_wake, _removed) = lock(&self.state).cancel(ticket, wanted);
+        to_wake.wake_all();
+        // `_removed`, the waker of the cancelled request, is dropped here, after the lock.
+    }
+}
+
+impl Permits {
+    /// `permits` free permits, nobody waiting. `const`, for [`Semaphore::new`].
+    pub(super) const fn new(permits: usize) -> Permits {
+        Permits {
+            available: permits,
+            closed: false,
+            waiting: WaitQueue::new(),
+            granted: BTreeSet::new(),
+        }
+    }
+
+    /// Permits that are free right now.
+    pub(super) fn available(&self) -> usize {
+        self.available
+    }
+
+    /// Takes `n` permits if they are free. Thanks to the invariant on [`Permits`], free
+    /// permits are never owed to a waiter, so this cannot jump the queue.
+    pub(super) fn try_take(&mut self, n: usize) -> Result<(), TryAcquireError> {
+        if self.closed {
+            Err(TryAcquireError::Closed)
+        } else if self.available >= n {
+            self.available -= n;
+            Ok(())
+        } else {
+            Err(TryAcquireError::NoPermits)
+        }
+    }
+
+    /// Gives back (or adds) `n` permits; the queue gets them first. Returns the wakers of
+    /// the waiters this completed, to wake after the lock.
+    pub(super) fn release(&mut self, n: usize) -> WakeList {
+        self.available += n;
+        self.hand_out()
+    }
+
+    /// Closes: every queued waiter is taken out (its next poll finds no entry and reports
+    /// the close) and every later request fails. Returns the wakers to wake after the lock.
+    pub(super) fn close(&mut self) -> WakeList {
+        self.closed = true;
+        let mut to_wake = WakeList::new();
+        for waiter in self.waiting.take_all() {
+            // What the head had collected goes back to the pool: nobody claims it now.
+            self.available += waiter.held;
+            to_wake.push(waiter.waker);
+        }
+        to_wake
     }
 
     // ANCHOR: acquire_start
     /// First poll of a request for `wanted` permits: take them, or queue for them.
-    fn start(&self, wanted: usize, waker: &Waker) -> Progress {
-        let mut state = lock(&self.state);
-        if state.closed {
+    pub(super) fn start(&mut self, wanted: usize, waker: &Waker) -> Progress {
+        if self.closed {
             return Progress::Closed;
         }
-        if state.available >= wanted {
-            state.available -= wanted;
+        if self.available >= wanted {
+            self.available -= wanted;
             return Progress::Acquired;
         }
         // Not enough. It joins the back of the queue, taking what is free now as a down
         // payment: if others are queued, the invariant says nothing is free and it takes 0;
         // if none is, it becomes the head and holds the permits it got until it has all.
-        let held = std::mem::take(&mut state.available);
-        let ticket = state.waiting.push_back(Waiter {
+        let held = std::mem::take(&mut self.available);
+        let ticket = self.waiting.push_back(Waiter {
             held,
             missing: wanted - held,
             waker: waker.clone(),
@@ -328,12 +368,11 @@ impl Semaphore {
 
     /// A later poll of a queued request: has it been granted, or the semaphore closed?
     /// Returns the stale waker it replaced, to be dropped by the caller after the lock.
-    fn check(&self, ticket: Ticket, waker: &Waker) -> (Progress, Option<Waker>) {
-        let mut state = lock(&self.state);
-        if state.granted.remove(&ticket) {
+    pub(super) fn check(&mut self, ticket: Ticket, waker: &Waker) -> (Progress, Option<Waker>) {
+        if self.granted.remove(&ticket) {
             return (Progress::Acquired, None);
         }
-        match state.waiting.get_mut(ticket) {
+        match self.waiting.get_mut(ticket) {
             Some(waiter) => (
                 Progress::Queued(ticket),
                 replace_waker(&mut waiter.waker, waker),
@@ -345,27 +384,22 @@ impl Semaphore {
 
     // ANCHOR: acquire_cancel
     /// A request for `wanted` permits is dropped while queued (or granted but not yet
-    /// collected): give back whatever it held, so that the next waiter gets it.
-    fn cancel(&self, ticket: Ticket, wanted: usize) {
-        let (to_wake, _removed) = {
-            let mut state = lock(&self.state);
-            let (held, removed) = if state.granted.remove(&ticket) {
-                (wanted, None)
-            } else {
-                match state.waiting.remove(ticket) {
-                    Some(waiter) => (waiter.held, Some(waiter)),
-                    None => (0, None), // closed: its permits went back already
-                }
-            };
-            state.available += held;
-            (state.hand_out(), removed)
+    /// collected): give back whatever it held, so that the next waiter gets it. Returns the
+    /// wakers to wake, and the cancelled request's own waker, which the caller drops: both
+    /// after the lock.
+    pub(super) fn cancel(&mut self, ticket: Ticket, wanted: usize) -> (WakeList, Option<Waker>) {
+        let (held, removed) = if self.granted.remove(&ticket) {
+            (wanted, None)
+        } else {
+            match self.waiting.remove(ticket) {
+                Some(waiter) => (waiter.held, Some(waiter.waker)),
+                None => (0, None), // closed: its permits went back already
+            }
         };
-        to_wake.wake_all();
+        (self.release(held), removed)
     }
     // ANCHOR_END: acquire_cancel
-}
 
-impl State {
     // ANCHOR: hand_out
     /// Gives free permits to the waiters at the head of the queue, oldest first, until
     /// either the permits or the waiters run out. Restores the invariant: afterwards, a
@@ -393,8 +427,8 @@ impl State {
     // ANCHOR_END: hand_out
 }
 
-/// What one poll of an [`Acquire`] found.
-enum Progress {
+/// What one poll of a request for permits found.
+pub(super) enum Progress {
     /// The permits are ours.
     Acquired,
     /// The semaphore is closed.

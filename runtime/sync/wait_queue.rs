@@ -99,13 +99,21 @@ impl WakeList {
         }
     }
 
+    /// Moves every waker of `other` to the end of this list.
+    pub(super) fn append(&mut self, other: WakeList) {
+        self.extend(other.first.into_iter().chain(other.rest));
+    }
+
     // ANCHOR: wake_all
     /// Wakes every waker, in the order pushed. Call it with no lock held.
     pub(super) fn wake_all(self) {
-        self.first
-            .into_iter()
-            .chain(self.rest)
-            .for_each(Waker::wake);
+        // `rest` is empty whenever `first` is, so an empty list (a release that completes
+        // no waiter, the common case) costs one test.
+        let Some(first) = self.first else {
+            return;
+        };
+        first.wake();
+        self.rest.into_iter().for_each(Waker::wake);
     }
     // ANCHOR_END: wake_all
 }

@@ -1,34 +1,21 @@
-//! The bounded flavour: a [`Chan`] behind a semaphore that counts the free slots.
+//! The bounded flavour: a [`Chan`] whose state also counts the free slots.
 //!
-//! A sender takes a permit before it pushes, and the receiver gives one back for every
-//! message it takes out; so at most `capacity` messages are ever queued, and a sender that
-//! finds no permit waits in the semaphore's queue, which is first come, first served, and
-//! cleans up after a sender that gives up. Closing the receiver closes the semaphore, which
-//! wakes every waiting sender with an error. tokio builds its bounded channel the same way.
+//! A sender takes a slot before it pushes, and the receiver frees one for every message it
+//! takes out; so at most `capacity` messages are ever queued, and a sender that finds no
+//! slot waits in the channel's queue of senders, which is first come, first served, and
+//! cleans up after a sender that gives up: a semaphore's rules, whose state (`Permits` in
+//! `semaphore.rs`) lives inside the channel's lock, so that a send and a receive each lock
+//! once (see `chan.rs`). Closing the receiver closes the slots too, which wakes every
+//! waiting sender with an error. tokio's bounded channel is the same idea, with a separate,
+//! lock-free semaphore.
 
 use super::chan::Chan;
 use super::error::{SendError, TryRecvError, TrySendError};
-use crate::sync::semaphore::{Acquire, Semaphore, TryAcquireError};
+use crate::sync::Semaphore;
 use std::fmt;
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
-
-/// What the senders and the receiver of a bounded channel share.
-struct Bounded<T> {
-    /// The messages.
-    chan: Chan<T>,
-    /// The free slots, one permit each. A message holds its slot from the moment its
-    /// sender takes the permit until the receiver takes the message out.
-    room: Semaphore,
-}
-
-impl<T> Bounded<T> {
-    /// The receiver took a message out: its slot is free again.
-    fn slot_freed(&self) {
-        self.room.release(1);
-    }
-}
+use std::task::{Context, Poll};
 
 /// Creates a bounded channel holding at most `capacity` messages: senders wait for room
 /// when it is full (back-pressure).
@@ -64,28 +51,20 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         capacity <= Semaphore::MAX_PERMITS,
         "mpsc::channel: the capacity must be at most Semaphore::MAX_PERMITS"
     );
-    let shared = Arc::new(Bounded {
-        chan: Chan::new(),
-        room: Semaphore::new(capacity),
-    });
-    (
-        Sender {
-            shared: shared.clone(),
-        },
-        Receiver { shared },
-    )
+    let chan = Arc::new(Chan::new(Some(capacity)));
+    (Sender { chan: chan.clone() }, Receiver { chan })
 }
 
 /// The sending half of a bounded channel. Clone it for more producers.
 pub struct Sender<T> {
     /// The channel.
-    shared: Arc<Bounded<T>>,
+    chan: Arc<Chan<T>>,
 }
 
 /// The receiving half of a bounded channel.
 pub struct Receiver<T> {
     /// The channel.
-    shared: Arc<Bounded<T>>,
+    chan: Arc<Chan<T>>,
 }
 
 impl<T> Sender<T> {
@@ -99,13 +78,10 @@ impl<T> Sender<T> {
     /// # Cancel safety
     /// Not cancel-safe for the value: if the future is dropped before it completes, the
     /// value (which it owns) is dropped unsent. Nothing else is lost: no slot stays taken,
-    /// and the other waiting senders keep their order. The value is never half sent: once
-    /// the slot is granted, the push happens in the same poll.
+    /// and the other waiting senders keep their order. The value is never half sent: the
+    /// slot is taken and the value pushed in the same poll, under one lock.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        if Acquire::new(&self.shared.room, 1).await.is_err() {
-            return Err(SendError(value)); // the room closes when the receiver closes
-        }
-        self.push_into_taken_slot(value).map_err(SendError)
+        self.chan.send(value).await
     }
     // ANCHOR_END: bounded_send
 
@@ -120,26 +96,12 @@ impl<T> Sender<T> {
     /// assert!(matches!(tx.try_send(2), Err(TrySendError::Full(2))));
     /// ```
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        match self.shared.room.try_take(1) {
-            Ok(()) => self
-                .push_into_taken_slot(value)
-                .map_err(TrySendError::Closed),
-            Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(value)),
-            Err(TryAcquireError::Closed) => Err(TrySendError::Closed(value)),
-        }
-    }
-
-    /// Pushes into the slot whose permit we hold; if the receiver closed meanwhile, gives
-    /// the slot back and returns the value.
-    fn push_into_taken_slot(&self, value: T) -> Result<(), T> {
-        self.shared.chan.push(value).inspect_err(|_| {
-            self.shared.slot_freed();
-        })
+        self.chan.try_send(value)
     }
 
     /// Whether the receiver is gone or closed, so that every send fails.
     pub fn is_closed(&self) -> bool {
-        self.shared.chan.is_closed()
+        self.chan.is_closed()
     }
 
     /// Waits until the receiver is gone or closed.
@@ -147,27 +109,27 @@ impl<T> Sender<T> {
     /// # Cancel safety
     /// Cancel-safe: it consumes nothing.
     pub async fn closed(&self) {
-        self.shared.chan.closed().await
+        self.chan.closed().await
     }
 
     /// How many messages could be sent right now without waiting.
     pub fn capacity(&self) -> usize {
-        self.shared.room.available_permits()
+        self.chan.free_slots()
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Sender<T> {
-        self.shared.chan.add_sender();
+        self.chan.add_sender();
         Sender {
-            shared: self.shared.clone(),
+            chan: self.chan.clone(),
         }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.shared.chan.drop_sender();
+        self.chan.drop_sender();
     }
 }
 
@@ -182,30 +144,21 @@ impl<T> Receiver<T> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
-    // ANCHOR: bounded_poll_recv
     /// The poll behind [`recv`](Receiver::recv), for hand-written futures: `Pending` means
     /// `cx`'s task will be woken when a message arrives or the last sender goes.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let message = ready!(self.shared.chan.poll_recv(cx));
-        if message.is_some() {
-            self.shared.slot_freed();
-        }
-        Poll::Ready(message)
+        self.chan.poll_recv(cx)
     }
-    // ANCHOR_END: bounded_poll_recv
 
     /// Takes the next message if one is queued; never waits.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let message = self.shared.chan.try_recv()?;
-        self.shared.slot_freed();
-        Ok(message)
+        self.chan.try_recv()
     }
 
     /// Closes the channel from the receiving end: sends fail from now on (waiting ones
     /// too), while the messages already queued can still be received.
     pub fn close(&mut self) {
-        self.shared.chan.close();
-        self.shared.room.close();
+        self.chan.close();
     }
 }
 
@@ -214,8 +167,7 @@ impl<T> Drop for Receiver<T> {
     /// Closes the channel, wakes every waiting sender with an error, and drops the
     /// messages still queued.
     fn drop(&mut self) {
-        self.shared.chan.close_and_discard();
-        self.shared.room.close();
+        self.chan.close_and_discard();
     }
 }
 // ANCHOR_END: bounded_receiver_drop
@@ -327,6 +279,130 @@ mod tests {
         assert!(matches!(tx.try_send(3), Err(TrySendError::Closed(3))));
         assert_eq!(rx.try_recv(), Ok(1), "queued messages survive close");
         assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    }
+
+    #[test]
+    fn a_granted_send_dropped_before_it_polls_again_passes_its_slot_on() {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap();
+        let (first, first_waker) = CountingWaker::new();
+        let (second, second_waker) = CountingWaker::new();
+        let mut first_send = Box::pin(tx.send(1));
+        let mut second_send = Box::pin(tx.send(2));
+        assert!(poll_once(first_send.as_mut(), &first_waker).is_pending());
+        assert!(poll_once(second_send.as_mut(), &second_waker).is_pending());
+
+        assert_eq!(rx.try_recv(), Ok(0)); // the freed slot is granted to the first send
+        assert_eq!((first.wakes(), second.wakes()), (1, 0));
+        assert!(
+            matches!(tx.try_send(9), Err(TrySendError::Full(9))),
+            "granted, not free"
+        );
+        drop(first_send); // woken, but never polled again
+        assert_eq!(second.wakes(), 1, "the slot went on to the next sender");
+        assert!(poll_once(second_send.as_mut(), &second_waker).is_ready());
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Empty),
+            "the dropped value was not sent"
+        );
+        assert_eq!(tx.capacity(), 1, "no slot was lost");
+    }
+
+    #[test]
+    fn waiting_senders_push_in_the_order_they_started_waiting() {
+        let (tx, mut rx) = channel(2);
+        tx.try_send(0).unwrap();
+        tx.try_send(1).unwrap();
+        let wakers: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
+        let mut sends: Vec<_> = (2..5).map(|value| Some(Box::pin(tx.send(value)))).collect();
+        for (send, (_, waker)) in sends.iter_mut().zip(&wakers) {
+            assert!(poll_once(send.as_mut().unwrap().as_mut(), waker).is_pending());
+        }
+        let mut received = Vec::new();
+        for _ in 0..5 {
+            received.push(rx.try_recv().unwrap());
+            // Poll every unfinished send, newest first: only one granted a slot completes.
+            for (slot, (_, waker)) in sends.iter_mut().zip(&wakers).rev() {
+                if let Some(send) = slot {
+                    if poll_once(send.as_mut(), waker).is_ready() {
+                        *slot = None;
+                    }
+                }
+            }
+        }
+        assert_eq!(received, [0, 1, 2, 3, 4]);
+        assert_eq!(tx.capacity(), 2);
+    }
+
+    #[test]
+    fn every_received_message_frees_its_slot_whatever_the_receiver_does_with_it() {
+        let (tx, mut rx) = channel(3);
+        let (_, waker) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        for round in 0..10 {
+            for i in 0..3 {
+                tx.try_send(Box::new(round * 3 + i)).unwrap();
+            }
+            assert_eq!(tx.capacity(), 0);
+            drop(rx.try_recv().unwrap()); // taken by try_recv, dropped at once
+            assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(_)))); // by poll_recv
+            let _ = rx.try_recv().unwrap();
+            assert_eq!(tx.capacity(), 3, "round {round}: every slot is free again");
+        }
+    }
+
+    #[test]
+    fn closing_the_receiver_after_a_slot_was_granted_hands_the_value_back() {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap();
+        let (sender, waker) = CountingWaker::new();
+        let mut send = Box::pin(tx.send(1));
+        assert!(poll_once(send.as_mut(), &waker).is_pending());
+        assert_eq!(rx.try_recv(), Ok(0)); // grants the slot to `send`...
+        rx.close(); // ...which has not collected it yet
+        assert_eq!(sender.wakes(), 1);
+        assert!(matches!(
+            poll_once(send.as_mut(), &waker),
+            Poll::Ready(Err(SendError(1)))
+        ));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        assert_eq!(tx.capacity(), 1, "the granted slot came back");
+    }
+
+    #[test]
+    fn close_wakes_every_waiting_sender_with_its_value() {
+        let (tx, mut rx) = channel(1);
+        tx.try_send(0).unwrap();
+        let wakers: Vec<_> = (0..2).map(|_| CountingWaker::new()).collect();
+        let mut sends: Vec<_> = (1..3).map(|value| Box::pin(tx.send(value))).collect();
+        for (send, (_, waker)) in sends.iter_mut().zip(&wakers) {
+            assert!(poll_once(send.as_mut(), waker).is_pending());
+        }
+        rx.close();
+        for (value, (send, (counter, waker))) in (1..3).zip(sends.iter_mut().zip(&wakers)) {
+            assert_eq!(counter.wakes(), 1);
+            match poll_once(send.as_mut(), waker) {
+                Poll::Ready(Err(SendError(back))) => assert_eq!(back, value),
+                _ => panic!("a send waiting at close fails with its value"),
+            }
+        }
+        assert_eq!(
+            rx.try_recv(),
+            Ok(0),
+            "what was queued before the close stays"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "after completion")]
+    fn a_send_polled_after_it_completed_panics() {
+        let (tx, _rx) = channel(1);
+        let (_, waker) = CountingWaker::new();
+        let mut send = Box::pin(tx.send(1));
+        assert!(poll_once(send.as_mut(), &waker).is_ready());
+        let _ = poll_once(send.as_mut(), &waker);
     }
 
     #[test]

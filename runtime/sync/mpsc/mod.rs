@@ -19,11 +19,13 @@
 //!
 //! Both flavours share one core (`chan.rs`): a `VecDeque` of messages, a count of live
 //! senders, a `closed` flag and the receiver's waker, all behind one `std::sync::Mutex`.
-//! The bounded flavour adds a [`Semaphore`](super::Semaphore) counting the free slots
-//! (`bounded.rs`): a send is "acquire a slot, then push", a receive is "pop, then release
-//! the slot". So the fairness among waiting senders, and the clean-up when a waiting send
-//! is dropped, are the semaphore's, written and tested once. tokio's channel has the same
-//! shape, with a lock-free linked list of message blocks instead of a locked `VecDeque`.
+//! The bounded flavour adds the free slots to that state: a semaphore's count and queue of
+//! waiting senders, without the semaphore's own lock. A send is "take a slot and push", a
+//! receive "pop and free the slot", each under the one lock. The fairness among waiting
+//! senders, and the clean-up when a waiting send is dropped, are still the semaphore's,
+//! written and tested once. tokio's channel has the same parts, with a lock-free linked
+//! list of message blocks instead of a locked `VecDeque`, and a separate semaphore whose
+//! fast path is one compare-and-swap.
 //!
 //! ```
 //! use asincrono::sync::mpsc;

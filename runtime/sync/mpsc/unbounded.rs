@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 /// });
 /// ```
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let chan = Arc::new(Chan::new());
+    let chan = Arc::new(Chan::new(None));
     (
         UnboundedSender { chan: chan.clone() },
         UnboundedReceiver { chan },
