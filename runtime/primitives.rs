@@ -37,6 +37,31 @@ pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, fence};
 }
 
+/// A cell whose contents may be changed through a shared reference, when some other rule
+/// (for a task's stage: the state word) makes sure nobody else touches them meanwhile.
+/// Under loom, every access is recorded, and two that are not ordered by a happens-before
+/// edge fail the model: loom checks the rule instead of trusting it.
+pub(crate) mod cell {
+    #[cfg(loom)]
+    pub(crate) use loom::cell::UnsafeCell;
+
+    /// std's `UnsafeCell` with loom's way in (`with_mut` lends a raw pointer for the length
+    /// of one closure), so that the code using it reads the same in both builds.
+    #[cfg(not(loom))]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    #[cfg(not(loom))]
+    impl<T> UnsafeCell<T> {
+        pub(crate) fn new(value: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
 /// Starting threads (scheduler workers, blocking-pool threads).
 pub(crate) mod thread {
     #[cfg(not(loom))]
