@@ -14,16 +14,17 @@
 # (20 s of building), the whole suite about 90 s (60 s of building, the slowest binaries
 # being tests/stress.rs and tests/echo_10k.rs). Run again, nothing rebuilds.
 #
-# Stable Rust is enough: RUSTC_BOOTSTRAP=1 unlocks `-Zsanitizer`. `--target` keeps the
-# flag away from build scripts and proc-macros (asincrono-macros), which run inside the
+# Stable Rust is enough: RUSTC_BOOTSTRAP=1 unlocks `-Zsanitizer`. `--target` (the host's)
+# keeps the flag away from build scripts and proc-macros (asincrono-macros), which run inside the
 # compiler and cannot load the sanitizer runtime. The standard library is the prebuilt,
 # uninstrumented one: ASan still sees every allocation (it replaces malloc), but checks
 # only the accesses made by code compiled here. Builds go to target/asan, with -j 1.
 #
 # No test is skipped: every one passes under ASan, including those that count file
-# descriptors (stress_drop), lower the descriptor limit (accept_emfile), count allocations
-# with their own global allocator (allocations, which wraps the system one ASan replaces),
-# or start their own binary again (echo_10k, whose child is instrumented too).
+# descriptors (stress_drop), count allocations with their own global allocator
+# (allocations: it wraps the system allocator, which ASan replaces underneath), or start
+# their own binary again (echo_10k, and accept_emfile under `ulimit -n 256`), whose children
+# are instrumented too.
 #
 # Reading a failure: the test binary stops at the first error and prints a report starting
 # "ERROR: AddressSanitizer: heap-use-after-free" (or another kind), the access's stack, then
@@ -50,7 +51,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target/asan}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}
 
 started=$SECONDS
-test=(cargo test -j 1 --target x86_64-unknown-linux-gnu -p asincrono)
+host=$(rustc -vV | sed -n 's/^host: //p')
+test=(cargo test -j 1 --target "$host" -p asincrono)
 if $lib_only; then
     "${test[@]}" --lib "$@"
 else
