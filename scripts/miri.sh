@@ -8,9 +8,10 @@
 #   scripts/miri.sh --all   # every unit test instead of only task:: and sync::, then the same
 #
 # How long, on the 2-core build machine, from an empty target/miri: the default about
-# 1.5 minutes (35 s building std and the crate for miri; 10 s for 48 unit tests; 40 s for
-# tests/task.rs); --all about 11 minutes (one timer-queue unit test takes 5 of them, one
-# that splits a stream across two threads 2). Miri runs code some 100 times slower.
+# 1 minute (10 s for the 48 unit tests, 35 s for tests/task.rs, the rest building); --all
+# about 10 minutes (one timer-queue unit test takes 5 of them, one that splits a stream
+# across two threads 2). The first run on a machine also builds miri's std: 25 s more.
+# Miri runs code some 100 times slower than a debug build.
 #
 # Needs a nightly toolchain with miri: rustup toolchain install nightly --component miri
 # (rust-src comes with it). Builds go to target/miri, with -j 1.
@@ -23,8 +24,8 @@
 #     from the host on, leak check on.
 #   - tests/task.rs on real runtimes, with the same defaults: both executors, and the
 #     reactor through miri's epoll and eventfd shims. 18 of its 24 tests: skipped are the
-#     three that use sockets in ways miri does not emulate (a UDP socket; reads, writes and
-#     shutdown on a Unix socket pair fail with ENOTSOCK), and the three that spawn or wake
+#     three that use sockets in ways miri does not emulate (a UDP socket; reads and writes
+#     on a Unix socket pair, which fail with ENOTSOCK), and the three that spawn or wake
 #     thousands of times, which miri cannot finish within their 20 s watchdog.
 #   - with --all, every unit test, with -Zmiri-disable-isolation (the fs tests open real
 #     files). The stdin tests run apart, with -Zmiri-ignore-leaks as well: their reader
