@@ -8,11 +8,11 @@
 #
 #   scripts/asan.sh           # the package's unit, integration and doc tests
 #   scripts/asan.sh --lib     # the unit tests only (what CI runs)
-#   scripts/asan.sh --lib task::    # anything after the scope goes to `cargo test`
+#   scripts/asan.sh --lib task::    # further arguments go to `cargo test`
 #
-# How long, on the 2-core build machine, from an empty target/asan: --lib about 25 s
-# (20 s of building), the whole suite about 90 s (60 s of building, the slowest binaries
-# being tests/stress.rs and tests/echo_10k.rs). Run again, nothing rebuilds.
+# How long, on the 2-core build machine, from an empty target/asan: --lib about 15 s
+# (10 s of it building), the whole suite about 95 s (65 s of it building; tests/stress.rs
+# is the slowest binary to run, 7 to 13 s). Run again, nothing rebuilds.
 #
 # Stable Rust is enough: RUSTC_BOOTSTRAP=1 unlocks `-Zsanitizer`. `--target` (the host's)
 # keeps the flag away from build scripts and proc-macros (asincrono-macros), which run inside the
