@@ -7,8 +7,9 @@
 #   scripts/valgrind.sh
 #
 # How long, on the 2-core build machine: about 2.5 minutes from an empty target/valgrind
-# (60 to 75 s building, then 70 to 80 s under valgrind, 25 to 45 s of it the stress tests); about
-# 80 s once built. Programs run 10 to 50 times slower under valgrind, one thread at a time.
+# (60 to 75 s building, then 70 to 80 s under valgrind, 25 to 45 s of it the stress
+# tests); about 80 s once built. Programs run 10 to 50 times slower under valgrind, one
+# thread at a time.
 #
 # What runs, each under its own valgrind:
 #   - the examples that end by themselves: tour, timers, parallel_work, copy_with_progress;
