@@ -12,8 +12,11 @@
 //! checks the number of errors and the CPU time spent; then frees descriptors and checks
 //! that the waiting connections, and a new one, are accepted.
 //!
-//! `harness = false` (see Cargo.toml): it lowers the process's `RLIMIT_NOFILE` and fills the
-//! descriptor table, which would break any test running beside it.
+//! It runs in a child process started with `ulimit -n 256`: this same test binary, run
+//! again through `sh -c 'ulimit -n 256 && exec BINARY --child'`. The child checks its limit,
+//! fills its descriptor table, does the checks above on each scheduler flavour, and prints
+//! what it measured; the parent waits for it (a bounded time, then kills it) and passes or
+//! fails on its exit status. (`harness = false` in Cargo.toml: this file has its own `main`.)
 
 #[path = "common/bare.rs"]
 mod bare;
@@ -24,22 +27,94 @@ use asincrono::time::{sleep, timeout};
 use bare::{BareTest, catching};
 use common::{FLAVOURS, TEST_DEADLINE, runtime, within};
 use std::fs::File;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// The lowered soft limit.
-const FD_LIMIT: u64 = 64;
+/// The child's descriptor limit, as `ulimit -n` sets it.
+const FD_LIMIT: u64 = 256;
 /// How long the caller keeps retrying, and how long it backs off after each error.
 const RETRYING: Duration = Duration::from_millis(200);
 const BACK_OFF: Duration = Duration::from_millis(10);
 /// Connections waiting in the backlog while the table is full.
 const WAITING: usize = 2;
+/// How long the parent waits for the child: one watchdog per flavour, and a margin.
+const CHILD_DEADLINE: Duration = TEST_DEADLINE.saturating_mul(FLAVOURS.len() as u32 + 1);
 
 fn main() -> ExitCode {
+    if std::env::args().any(|arg| arg == "--child") {
+        return child();
+    }
     bare::main(&[BareTest {
         name: "accept_returns_emfile_without_spinning_and_recovers",
-        run: || catching(|| FLAVOURS.map(accept_at_the_fd_limit).join("; ")),
+        run: run_child,
     }])
+}
+
+/// The parent: starts the child under `ulimit -n 256` and reads its verdict.
+fn run_child() -> Result<String, String> {
+    let binary = std::env::current_exe().map_err(|err| err.to_string())?;
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" --child"))
+        .arg(binary)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("start the child process: {err}"))?;
+    let pid = child.id();
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(child.wait_with_output());
+    });
+    let output = match done_rx.recv_timeout(CHILD_DEADLINE) {
+        Ok(output) => output.map_err(|err| format!("wait for the child: {err}"))?,
+        Err(_) => {
+            // The child is stuck (the waiting thread still holds it): kill it by its id.
+            // SAFETY: `kill` takes two integers and touches no memory of ours.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            return Err(format!(
+                "the child did not finish within {CHILD_DEADLINE:?}"
+            ));
+        }
+    };
+    let said = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
+    if output.status.success() {
+        Ok(format!(
+            "child under `ulimit -n {FD_LIMIT}`: {}",
+            said(&output.stdout)
+        ))
+    } else {
+        Err(format!(
+            "the child failed ({}): {}{}",
+            output.status,
+            said(&output.stdout),
+            said(&output.stderr)
+        ))
+    }
+}
+
+/// The child: checks its limit, then both flavours; prints the summary or the failure.
+fn child() -> ExitCode {
+    let verdict = catching(|| {
+        let limit = get_limit();
+        assert_eq!(
+            limit.rlim_cur, FD_LIMIT,
+            "the child runs under `ulimit -n {FD_LIMIT}`"
+        );
+        FLAVOURS.map(accept_at_the_fd_limit).join("; ")
+    });
+    match verdict {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("{problem}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn get_limit() -> libc::rlimit {
@@ -52,13 +127,6 @@ fn get_limit() -> libc::rlimit {
     let status = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
     assert_eq!(status, 0, "getrlimit");
     limit
-}
-
-fn set_limit(limit: &libc::rlimit) {
-    // SAFETY: `setrlimit` reads one `rlimit` through a pointer to a live, correctly typed
-    // value.
-    let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, limit) };
-    assert_eq!(status, 0, "setrlimit");
 }
 
 /// CPU time this process has used so far (all threads).
@@ -84,11 +152,6 @@ fn accept_at_the_fd_limit(flavour: &'static str) -> String {
             .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
             .collect();
 
-        let saved = get_limit();
-        set_limit(&libc::rlimit {
-            rlim_cur: FD_LIMIT,
-            rlim_max: saved.rlim_max,
-        });
         let mut fillers = Vec::new();
         let full = loop {
             match File::open("/dev/null") {
@@ -139,7 +202,6 @@ fn accept_at_the_fd_limit(flavour: &'static str) -> String {
             accepted += 1;
             (errors, cpu, accepted)
         });
-        set_limit(&saved);
         drop(clients);
 
         let most = (RETRYING.as_millis() / BACK_OFF.as_millis()) as usize + 1;

@@ -674,10 +674,12 @@ fn a_storm_of_timers_fires_none_early_and_loses_none() {
             let wait = Duration::from_micros(random.below(STORM_MAX_MS * 1_000 + 1));
             match index % STORM_CANCEL_EVERY {
                 0 => {
-                    // Cancelled by `timeout`: the inner sleep would take a second longer.
+                    // Cancelled by `timeout`: the inner sleep would take an hour longer.
+                    // (With a second, a slow run could see both ready at the same poll, and
+                    // the inner future, polled first, wins: valgrind did.)
                     timers.push(asincrono::spawn(async move {
                         let deadline = Instant::now() + wait;
-                        let result = timeout(wait, sleep(wait + Duration::from_secs(1))).await;
+                        let result = timeout(wait, sleep(wait + Duration::from_secs(3600))).await;
                         assert!(result.is_err(), "the timeout elapsed first");
                         Outcome::TimedOut(Instant::now().checked_duration_since(deadline))
                     }));

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 const PENDING_TASKS: usize = 10_000;
 /// TCP connections (both ends held by tasks) and Unix socket pairs.
 const CONNECTIONS: usize = 50;
-/// How long the blocking job still runs when the drop starts (at most).
+/// How long the blocking job still runs once the drop starts.
 const BLOCKING_JOB: Duration = Duration::from_millis(100);
 /// The most a drop may take.
 const DROP_LIMIT: Duration = Duration::from_secs(1);
@@ -94,12 +94,16 @@ fn drop_a_loaded_runtime(flavour: &'static str) -> String {
                 }
             }));
         }
-        // A blocking job that is running when the drop starts; the task awaiting it.
+        // A blocking job that is running when the drop starts; the task awaiting it. It
+        // waits to be told the drop is starting, then works for `BLOCKING_JOB` more: on a
+        // slow machine (valgrind) a job timed from its own start could end before the drop.
         let (started_tx, started_rx) = mpsc::channel();
+        let (dropping_tx, dropping_rx) = mpsc::channel::<()>();
         let job_guard = track();
         let job = rt.spawn_blocking(move || {
             let _guard = job_guard;
             started_tx.send(()).expect("the test waits");
+            let _ = dropping_rx.recv_timeout(TEST_DEADLINE);
             std::thread::sleep(BLOCKING_JOB);
         });
         let guard = track();
@@ -143,6 +147,9 @@ fn drop_a_loaded_runtime(flavour: &'static str) -> String {
             .recv_timeout(Duration::from_secs(5))
             .expect("the blocking job starts");
         assert_eq!(drops.dropped(), 0, "nothing is dropped before the runtime");
+        dropping_tx
+            .send(())
+            .expect("the blocking job waits for this");
         let dropping = Instant::now();
         drop(rt);
         let took = dropping.elapsed();

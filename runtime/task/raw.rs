@@ -358,3 +358,327 @@ where
         self.id
     }
 }
+
+/// The task by hand, with no runtime: a scheduler that only queues, and futures that keep
+/// their waker, wake themselves, borrow themselves or panic. Polls, wakes and drops are
+/// counted. These are the tests `scripts/miri.sh` runs to check the two `unsafe` blocks
+/// above (and, through its leak check, that a lent waker never loses or gains a count).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::{JoinHandle, yield_now};
+    use std::collections::VecDeque;
+    use std::sync::atomic::AtomicBool;
+
+    /// A scheduler that queues woken tasks for the test to run, and checks on the way that
+    /// a task is never queued twice (each test has one task).
+    #[derive(Default)]
+    struct Queue {
+        tasks: Mutex<VecDeque<TaskRef>>,
+        released: AtomicUsize,
+    }
+
+    impl Schedule for Queue {
+        fn schedule(&self, task: TaskRef) {
+            let mut tasks = lock(&self.tasks);
+            assert!(tasks.is_empty(), "the task was queued while already queued");
+            tasks.push_back(task);
+        }
+        fn release(&self, _owner_key: usize) {
+            self.released.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Queue {
+        fn pop(&self) -> Option<TaskRef> {
+            lock(&self.tasks).pop_front()
+        }
+        /// Runs queued tasks until none is left; returns how many runs that took.
+        fn run_all(&self) -> usize {
+            let mut runs = 0;
+            while let Some(task) = self.pop() {
+                task.run();
+                runs += 1;
+            }
+            runs
+        }
+    }
+
+    /// Spawns `future` on a fresh `Queue`, queued as a scheduler would.
+    fn spawn<F>(future: F) -> (Arc<Queue>, JoinHandle<F::Output>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let queue = Arc::new(Queue::default());
+        let (task, join) = new_task(future, queue.clone());
+        queue.schedule(task);
+        (queue, JoinHandle::new(join))
+    }
+
+    /// Counts its drops (one per value, if all goes well).
+    #[derive(Clone, Default)]
+    struct Drops(Arc<AtomicUsize>);
+    struct Tracked(Drops);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            (self.0).0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    impl Drops {
+        fn track(&self) -> Tracked {
+            Tracked(self.clone())
+        }
+        fn count(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    /// A waker that counts its wakes, to poll a `JoinHandle` with.
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll_handle<T>(handle: &mut JoinHandle<T>) -> (Poll<Result<T, JoinError>>, usize) {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let polled = Pin::new(handle).poll(&mut Context::from_waker(&waker));
+        (polled, wakes.0.load(Ordering::SeqCst))
+    }
+
+    /// Pending until `ready`, keeping a clone of the waker of its latest poll in `waker`.
+    struct Parked {
+        ready: Arc<AtomicBool>,
+        waker: Arc<Mutex<Option<Waker>>>,
+        _tracked: Tracked,
+        output: Option<Tracked>,
+    }
+
+    impl Future for Parked {
+        type Output = Tracked;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Tracked> {
+            if self.ready.load(Ordering::SeqCst) {
+                return Poll::Ready(self.output.take().expect("polled after Ready"));
+            }
+            *lock(&self.waker) = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn a_clone_of_the_lent_waker_keeps_a_detached_task_alive_and_brings_it_back() {
+        let (future_drops, output_drops) = (Drops::default(), Drops::default());
+        let ready = Arc::new(AtomicBool::new(false));
+        let kept = Arc::new(Mutex::new(None));
+        let (queue, handle) = spawn(Parked {
+            ready: ready.clone(),
+            waker: kept.clone(),
+            _tracked: future_drops.track(),
+            output: Some(output_drops.track()),
+        });
+        assert_eq!(queue.run_all(), 1);
+        drop(handle); // detached: the kept waker is now the task's only owner
+        assert_eq!(future_drops.count(), 0, "a parked task is not dropped");
+
+        ready.store(true, Ordering::SeqCst);
+        let waker = lock(&kept).take().expect("the poll kept a waker");
+        std::thread::spawn(move || waker.wake()).join().unwrap();
+        assert_eq!(
+            queue.run_all(),
+            1,
+            "the wake from another thread queued it once"
+        );
+        assert_eq!(
+            future_drops.count(),
+            1,
+            "the future is dropped once, when done"
+        );
+        assert_eq!(
+            output_drops.count(),
+            1,
+            "the unwanted output is dropped once"
+        );
+        assert_eq!(queue.released.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_task_that_wakes_itself_while_polled_runs_again_and_hands_over_its_output() {
+        let (queue, mut handle) = spawn(async {
+            for _ in 0..3 {
+                yield_now().await; // wakes through the lent waker, by reference
+            }
+            std::future::poll_fn(|cx| {
+                // And through a clone (which counts), consumed by the wake.
+                let clone = cx.waker().clone();
+                clone.wake();
+                Poll::Ready(())
+            })
+            .await;
+            42
+        });
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(polled.is_pending());
+        assert_eq!(queue.run_all(), 4, "one run per yield, and the last one");
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(matches!(polled, Poll::Ready(Ok(42))));
+    }
+
+    #[test]
+    fn a_future_that_borrows_itself_is_polled_in_place_from_two_threads() {
+        let (queue, mut handle) = spawn(async {
+            let data = [7u8; 32];
+            let inside = &data[5..]; // a reference into the future itself, across awaits
+            yield_now().await;
+            yield_now().await;
+            inside.iter().map(|&byte| usize::from(byte)).sum::<usize>()
+        });
+        let first = queue.pop().expect("queued at spawn");
+        first.run();
+        let second = queue.pop().expect("the yield queued it");
+        std::thread::spawn(move || second.run()).join().unwrap();
+        assert_eq!(queue.run_all(), 1);
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(matches!(polled, Poll::Ready(Ok(189))));
+    }
+
+    #[test]
+    fn the_join_handle_waiting_on_another_thread_is_woken_with_the_output() {
+        let ready = Arc::new(AtomicBool::new(false));
+        let kept = Arc::new(Mutex::new(None));
+        let output_drops = Drops::default();
+        let (queue, mut handle) = spawn(Parked {
+            ready: ready.clone(),
+            waker: kept.clone(),
+            _tracked: Drops::default().track(),
+            output: Some(output_drops.track()),
+        });
+        queue.run_all();
+        // Finish the task on another thread while the handle's waker is registered.
+        let join_wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let join_waker = Waker::from(join_wakes.clone());
+        assert!(
+            Pin::new(&mut handle)
+                .poll(&mut Context::from_waker(&join_waker))
+                .is_pending()
+        );
+        ready.store(true, Ordering::SeqCst);
+        let waker = lock(&kept).take().expect("kept");
+        let runner = queue.clone();
+        std::thread::spawn(move || {
+            waker.wake();
+            runner.run_all();
+        })
+        .join()
+        .unwrap();
+        assert_eq!(join_wakes.0.load(Ordering::SeqCst), 1);
+        let (polled, _) = poll_handle(&mut handle);
+        let Poll::Ready(Ok(output)) = polled else {
+            panic!("the output is ready")
+        };
+        drop(output);
+        assert_eq!(output_drops.count(), 1);
+    }
+
+    #[test]
+    fn abort_drops_an_idle_future_once_and_a_panic_in_its_drop_becomes_the_result() {
+        struct PanicsOnDrop {
+            _tracked: Tracked,
+        }
+        impl Drop for PanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("a destructor that panics");
+            }
+        }
+        let drops = Drops::default();
+        let guard = PanicsOnDrop {
+            _tracked: drops.track(),
+        };
+        let (queue, mut handle) = spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        });
+        queue.run_all();
+        handle.abort();
+        assert_eq!(queue.run_all(), 1, "abort queued the idle task once");
+        assert_eq!(drops.count(), 1);
+        let (polled, _) = poll_handle(&mut handle);
+        let Poll::Ready(Err(err)) = polled else {
+            panic!("the task ended with an error")
+        };
+        assert!(err.is_panic(), "{err}");
+
+        let (queue, mut handle) = spawn(async { std::future::pending::<()>().await });
+        handle.abort(); // while queued: the runner sees CANCELLED and never polls
+        assert_eq!(queue.run_all(), 1);
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(matches!(polled, Poll::Ready(Err(err)) if err.is_cancelled()));
+    }
+
+    #[test]
+    fn a_panic_in_poll_becomes_a_join_error_and_the_future_is_dropped_once() {
+        let drops = Drops::default();
+        let tracked = drops.track();
+        let (queue, mut handle) = spawn(async move {
+            let _tracked = tracked;
+            yield_now().await;
+            panic!("boom");
+        });
+        assert_eq!(queue.run_all(), 2);
+        assert_eq!(drops.count(), 1);
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(matches!(polled, Poll::Ready(Err(err)) if err.is_panic()));
+    }
+
+    #[test]
+    fn wakes_from_three_threads_during_runs_never_queue_the_task_twice() {
+        const WAKES: usize = 20;
+        let finish = Arc::new(AtomicBool::new(false));
+        let kept = Arc::new(Mutex::new(None));
+        let polls = Arc::new(AtomicUsize::new(0));
+        let (queue, mut handle) = spawn({
+            let (finish, kept, polls) = (finish.clone(), kept.clone(), polls.clone());
+            std::future::poll_fn(move |cx| {
+                polls.fetch_add(1, Ordering::SeqCst);
+                if finish.load(Ordering::SeqCst) {
+                    return Poll::Ready(());
+                }
+                *lock(&kept) = Some(cx.waker().clone());
+                Poll::Pending
+            })
+        });
+        queue.run_all();
+        let waker = lock(&kept).clone().expect("kept");
+        let wakers_done = Arc::new(AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            for _ in 0..3 {
+                let (waker, done) = (waker.clone(), wakers_done.clone());
+                scope.spawn(move || {
+                    for _ in 0..WAKES {
+                        waker.wake_by_ref();
+                    }
+                    done.fetch_add(1, Ordering::SeqCst);
+                });
+            }
+            // Run the task whenever it is queued, while the wakes keep coming (`Queue`
+            // fails the test if a wake queues it a second time).
+            while wakers_done.load(Ordering::SeqCst) < 3 {
+                match queue.pop() {
+                    Some(task) => task.run(),
+                    None => std::thread::yield_now(),
+                }
+            }
+        });
+        queue.run_all();
+        let polls_before_finish = polls.load(Ordering::SeqCst);
+        assert!((1..=1 + 3 * WAKES).contains(&polls_before_finish));
+        finish.store(true, Ordering::SeqCst);
+        waker.wake();
+        assert_eq!(queue.run_all(), 1);
+        drop(lock(&kept).take());
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(matches!(polled, Poll::Ready(Ok(()))));
+    }
+}
