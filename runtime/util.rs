@@ -37,6 +37,18 @@ impl<T: ?Sized> Lock for std::sync::Mutex<T> {
     }
 }
 
+/// So that `lock(&shared)` works on an `Arc<Mutex<T>>` too (a generic parameter gets no
+/// automatic deref).
+impl<M: Lock + ?Sized> Lock for std::sync::Arc<M> {
+    type Guard<'a>
+        = M::Guard<'a>
+    where
+        M: 'a;
+    fn lock_ignoring_poison(&self) -> Self::Guard<'_> {
+        (**self).lock_ignoring_poison()
+    }
+}
+
 #[cfg(loom)]
 impl<T: ?Sized> Lock for loom::sync::Mutex<T> {
     type Guard<'a>

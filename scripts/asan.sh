@@ -2,9 +2,9 @@
 # AddressSanitizer over asincrono's tests: use after free, double free, out-of-bounds reads
 # and writes, use of a stack frame after it returned, and (LeakSanitizer, at each test
 # binary's exit) heap blocks nobody points to any more. In this runtime the likely culprits
-# are the two `unsafe` blocks of runtime/task/raw.rs: a waker lent without a reference count
+# are the `unsafe` pieces of runtime/task/raw.rs: a waker lent without a reference count
 # that outlives its task would be a use after free; a count taken and never given back, a
-# leaked task.
+# leaked task; an output taken from the stage twice, a double free.
 #
 #   scripts/asan.sh           # the package's unit, integration and doc tests
 #   scripts/asan.sh --lib     # the unit tests only (what CI runs)

@@ -361,8 +361,8 @@ where
 
 /// The task by hand, with no runtime: a scheduler that only queues, and futures that keep
 /// their waker, wake themselves, borrow themselves or panic. Polls, wakes and drops are
-/// counted. These are the tests `scripts/miri.sh` runs to check the two `unsafe` blocks
-/// above (and, through its leak check, that a lent waker never loses or gains a count).
+/// counted. These are the tests `scripts/miri.sh` runs to check the `unsafe` code above (and,
+/// through its leak check, that a lent waker never loses or gains a count).
 #[cfg(test)]
 mod tests {
     use super::*;
