@@ -419,6 +419,7 @@ impl Worker {
         }
         self.wake_deferred_in_one_batch();
     }
+    // ANCHOR_END: look_at_driver
 
     // ANCHOR: deferred_batch
     /// Wakes the tasks that yielded, and puts them on this worker's queue together: one
@@ -440,7 +441,6 @@ impl Worker {
         }
     }
     // ANCHOR_END: deferred_batch
-    // ANCHOR_END: look_at_driver
 
     // ANCHOR: park
     /// Goes to sleep until woken: in the driver if no other worker is in it, otherwise on
@@ -516,7 +516,7 @@ impl Idle {
     // ANCHOR: notify
     /// Called after every push: wakes a sleeping worker other than `me` with `unpark`, if
     /// there is one and no worker is already on its way to look. It always starts with a
-    /// `SeqCst` fence, which `Shared::schedule` also counts on for its shutdown check.
+    /// `SeqCst` fence, which `Shared::after_push` also counts on for its shutdown check.
     pub(crate) fn notify_one(&self, me: Option<usize>, unpark: impl FnOnce(usize)) {
         // Pairs with the fence in `sleep`: our push is visible to its last look, or its
         // announcement is visible to this load.
