@@ -188,6 +188,25 @@ impl<T> fmt::Debug for Receiver<T> {
 mod tests {
     use super::*;
     use crate::sync::test_support::{CountingWaker, poll_once};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Waker;
+
+    /// The future of one `send`, boxed so that it can be polled by hand.
+    type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError<i32>>> + 'a>>;
+
+    /// Fills `tx`'s channel (of one slot) and starts two sends, of 1 and then 2, that wait
+    /// for the slot in that order. Each comes with its wake counter and the waker it was
+    /// polled with.
+    fn two_waiting_sends(tx: &Sender<i32>) -> [(SendFuture<'_>, Arc<CountingWaker>, Waker); 2] {
+        tx.try_send(0).unwrap();
+        [1, 2].map(|value| {
+            let (counter, waker) = CountingWaker::new();
+            let mut send: SendFuture<'_> = Box::pin(tx.send(value));
+            assert!(poll_once(send.as_mut(), &waker).is_pending());
+            (send, counter, waker)
+        })
+    }
 
     #[test]
     fn sends_wake_a_waiting_receiver_once() {
@@ -207,13 +226,11 @@ mod tests {
     #[test]
     fn a_freed_slot_wakes_exactly_one_waiting_sender() {
         let (tx, mut rx) = channel(1);
-        tx.try_send(0).unwrap();
-        let (first, first_waker) = CountingWaker::new();
-        let (second, second_waker) = CountingWaker::new();
-        let mut first_send = Box::pin(tx.send(1));
-        let mut second_send = Box::pin(tx.send(2));
-        assert!(poll_once(first_send.as_mut(), &first_waker).is_pending());
-        assert!(poll_once(second_send.as_mut(), &second_waker).is_pending());
+        // The second send stays alive, waiting, to the end.
+        let [
+            (mut first_send, first, first_waker),
+            (_second_send, second, _),
+        ] = two_waiting_sends(&tx);
 
         assert_eq!(rx.try_recv(), Ok(0));
         assert_eq!((first.wakes(), second.wakes()), (1, 0));
@@ -225,13 +242,7 @@ mod tests {
     #[test]
     fn a_dropped_waiting_send_does_not_strand_the_one_behind_it() {
         let (tx, mut rx) = channel(1);
-        tx.try_send(0).unwrap();
-        let (_, first_waker) = CountingWaker::new();
-        let (second, second_waker) = CountingWaker::new();
-        let mut first_send = Box::pin(tx.send(1));
-        let mut second_send = Box::pin(tx.send(2));
-        assert!(poll_once(first_send.as_mut(), &first_waker).is_pending());
-        assert!(poll_once(second_send.as_mut(), &second_waker).is_pending());
+        let [(first_send, _, _), (mut second_send, second, second_waker)] = two_waiting_sends(&tx);
 
         drop(first_send);
         assert_eq!(rx.try_recv(), Ok(0));
@@ -284,13 +295,10 @@ mod tests {
     #[test]
     fn a_granted_send_dropped_before_it_polls_again_passes_its_slot_on() {
         let (tx, mut rx) = channel(1);
-        tx.try_send(0).unwrap();
-        let (first, first_waker) = CountingWaker::new();
-        let (second, second_waker) = CountingWaker::new();
-        let mut first_send = Box::pin(tx.send(1));
-        let mut second_send = Box::pin(tx.send(2));
-        assert!(poll_once(first_send.as_mut(), &first_waker).is_pending());
-        assert!(poll_once(second_send.as_mut(), &second_waker).is_pending());
+        let [
+            (first_send, first, _),
+            (mut second_send, second, second_waker),
+        ] = two_waiting_sends(&tx);
 
         assert_eq!(rx.try_recv(), Ok(0)); // the freed slot is granted to the first send
         assert_eq!((first.wakes(), second.wakes()), (1, 0));
