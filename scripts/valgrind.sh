@@ -44,8 +44,14 @@ export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
 logs=$CARGO_TARGET_DIR/logs
 examples=$CARGO_TARGET_DIR/release/examples
 mkdir -p "$logs"
-memcheck=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite
-    --show-leak-kinds=definite)
+# --fair-sched=yes: valgrind runs one thread at a time, and by default hands the CPU on
+# unfairly. A thread that spins (a multi-thread runtime's `block_on` looping on `yield_now`,
+# as tests/stress.rs does while it waits for every task to park) can then keep the workers
+# from ever running: the destructors test hung past its 20 s watchdog in 3 runs out of 3,
+# and passed in 0.75 s with fair scheduling. (Natively, even pinned to one core, it takes
+# 0.2 s.)
+memcheck=(valgrind --fair-sched=yes --error-exitcode=1 --leak-check=full
+    --errors-for-leak-kinds=definite --show-leak-kinds=definite)
 
 started=$SECONDS
 echo "== build (release, with line tables)"
