@@ -161,18 +161,23 @@ fn a_file_written_in_small_chunks_reads_back_through_small_reads_and_lines() {
     });
 }
 
+/// Writes `contents` to a new file at `path` and opens it for reading and writing.
+async fn open_holding(path: &std::path::Path, contents: &str) -> fs::File {
+    fs::write(path, contents).await.unwrap();
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .await
+        .unwrap()
+}
+
 #[test]
 fn seek_moves_where_reads_and_writes_happen() {
     on_each_flavour(|| async {
         let dir = TempDir::new("seek");
         let path = dir.join("digits");
-        fs::write(&path, "0123456789").await.unwrap();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .await
-            .unwrap();
+        let mut file = open_holding(&path, "0123456789").await;
         assert_eq!(file.seek(SeekFrom::Start(3)).await.unwrap(), 3);
         let mut two = [0; 2];
         file.read_exact(&mut two).await.unwrap();
@@ -199,13 +204,7 @@ fn a_dropped_read_keeps_its_bytes_and_later_writes_and_seeks_land_where_the_read
         runtime.block_on(async {
             let dir = TempDir::new("dropped-read");
             let path = dir.join("letters");
-            fs::write(&path, "abcdefghij").await.unwrap();
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open(&path)
-                .await
-                .unwrap();
+            let mut file = open_holding(&path, "abcdefghij").await;
 
             start_and_drop_a_read(&mut file, 4).await;
 

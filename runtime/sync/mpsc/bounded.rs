@@ -10,12 +10,9 @@
 //! lock-free semaphore.
 
 use super::chan::Chan;
-use super::error::{SendError, TryRecvError, TrySendError};
+use super::error::{SendError, TrySendError};
 use crate::sync::Semaphore;
-use std::fmt;
-use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 /// Creates a bounded channel holding at most `capacity` messages: senders wait for room
 /// when it is full (back-pressure).
@@ -99,98 +96,22 @@ impl<T> Sender<T> {
         self.chan.try_send(value)
     }
 
-    /// Whether the receiver is gone or closed, so that every send fails.
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
-    /// Waits until the receiver is gone or closed.
-    ///
-    /// # Cancel safety
-    /// Cancel-safe: it consumes nothing.
-    pub async fn closed(&self) {
-        self.chan.closed().await
-    }
-
     /// How many messages could be sent right now without waiting.
     pub fn capacity(&self) -> usize {
         self.chan.free_slots()
     }
 }
 
-impl<T> Clone for Sender<T> {
-    fn clone(&self) -> Sender<T> {
-        self.chan.add_sender();
-        Sender {
-            chan: self.chan.clone(),
-        }
-    }
-}
-
-impl<T> Drop for Sender<T> {
-    fn drop(&mut self) {
-        self.chan.drop_sender();
-    }
-}
-
-impl<T> Receiver<T> {
-    /// Waits for the next message. Returns `None` once every sender is gone (or the
-    /// receiver was closed) and the messages already sent have all been received.
-    ///
-    /// # Cancel safety
-    /// Cancel-safe: a message is taken out of the channel only in the poll that returns it,
-    /// so a dropped `recv` loses nothing.
-    pub async fn recv(&mut self) -> Option<T> {
-        poll_fn(|cx| self.poll_recv(cx)).await
-    }
-
-    /// The poll behind [`recv`](Receiver::recv), for hand-written futures: `Pending` means
-    /// `cx`'s task will be woken when a message arrives or the last sender goes.
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.chan.poll_recv(cx)
-    }
-
-    /// Takes the next message if one is queued; never waits.
-    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.chan.try_recv()
-    }
-
-    /// Closes the channel from the receiving end: sends fail from now on (waiting ones
-    /// too), while the messages already queued can still be received.
-    pub fn close(&mut self) {
-        self.chan.close();
-    }
-}
-
-// ANCHOR: bounded_receiver_drop
-impl<T> Drop for Receiver<T> {
-    /// Closes the channel, wakes every waiting sender with an error, and drops the
-    /// messages still queued.
-    fn drop(&mut self) {
-        self.chan.close_and_discard();
-    }
-}
-// ANCHOR_END: bounded_receiver_drop
-
-impl<T> fmt::Debug for Sender<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").finish_non_exhaustive()
-    }
-}
-
-impl<T> fmt::Debug for Receiver<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").finish_non_exhaustive()
-    }
-}
+channel_ends!(Sender, Receiver);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::mpsc::error::TryRecvError;
     use crate::sync::test_support::{CountingWaker, poll_once};
     use std::future::Future;
     use std::pin::Pin;
-    use std::task::Waker;
+    use std::task::{Context, Poll, Waker};
 
     /// The future of one `send`, boxed so that it can be polled by hand.
     type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SendError<i32>>> + 'a>>;

@@ -46,6 +46,103 @@
 //! });
 //! ```
 
+// ANCHOR: channel_ends
+/// What the two flavours' ends do the same way, by forwarding to the shared `Chan`: the
+/// sender's `is_closed`, `closed`, `Clone` and `Drop`; the receiver's `recv`, `poll_recv`,
+/// `try_recv`, `close` and `Drop`; and both `Debug`s. Written once, so that the flavours
+/// cannot drift apart. Each flavour's file has what differs: how a sender sends.
+macro_rules! channel_ends {
+    ($sender:ident, $receiver:ident) => {
+        impl<T> $sender<T> {
+            /// Whether the receiver is gone or closed, so that every send fails.
+            pub fn is_closed(&self) -> bool {
+                self.chan.is_closed()
+            }
+
+            /// Waits until the receiver is gone or closed.
+            ///
+            /// # Cancel safety
+            /// Cancel-safe: it consumes nothing.
+            pub async fn closed(&self) {
+                self.chan.closed().await
+            }
+        }
+
+        impl<T> Clone for $sender<T> {
+            fn clone(&self) -> $sender<T> {
+                self.chan.add_sender();
+                $sender {
+                    chan: self.chan.clone(),
+                }
+            }
+        }
+
+        impl<T> Drop for $sender<T> {
+            fn drop(&mut self) {
+                self.chan.drop_sender();
+            }
+        }
+
+        impl<T> $receiver<T> {
+            /// Waits for the next message. Returns `None` once every sender is gone (or the
+            /// receiver was closed) and the messages already sent have all been received.
+            ///
+            /// # Cancel safety
+            /// Cancel-safe: a message is taken out of the channel only in the poll that
+            /// returns it, so a dropped `recv` loses nothing.
+            pub async fn recv(&mut self) -> Option<T> {
+                std::future::poll_fn(|cx| self.poll_recv(cx)).await
+            }
+
+            /// The poll behind [`recv`](Self::recv), for hand-written futures: `Pending`
+            /// means `cx`'s task will be woken when a message arrives or the last sender
+            /// goes.
+            pub fn poll_recv(
+                &mut self,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<T>> {
+                self.chan.poll_recv(cx)
+            }
+
+            /// Takes the next message if one is queued; never waits.
+            pub fn try_recv(&mut self) -> Result<T, super::error::TryRecvError> {
+                self.chan.try_recv()
+            }
+
+            /// Closes the channel from the receiving end: sends fail from now on (in a
+            /// bounded channel, those waiting for room too), while the messages already
+            /// queued can still be received.
+            pub fn close(&mut self) {
+                self.chan.close();
+            }
+        }
+
+        // ANCHOR: receiver_drop
+        impl<T> Drop for $receiver<T> {
+            /// Closes the channel, wakes every sender waiting for room with an error, and
+            /// drops the messages still queued.
+            fn drop(&mut self) {
+                self.chan.close_and_discard();
+            }
+        }
+        // ANCHOR_END: receiver_drop
+
+        impl<T> std::fmt::Debug for $sender<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($sender)).finish_non_exhaustive()
+            }
+        }
+
+        impl<T> std::fmt::Debug for $receiver<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($receiver))
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+// ANCHOR_END: channel_ends
+
 mod bounded;
 mod chan;
 pub mod error;
