@@ -50,7 +50,6 @@ extern crate self as asincrono;
 
 mod blocking;
 pub mod combinators;
-mod context;
 mod driver;
 mod executor;
 pub mod fs;
@@ -60,7 +59,6 @@ mod primitives;
 // The loom models of the races in the task and scheduler code: see `scripts/loom.sh`.
 #[cfg(all(loom, test))]
 mod loom_models;
-mod reactor;
 pub mod runtime;
 pub mod sync;
 pub mod task;

@@ -2,8 +2,8 @@
 
 pub use crate::blocking::DEFAULT_SHUTDOWN_WAIT;
 use crate::blocking::{BlockingPool, Mandatory};
-use crate::context;
 use crate::driver::Driver;
+use crate::executor::context;
 use crate::executor::current_thread::CurrentThread;
 use crate::executor::multi_thread::MultiThread;
 use crate::executor::{Handle, SchedulerHandle};

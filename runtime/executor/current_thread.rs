@@ -22,12 +22,14 @@
 //! them sees the other: either we find the task, or the waker finds us parked and writes the
 //! `mio::Waker`, making `epoll_wait` return at once.
 
-use super::{Handle, OwnedTasks, deferred};
-use crate::context;
+use super::OwnedTasks;
+use super::block_on::enter_block_on;
+use crate::blocking::RuntimeContext;
 use crate::driver::{Driver, DriverHandle};
 use crate::primitives::atomic::{AtomicBool, fence};
 use crate::primitives::channel::{self, Receiver, Sender};
 use crate::primitives::{Condvar, Mutex};
+use crate::task::defer;
 use crate::task::{Schedule, TaskRef, with_budget};
 use crate::util::lock;
 use std::cell::RefCell;
@@ -114,9 +116,13 @@ impl CurrentThread {
     }
 
     /// Runs `future` to completion on this thread, running the spawned tasks meanwhile.
-    pub(crate) fn block_on<F: Future>(&self, handle: &Handle, future: F) -> F::Output {
-        let _context = context::enter(handle.clone());
-        let _not_nested = context::enter_block_on();
+    pub(crate) fn block_on<F: Future>(
+        &self,
+        runtime: &impl RuntimeContext,
+        future: F,
+    ) -> F::Output {
+        let _context = runtime.enter();
+        let _not_nested = enter_block_on();
         let mut core = self.take_core();
         core.run_until(pin!(future))
     }
@@ -144,17 +150,17 @@ impl CurrentThread {
         CoreGuard {
             scheduler: self,
             core: Some(core),
-            _deferred: deferred::enter(),
+            _deferred: defer::enter(),
         }
     }
 
     // ANCHOR: shutdown
     /// Drops every task and wakes every waiter, so that nothing leaks or hangs. Called when
     /// the `Runtime` drops.
-    pub(crate) fn shutdown(&self, handle: &Handle) {
+    pub(crate) fn shutdown(&self, runtime: &impl RuntimeContext) {
         // Destructors of futures may call `spawn` or `sleep`: let them find the runtime (a
         // task spawned now is cancelled at once, since the owner list is closed).
-        let _context = context::enter(handle.clone());
+        let _context = runtime.enter();
         self.shared.shutting_down.store(true, SeqCst);
         fence(SeqCst);
         // 1. Drop every future, with no runtime lock held: their destructors may wake tasks
@@ -179,7 +185,7 @@ struct CoreGuard<'a> {
     /// Yielded tasks wait here for the next driver visit. Dropped after `drop` below has
     /// removed the local queue, so what is left is woken through the remote queue and runs
     /// in the next `block_on`.
-    _deferred: deferred::DeferGuard,
+    _deferred: defer::DeferGuard,
 }
 
 impl CoreGuard<'_> {
@@ -293,7 +299,7 @@ impl Shared {
             self.parked.store(false, SeqCst);
         }
         // The driver has had its turn: the tasks that yielded may run again.
-        deferred::wake_all();
+        defer::wake_all();
     }
     // ANCHOR_END: visit_driver
 
@@ -374,5 +380,5 @@ fn has_local_work() -> bool {
             .borrow()
             .as_ref()
             .is_some_and(|queue| !queue.tasks.is_empty())
-    }) || deferred::any()
+    }) || defer::any()
 }

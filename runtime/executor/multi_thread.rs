@@ -64,13 +64,15 @@
 //! a `VecDeque`, and a per-worker count of how often it polls the injector. The benchmark
 //! (`benches/`) compares both on the same workloads.
 
-use super::{Handle, OwnedTasks, deferred};
-use crate::context;
+use super::OwnedTasks;
+use super::block_on::enter_block_on;
+use crate::blocking::RuntimeContext;
 use crate::driver::{Driver, DriverHandle};
 use crate::primitives::atomic::{AtomicBool, AtomicUsize, fence};
 use crate::primitives::channel::{self, Receiver, Sender};
 use crate::primitives::thread::{self, JoinHandle as ThreadHandle};
 use crate::primitives::{Condvar, Mutex};
+use crate::task::defer;
 use crate::task::{Schedule, TaskRef, with_budget};
 use crate::util::lock;
 use std::cell::{Cell, RefCell};
@@ -191,12 +193,14 @@ struct LifoSlot {
 
 impl MultiThread {
     /// Starts `worker_threads` workers.
-    pub(crate) fn new(
+    /// `make_runtime` turns the scheduler's shared half into the runtime (the executor's
+    /// `Handle`) that each worker enters on its thread.
+    pub(crate) fn new<C: RuntimeContext>(
         driver: Driver,
         worker_threads: usize,
         thread_name: &str,
-        make_handle: impl FnOnce(Arc<Shared>) -> Handle,
-    ) -> io::Result<(MultiThread, Handle)> {
+        make_runtime: impl FnOnce(Arc<Shared>) -> C,
+    ) -> io::Result<(MultiThread, C)> {
         let (injector_tx, injector_rx) = channel::unbounded();
         let shared = Arc::new(Shared {
             workers: (0..worker_threads)
@@ -213,7 +217,7 @@ impl MultiThread {
             owned: OwnedTasks::new(),
             shutting_down: AtomicBool::new(false),
         });
-        let handle = make_handle(shared.clone());
+        let runtime = make_runtime(shared.clone());
         let scheduler = MultiThread {
             shared: shared.clone(),
             threads: Mutex::new(Vec::with_capacity(worker_threads)),
@@ -226,14 +230,14 @@ impl MultiThread {
                 searching: false,
                 lifo_polls: 0,
             };
-            let worker_handle = handle.clone();
+            let worker_runtime = runtime.clone();
             let started = thread::Builder::new()
                 .name(format!("{thread_name}-{index}"))
-                .spawn(move || worker.run(worker_handle));
+                .spawn(move || worker.run(worker_runtime));
             match started {
                 Ok(thread) => lock(&scheduler.threads).push(thread),
                 Err(err) => {
-                    scheduler.shutdown(&handle);
+                    scheduler.shutdown(&runtime);
                     return Err(io::Error::new(
                         err.kind(),
                         format!("asincrono: could not start worker thread {index}: {err}"),
@@ -241,15 +245,19 @@ impl MultiThread {
                 }
             }
         }
-        Ok((scheduler, handle))
+        Ok((scheduler, runtime))
     }
 
     // ANCHOR: block_on
     /// Runs `future` on the calling thread, which is not a worker: it polls the future when
     /// woken and otherwise sleeps on its own parker, while the workers run the tasks.
-    pub(crate) fn block_on<F: Future>(&self, handle: &Handle, future: F) -> F::Output {
-        let _context = context::enter(handle.clone());
-        let _not_nested = context::enter_block_on();
+    pub(crate) fn block_on<F: Future>(
+        &self,
+        runtime: &impl RuntimeContext,
+        future: F,
+    ) -> F::Output {
+        let _context = runtime.enter();
+        let _not_nested = enter_block_on();
         let mut future = pin!(future);
         let thread = Arc::new(BlockOnThread {
             parker: Parker::new(),
@@ -270,8 +278,8 @@ impl MultiThread {
 
     // ANCHOR: shutdown
     /// Cancels every task, stops and joins the workers, and shuts the driver down.
-    pub(crate) fn shutdown(&self, handle: &Handle) {
-        let _context = context::enter(handle.clone());
+    pub(crate) fn shutdown(&self, runtime: &impl RuntimeContext) {
+        let _context = runtime.enter();
         let shared = &self.shared;
         shared.shutting_down.store(true, SeqCst);
         fence(SeqCst);
@@ -332,11 +340,11 @@ struct Worker {
 impl Worker {
     // ANCHOR: worker_loop
     /// The worker's loop: run tasks while there are any, park when there are none.
-    fn run(mut self, handle: Handle) {
-        let _context = context::enter(handle);
+    fn run(mut self, runtime: impl RuntimeContext) {
+        let _context = runtime.enter();
         // A task that calls `block_on` would block this worker and the tasks queued on it.
-        let _no_block_on = context::enter_block_on();
-        let _deferred = deferred::enter();
+        let _no_block_on = enter_block_on();
+        let _deferred = defer::enter();
         WORKER.with(|worker| worker.set(Some((self.shared.id(), self.index))));
         while !self.shared.shutting_down.load(SeqCst) {
             if let Some(task) = self.next_task() {
@@ -348,7 +356,7 @@ impl Worker {
                 if self.tick % EVENT_INTERVAL == 0 {
                     self.look_at_driver();
                 }
-            } else if deferred::any() {
+            } else if defer::any() {
                 // Only yielded tasks are left: the driver gets its turn first, then they run.
                 self.look_at_driver();
             } else {
@@ -428,7 +436,7 @@ impl Worker {
     /// the most expensive step of the loop: a fifth of the profile.)
     fn wake_deferred_in_one_batch(&self) {
         BATCH.with(|batch| batch.borrow_mut().open = true);
-        deferred::wake_all();
+        defer::wake_all();
         let queued_any = BATCH.with(|batch| {
             let mut batch = batch.borrow_mut();
             batch.open = false;

@@ -1,10 +1,10 @@
 //! `File` and `OpenOptions`: an open file whose reads, writes and seeks run on the blocking
-//! pool through one reusable buffer (the machinery is `offload.rs`).
+//! pool through one reusable buffer (the machinery is `blocking/offload.rs`).
 
-use super::offload::{self, Buffer, Offloaded, Outcome};
 use super::{on_path, on_pool};
 use crate::blocking::Mandatory;
-use crate::context;
+use crate::blocking::offload::{self, Buffer, Offloaded, Outcome};
+use crate::executor::context;
 use crate::io::{AsyncRead, AsyncSeek, AsyncWrite};
 use std::fmt;
 use std::fs::{Metadata, Permissions};
@@ -134,7 +134,10 @@ impl File {
     /// `File`.
     pub async fn sync_all(&mut self) -> io::Result<()> {
         self.inner
-            .change("asincrono::fs::File::sync_all", |file, _| file.sync_all())
+            .change(
+                || context::current_or_error("asincrono::fs::File::sync_all"),
+                |file, _| file.sync_all(),
+            )
             .await
     }
 
@@ -145,7 +148,10 @@ impl File {
     /// As [`File::sync_all`].
     pub async fn sync_data(&mut self) -> io::Result<()> {
         self.inner
-            .change("asincrono::fs::File::sync_data", |file, _| file.sync_data())
+            .change(
+                || context::current_or_error("asincrono::fs::File::sync_data"),
+                |file, _| file.sync_data(),
+            )
             .await
     }
 
@@ -157,12 +163,15 @@ impl File {
     /// to the next operation on the `File`).
     pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
         self.inner
-            .change("asincrono::fs::File::set_len", move |file, buffer| {
-                let unread = buffer.len();
-                buffer.clear();
-                step_back(file, unread)?;
-                file.set_len(size)
-            })
+            .change(
+                || context::current_or_error("asincrono::fs::File::set_len"),
+                move |file, buffer| {
+                    let unread = buffer.len();
+                    buffer.clear();
+                    step_back(file, unread)?;
+                    file.set_len(size)
+                },
+            )
             .await
     }
 
@@ -270,7 +279,7 @@ impl AsyncWrite for File {
         self.get_mut().inner.poll_write(
             cx,
             src,
-            "asincrono::fs::File::poll_write",
+            || context::current_or_error("asincrono::fs::File::poll_write"),
             write_at_user_position,
         )
     }

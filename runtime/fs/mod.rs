@@ -9,11 +9,11 @@
 //! thread for as long as the disk (or the network file system) takes. Non-blocking mode
 //! (`O_NONBLOCK`) changes nothing for regular files either.
 //!
-//! So every file operation here runs on the runtime's **blocking pool** (`blocking.rs`):
+//! So every file operation here runs on the runtime's **blocking pool** (`blocking/pool.rs`):
 //! the task hands a closure to a pool thread, which makes the blocking call and then wakes
 //! the task through the job's `JoinHandle`. The free functions are one such job each
 //! (see `on_pool` below); [`File`] runs one job per read, write or seek, through one buffer
-//! that it reuses (`offload.rs`).
+//! that it reuses (`blocking/offload.rs`).
 //!
 //! Jobs that change the file system (write, create, remove, sync) are *mandatory*: if the
 //! runtime shuts down before one starts, it runs anyway, so that data the program handed
@@ -69,14 +69,13 @@
 #![forbid(unsafe_code)]
 
 mod file;
-pub(crate) mod offload;
 mod read_dir;
 
 pub use file::{File, OpenOptions};
 pub use read_dir::{DirEntry, ReadDir, read_dir};
 
 use crate::blocking::Mandatory;
-use crate::context;
+use crate::executor::context;
 use crate::util::with_context;
 use std::fs::Metadata;
 use std::io;

@@ -2,7 +2,7 @@
 
 use super::on_path;
 use crate::blocking::Mandatory;
-use crate::context;
+use crate::executor::context;
 use crate::task::JoinHandle;
 use std::collections::VecDeque;
 use std::ffi::OsString;

@@ -1,7 +1,8 @@
 //! [`AsyncBufReadExt`]: line- and delimiter-oriented reading for every
 //! [`AsyncBufRead`].
 //!
-//! All three methods rest on one loop, [`poll_read_until`]: look at the
+//! All three methods rest on one loop, `poll_read_until` (in `read_until.rs`, which
+//! [`Lines`] shares): look at the
 //! reader's buffer, copy out everything up to and including the delimiter,
 //! and consume exactly that much. If the delimiter is not in the buffer yet,
 //! copy and consume all of it and ask for more.
@@ -18,6 +19,7 @@ use std::mem;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use super::read_until::{bytes_to_string, poll_read_until};
 use super::{AsyncBufRead, Lines};
 
 /// Reading methods for any [`AsyncBufRead`], each returning a future (or,
@@ -123,44 +125,6 @@ impl<R: AsyncBufRead + Unpin + ?Sized> Future for ReadLine<'_, R> {
         this.output.push_str(&line);
         Poll::Ready(Ok(line.len()))
     }
-}
-
-/// Moves bytes from `reader` to the end of `out`, up to and including
-/// `delimiter`, or up to end of stream. Shared by `read_until`, `read_line`
-/// and [`Lines`].
-pub(super) fn poll_read_until<R: AsyncBufRead + Unpin + ?Sized>(
-    reader: &mut R,
-    cx: &mut Context<'_>,
-    delimiter: u8,
-    out: &mut Vec<u8>,
-) -> Poll<io::Result<()>> {
-    loop {
-        // The buffer borrows `reader`, so finish with it in this block
-        // before calling `consume`.
-        let (used, finished) = {
-            let available = ready!(Pin::new(&mut *reader).poll_fill_buf(cx))?;
-            match available.iter().position(|&byte| byte == delimiter) {
-                Some(index) => {
-                    out.extend_from_slice(&available[..=index]);
-                    (index + 1, true)
-                }
-                None => {
-                    out.extend_from_slice(available);
-                    // An empty buffer means end of stream.
-                    (available.len(), available.is_empty())
-                }
-            }
-        };
-        Pin::new(&mut *reader).consume(used);
-        if finished {
-            return Poll::Ready(Ok(()));
-        }
-    }
-}
-
-/// Checks that `bytes` are UTF-8, reporting failure as an I/O error.
-pub(super) fn bytes_to_string(bytes: Vec<u8>) -> io::Result<String> {
-    String::from_utf8(bytes).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))
 }
 
 #[cfg(test)]

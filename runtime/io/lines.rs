@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use super::AsyncBufRead;
-use super::buf_read_ext::{bytes_to_string, poll_read_until};
+use super::read_until::{bytes_to_string, poll_read_until};
 
 /// Reads lines from a buffered reader; see
 /// [`AsyncBufReadExt::lines`](super::AsyncBufReadExt::lines).

@@ -92,6 +92,7 @@ mod copy;
 mod lines;
 mod read;
 mod read_ext;
+mod read_until;
 mod seek;
 mod seek_ext;
 mod split;

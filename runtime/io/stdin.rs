@@ -33,7 +33,7 @@
 //! instance); and reading `std::io::stdin()` directly in the same program competes with it
 //! for the same bytes.
 
-use crate::fs::offload::Buffer;
+use crate::blocking::offload::Buffer;
 use crate::io::AsyncRead;
 use crate::util::lock;
 use std::fmt;

@@ -5,7 +5,7 @@
 //! is not reading), and fds 1 and 2 are not ours to switch to non-blocking mode: the
 //! change would be visible to every other user of the same open file, the parent shell
 //! included. So, like a file, they are written by blocking jobs, through the same
-//! machinery as [`fs::File`](crate::fs::File)'s write path (`fs/offload.rs`): a write
+//! machinery as [`fs::File`](crate::fs::File)'s write path (`blocking/offload.rs`): a write
 //! copies the bytes (up to 1 MiB) into the handle's buffer, starts a job that writes and
 //! flushes them, and returns at once; the next operation waits for that job.
 //!
@@ -15,7 +15,8 @@
 //! chunks from different handles do not cut into one another, but separate `write` calls
 //! from separate handles may alternate.
 
-use crate::fs::offload::{self, Offloaded};
+use crate::blocking::offload::{self, Offloaded};
+use crate::executor::context::current_or_error;
 use crate::io::AsyncWrite;
 use std::fmt;
 use std::io;
@@ -49,7 +50,7 @@ macro_rules! standard_stream {
                 // A job's write: the whole chunk under `std`'s lock on the stream (so that it
                 // goes out in one piece), then `std`'s own buffer flushed. The third argument
                 // (bytes read ahead) is always 0: nothing reads from these streams.
-                self.get_mut().inner.poll_write(cx, src, $what, |stream, bytes, _| {
+                self.get_mut().inner.poll_write(cx, src, || current_or_error($what), |stream, bytes, _| {
                     offload::write_all_and_flush(stream.lock(), bytes)
                 })
             }

@@ -9,7 +9,7 @@
 //!
 //! The models drive the runtime's own code: the task (`task/raw.rs`, `task/state.rs`), the
 //! owner list (`executor/owned.rs`), the multi-thread scheduler's sleep protocol and
-//! `Parker` (`executor/multi_thread.rs`) and the timer queue (`time/timer_queue.rs`). What
+//! `Parker` (`executor/multi_thread.rs`) and the timer queue (`driver/timer_queue.rs`). What
 //! they cannot run is the reactor (epoll is outside loom's world) and thread-locals; the
 //! stand-in for a scheduler's run queue is [`support::Queue`].
 //!

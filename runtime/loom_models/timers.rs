@@ -1,12 +1,12 @@
 //! The timer queue: a timer cancelled (its `Sleep` dropped) while the driver fires it.
 
 use super::support::{Tracked, model};
-use crate::time::{Instant, TimerQueue};
+use crate::driver::TimerQueue;
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::thread;
 use std::task::{Wake, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A waker that counts its wakes.
 struct CountingWaker {
@@ -45,7 +45,7 @@ fn a_timer_cancelled_while_it_fires_wakes_at_most_once() {
             let timers = timers.clone();
             thread::spawn(move || {
                 let mut expired = Vec::new();
-                timers.expire(&mut expired);
+                timers.expire(Instant::now(), &mut expired);
                 expired.into_iter().for_each(Waker::wake);
             })
         };

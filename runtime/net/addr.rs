@@ -66,7 +66,7 @@ pub(crate) async fn resolve(
         Resolution::Lookup(host, port) => {
             // Only a real name pays for formatting it (for the error messages).
             let name = format!("{host}:{port}");
-            let runtime = crate::context::current_or_error(what)?;
+            let runtime = crate::executor::context::current_or_error(what)?;
             let lookup = runtime.spawn_blocking(Mandatory::No, move || {
                 std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
                     .map(Iterator::collect::<Vec<_>>)

@@ -1,6 +1,6 @@
 //! Networking: TCP, UDP and Unix-domain sockets on the reactor.
 //!
-//! Each type wraps a non-blocking mio socket in a `Registered<S>` (see `reactor/`), and every
+//! Each type wraps a non-blocking mio socket in a `Registered<S>` (`registered.rs`, over the reactor in `driver/reactor.rs`), and every
 //! operation is the same three steps: try the syscall; on `WouldBlock`, clear the readiness
 //! and wait for the reactor to wake the task; try again.
 //!
@@ -13,6 +13,7 @@
 //! `AddrInUse`, `ConnectionReset`, …) and add the address they concern to the message.
 
 mod addr;
+mod registered;
 pub mod tcp;
 mod udp;
 pub mod unix;

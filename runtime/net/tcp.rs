@@ -5,8 +5,9 @@
 
 use super::ToSocketAddrs;
 use super::each_addr;
+use super::registered::Registered;
+use crate::driver::Direction;
 use crate::io::{AsyncRead, AsyncWrite};
-use crate::reactor::{Direction, Registered};
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};

@@ -1,8 +1,9 @@
 //! UDP: `UdpSocket`.
 
 use super::ToSocketAddrs;
+use super::registered::Registered;
 use super::{each_addr, first_addr};
-use crate::reactor::{Direction, Registered};
+use crate::driver::Direction;
 use crate::util::with_context;
 use std::fmt;
 use std::io;

@@ -1,7 +1,8 @@
 //! Unix-domain stream sockets: `UnixListener` and `UnixStream`.
 
+use super::registered::Registered;
+use crate::driver::Direction;
 use crate::io::{AsyncRead, AsyncWrite};
-use crate::reactor::{Direction, Registered};
 use crate::util::with_context;
 use std::fmt;
 use std::io;

@@ -15,56 +15,27 @@
 //! and the future sits in an `UnsafeCell` guarded by the state word alone, as in tokio,
 //! instead of behind a mutex (`raw.rs`, `with_stage`).
 
+// The task core (layer 1 of the runtime, see `lib.rs`): what a task is, knowing nothing of
+// executors, the driver or the thread-local context.
 mod coop;
+pub(crate) mod defer;
+mod id;
 mod join;
 mod raw;
+mod schedule;
 mod state;
 mod yield_now;
 
 pub(crate) use coop::{has_budget_left, poll_proceed, unconstrained, with_budget};
+pub use id::Id;
 pub use join::{JoinError, JoinHandle};
-pub(crate) use raw::{Runnable, new_task};
+pub(crate) use raw::new_task;
+pub(crate) use schedule::{Schedule, TaskRef};
 pub use yield_now::yield_now;
 
-use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A task as a run queue sees it.
-pub(crate) type TaskRef = Arc<dyn Runnable>;
-
-// ANCHOR: schedule
-/// The whole interface between a task and a scheduler.
-pub(crate) trait Schedule: Send + Sync + 'static {
-    /// A task was woken (or spawned): put it on a run queue. Called from any thread.
-    fn schedule(&self, task: TaskRef);
-    /// A task completed: forget it (it was kept so that shutdown could drop it).
-    fn release(&self, owner_key: usize);
-}
-// ANCHOR_END: schedule
-
-/// A task's identity, unique for the life of the process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(u64);
-
-impl Id {
-    fn next() -> Id {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        Id(NEXT.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// The number inside, for trace files.
-    pub(crate) fn as_u64(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+// What follows is public API (layer 5): it finds the current runtime through the context.
 
 /// Spawns a future onto the current runtime and returns a handle to its output.
 ///
@@ -88,7 +59,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    crate::context::current("asincrono::spawn").spawn(future)
+    crate::executor::context::current("asincrono::spawn").spawn(future)
 }
 
 // ANCHOR: spawn_blocking_fn
@@ -115,7 +86,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    crate::context::current("asincrono::task::spawn_blocking")
+    crate::executor::context::current("asincrono::task::spawn_blocking")
         .spawn_blocking(crate::blocking::Mandatory::No, f)
 }
 // ANCHOR_END: spawn_blocking_fn

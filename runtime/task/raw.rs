@@ -11,10 +11,11 @@
 //! as a [`Waker`] (`std::task::Wake`), as a [`Runnable`] on a run queue, and as a [`Join`]
 //! target inside a `JoinHandle<T>`.
 
+use super::Id;
 use super::coop;
 use super::join::{Join, JoinError};
-use super::state::{AfterPending, State};
-use super::{Id, Schedule, TaskRef};
+use super::schedule::{Runnable, Schedule, TaskRef};
+use super::state::{AfterPending, AfterWake, Claim, State};
 use crate::primitives::Mutex;
 use crate::primitives::atomic::AtomicUsize;
 use crate::primitives::cell::UnsafeCell;
@@ -26,16 +27,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Wake, Waker};
-
-/// What a run queue holds: a task seen only as "something that can be run".
-pub(crate) trait Runnable: Send + Sync {
-    /// Poll the future once (or drop it, if the task was cancelled).
-    fn run(self: Arc<Self>);
-    /// The runtime is shutting down: drop the future without polling it.
-    fn shutdown(self: Arc<Self>);
-    /// Remember where the owner list keeps this task, so completion can remove it.
-    fn set_owner_key(&self, key: usize);
-}
 
 /// The life of the future inside a task.
 enum Stage<F: Future> {
@@ -100,17 +91,16 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // One body for both: queueing needs a reference of its own either way, and the one a
+    // by-value wake consumes is released when it returns.
     fn wake(self: Arc<Self>) {
-        crate::trace::wake(self.id);
-        if self.state.wake() {
-            // We moved the task from idle to scheduled: it is ours to queue.
-            self.scheduler.schedule(self.clone());
-        }
+        self.wake_by_ref();
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
         crate::trace::wake(self.id);
-        if self.state.wake() {
+        if self.state.wake() == AfterWake::Queue {
+            // We moved the task from idle to scheduled: it is ours to queue.
             self.scheduler.schedule(self.clone());
         }
     }
@@ -142,7 +132,7 @@ where
     // ANCHOR_END: run
 
     fn shutdown(self: Arc<Self>) {
-        if self.state.claim_for_shutdown() {
+        if self.state.claim_for_shutdown() == Claim::Claimed {
             self.finish(Err(JoinError::cancelled(self.id)));
         }
         // Otherwise a runner on another thread is polling it right now; it sees CANCELLED
@@ -335,7 +325,7 @@ where
     // ANCHOR_END: poll_join
 
     fn abort(self: Arc<Self>) {
-        if self.state.cancel() {
+        if self.state.cancel() == AfterWake::Queue {
             // The task was idle: queue it so that a runner comes by and drops the future.
             self.scheduler.schedule(self.clone());
         }

@@ -19,10 +19,15 @@ use crate::primitives::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
 // ANCHOR: state_bits
+/// In a run queue, or about to be: set only by the thread that must then queue the task.
 const SCHEDULED: usize = 1 << 0;
+/// One thread owns the future now (polls or drops it); no other thread may touch the stage.
 const RUNNING: usize = 1 << 1;
+/// The future is gone and the stage holds the output (or nothing); never cleared.
 const COMPLETE: usize = 1 << 2;
+/// Aborted or shut down: whoever next owns the task drops the future; never cleared.
 const CANCELLED: usize = 1 << 3;
+/// A `JoinHandle` exists and will read the output; cleared once, when it drops.
 const JOIN_INTEREST: usize = 1 << 4;
 // ANCHOR_END: state_bits
 
@@ -43,14 +48,20 @@ impl Snapshot {
     pub(crate) fn has_join_interest(self) -> bool {
         self.0 & JOIN_INTEREST != 0
     }
-    /// Idle: not queued, not being polled, not finished — waiting for a waker.
-    fn is_idle(self) -> bool {
-        self.0 & (SCHEDULED | RUNNING | COMPLETE) == 0
+    /// Idle: not queued, not being polled, not finished — waiting for a waker. Taken just
+    /// before a wake or cancel, this says whether that caller must queue the task.
+    fn queue_if_idle(self) -> AfterWake {
+        if self.0 & (SCHEDULED | RUNNING | COMPLETE) == 0 {
+            AfterWake::Queue
+        } else {
+            AfterWake::Nothing
+        }
     }
 }
 
 /// What the runner must do once a poll has returned `Pending`.
 #[derive(Debug, PartialEq, Eq)]
+#[must_use = "each outcome asks the runner to do something different with the task"]
 pub(crate) enum AfterPending {
     /// Nobody woke the task during the poll: it now waits for its waker.
     Idle,
@@ -58,6 +69,26 @@ pub(crate) enum AfterPending {
     Reschedule,
     /// `abort` or shutdown arrived during the poll: drop the future now.
     Cancel,
+}
+
+/// What the caller of [`State::wake`] or [`State::cancel`] must do next.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a task that must be queued and is not would never run again"]
+pub(crate) enum AfterWake {
+    /// The task was idle and is now `SCHEDULED`: the caller must put it on a run queue.
+    Queue,
+    /// The task is queued, running or complete already: whoever has it sees the new bits.
+    Nothing,
+}
+
+/// Who drops the future, after [`State::claim_for_shutdown`].
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "a claimed task is the caller's to finish: no one else will"]
+pub(crate) enum Claim {
+    /// Shutdown set `RUNNING` on an idle task: it must drop the future itself, now.
+    Claimed,
+    /// A runner is polling it (and will see `CANCELLED`), or it already completed.
+    NotOurs,
 }
 
 impl State {
@@ -71,22 +102,24 @@ impl State {
     }
 
     // ANCHOR: state_wake
-    /// A waker fired. Returns `true` when the caller must put the task on a run queue: only
-    /// the wake that finds the task idle does, so a task is never queued twice. A wake that
-    /// finds the task running only sets `SCHEDULED`; the runner sees it after the poll.
-    pub(crate) fn wake(&self) -> bool {
-        Snapshot(self.0.fetch_or(SCHEDULED, AcqRel)).is_idle()
+    /// A waker fired. Returns [`AfterWake::Queue`] when the caller must put the task on a run
+    /// queue: only the wake that finds the task idle does, so a task is never queued twice.
+    /// A wake that finds the task running only sets `SCHEDULED`; the runner sees it after
+    /// the poll.
+    pub(crate) fn wake(&self) -> AfterWake {
+        Snapshot(self.0.fetch_or(SCHEDULED, AcqRel)).queue_if_idle()
     }
     // ANCHOR_END: state_wake
 
     /// `abort()` or shutdown: mark the task cancelled and, like a wake, report whether the
     /// caller must queue it so that a runner comes by and drops the future.
-    pub(crate) fn cancel(&self) -> bool {
-        Snapshot(self.0.fetch_or(CANCELLED | SCHEDULED, AcqRel)).is_idle()
+    pub(crate) fn cancel(&self) -> AfterWake {
+        Snapshot(self.0.fetch_or(CANCELLED | SCHEDULED, AcqRel)).queue_if_idle()
     }
 
     /// A runner popped the task from a queue: `SCHEDULED` → `RUNNING`. Returns `None` when the
     /// task is not the runner's to poll (shutdown claimed it, or it already completed).
+    #[must_use = "only a runner that got `Some` may poll the future"]
     pub(crate) fn start_running(&self) -> Option<Snapshot> {
         self.0
             .fetch_update(AcqRel, Acquire, |s| {
@@ -118,11 +151,11 @@ impl State {
     }
     // ANCHOR_END: stop_running
 
-    /// Shutdown wants to drop the future of a task that no runner is polling. Returns `true`
-    /// when shutdown now owns the task (it set `RUNNING`, so no runner will touch it); `false`
-    /// when a runner is polling it right now (that runner will see `CANCELLED` and finish it)
-    /// or it already completed.
-    pub(crate) fn claim_for_shutdown(&self) -> bool {
+    /// Shutdown wants to drop the future of a task that no runner is polling. Returns
+    /// [`Claim::Claimed`] when shutdown now owns the task (it set `RUNNING`, so no runner will
+    /// touch it); [`Claim::NotOurs`] when a runner is polling it right now (that runner will
+    /// see `CANCELLED` and finish it) or it already completed.
+    pub(crate) fn claim_for_shutdown(&self) -> Claim {
         let prev = self.0.fetch_update(AcqRel, Acquire, |s| {
             if s & (RUNNING | COMPLETE) == 0 {
                 Some(s | RUNNING | CANCELLED)
@@ -131,10 +164,15 @@ impl State {
             }
         });
         let prev = prev.unwrap_or_else(|s| s);
-        prev & (RUNNING | COMPLETE) == 0
+        if prev & (RUNNING | COMPLETE) == 0 {
+            Claim::Claimed
+        } else {
+            Claim::NotOurs
+        }
     }
 
     /// The output is stored: `RUNNING` → `COMPLETE`. Returns the state just before.
+    #[must_use = "the state before says whether anyone will read the output"]
     pub(crate) fn complete(&self) -> Snapshot {
         Snapshot(
             self.0
@@ -145,6 +183,7 @@ impl State {
 
     /// The `JoinHandle` is being dropped. Returns the state just before: if it was already
     /// `COMPLETE`, the output is in the stage and the handle must drop it.
+    #[must_use = "if the task completed first, the output is the caller's to drop"]
     pub(crate) fn drop_join_interest(&self) -> Snapshot {
         Snapshot(self.0.fetch_and(!JOIN_INTEREST, AcqRel))
     }
@@ -164,14 +203,18 @@ mod tests {
     #[test]
     fn a_new_task_is_scheduled_so_a_wake_does_not_queue_it_again() {
         let state = State::new();
-        assert!(!state.wake(), "already queued by spawn");
+        assert_eq!(state.wake(), AfterWake::Nothing, "already queued by spawn");
     }
 
     #[test]
     fn wake_while_running_asks_the_runner_to_reschedule() {
         let state = running();
-        assert!(!state.wake(), "the waker must not queue a running task");
-        assert!(!state.wake(), "nor twice");
+        assert_eq!(
+            state.wake(),
+            AfterWake::Nothing,
+            "the waker must not queue a running task"
+        );
+        assert_eq!(state.wake(), AfterWake::Nothing, "nor twice");
         assert_eq!(state.stop_running(), AfterPending::Reschedule);
     }
 
@@ -179,15 +222,23 @@ mod tests {
     fn without_a_wake_the_task_goes_idle_and_the_next_wake_queues_it_once() {
         let state = running();
         assert_eq!(state.stop_running(), AfterPending::Idle);
-        assert!(state.wake(), "the first wake of an idle task queues it");
-        assert!(!state.wake(), "the second finds it queued");
+        assert_eq!(
+            state.wake(),
+            AfterWake::Queue,
+            "the first wake of an idle task queues it"
+        );
+        assert_eq!(
+            state.wake(),
+            AfterWake::Nothing,
+            "the second finds it queued"
+        );
     }
 
     #[test]
     fn wake_after_completion_does_nothing() {
         let state = running();
-        state.complete();
-        assert!(!state.wake());
+        let _ = state.complete();
+        assert_eq!(state.wake(), AfterWake::Nothing);
         assert!(
             state.start_running().is_none(),
             "a complete task never runs again"
@@ -197,7 +248,11 @@ mod tests {
     #[test]
     fn abort_while_queued_is_seen_by_the_runner() {
         let state = State::new();
-        assert!(!state.cancel(), "already queued: the queue entry suffices");
+        assert_eq!(
+            state.cancel(),
+            AfterWake::Nothing,
+            "already queued: the queue entry suffices"
+        );
         let snapshot = state.start_running().expect("the queued entry runs");
         assert!(snapshot.is_cancelled());
     }
@@ -206,13 +261,17 @@ mod tests {
     fn abort_of_an_idle_task_queues_it() {
         let state = running();
         assert_eq!(state.stop_running(), AfterPending::Idle);
-        assert!(state.cancel(), "someone must come by to drop the future");
+        assert_eq!(
+            state.cancel(),
+            AfterWake::Queue,
+            "someone must come by to drop the future"
+        );
     }
 
     #[test]
     fn abort_while_running_makes_the_runner_cancel() {
         let state = running();
-        state.cancel();
+        assert_eq!(state.cancel(), AfterWake::Nothing, "the runner owns it");
         assert_eq!(state.stop_running(), AfterPending::Cancel);
     }
 
@@ -236,15 +295,15 @@ mod tests {
     #[test]
     fn shutdown_claims_idle_tasks_but_not_running_ones() {
         let idle = running();
-        idle.stop_running();
-        assert!(idle.claim_for_shutdown());
+        assert_eq!(idle.stop_running(), AfterPending::Idle);
+        assert_eq!(idle.claim_for_shutdown(), Claim::Claimed);
         assert!(
             idle.start_running().is_none(),
             "a stale queue entry must not run it"
         );
 
         let busy = running();
-        assert!(!busy.claim_for_shutdown());
+        assert_eq!(busy.claim_for_shutdown(), Claim::NotOurs);
         assert_eq!(busy.stop_running(), AfterPending::Cancel);
     }
 }

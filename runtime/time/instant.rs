@@ -17,8 +17,8 @@ impl Instant {
     /// The current time: the current runtime's clock (which a test may have paused), or
     /// the system clock outside a runtime.
     pub fn now() -> Instant {
-        let now = crate::context::with_current(|handle| handle.driver().clock.now());
-        Instant(now.unwrap_or_else(std::time::Instant::now))
+        let now = crate::executor::context::with_current(|handle| handle.driver().clock.now());
+        Instant(now.unwrap_or_else(|_| std::time::Instant::now()))
     }
     // ANCHOR_END: instant_now
 

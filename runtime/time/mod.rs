@@ -1,4 +1,5 @@
-//! Time: `sleep`, `timeout`, `interval`, and the timer queue behind them.
+//! Time: `sleep`, `timeout`, `interval`, over the timer queue of the driver
+//! (`driver/timer_queue.rs`).
 //!
 //! A `Sleep` is a deadline plus, once polled, an entry in its runtime's timer queue holding
 //! the waker of the task that awaits it. Before the driver blocks in `epoll_wait`, it asks
@@ -9,19 +10,15 @@
 //! Timers fire at millisecond resolution (epoll's timeout unit, rounded up): never early,
 //! up to about a millisecond late.
 
-mod clock;
 mod instant;
 mod interval;
 mod sleep;
 mod timeout;
-mod timer_queue;
 
-pub(crate) use clock::Clock;
 pub use instant::Instant;
 pub use interval::{Interval, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use timeout::{Elapsed, timeout, timeout_at};
-pub(crate) use timer_queue::{TimerKey, TimerQueue};
 
 // ANCHOR: pause
 /// Stops the current runtime's clock (for tests).
@@ -50,7 +47,7 @@ pub(crate) use timer_queue::{TimerKey, TimerQueue};
 /// "nothing to do" would need them all to agree), or if the clock is already paused.
 #[track_caller]
 pub fn pause() {
-    let handle = crate::context::current("asincrono::time::pause");
+    let handle = crate::executor::context::current("asincrono::time::pause");
     assert!(
         handle.is_current_thread(),
         "asincrono::time::pause needs a current-thread runtime \
@@ -65,7 +62,7 @@ pub fn pause() {
 /// Outside a runtime, or if the clock is not paused.
 #[track_caller]
 pub fn resume() {
-    crate::context::current("asincrono::time::resume")
+    crate::executor::context::current("asincrono::time::resume")
         .driver()
         .clock
         .resume();
@@ -77,7 +74,7 @@ pub fn resume() {
 /// # Panics
 /// Outside a runtime, or if the clock is not paused.
 pub async fn advance(duration: std::time::Duration) {
-    crate::context::current("asincrono::time::advance")
+    crate::executor::context::current("asincrono::time::advance")
         .driver()
         .clock
         .advance(duration);

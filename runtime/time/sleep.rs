@@ -1,8 +1,8 @@
 //! `sleep`: a future that completes at a deadline.
 
-use super::{Instant, TimerKey};
-use crate::context;
-use crate::driver::DriverHandle;
+use super::Instant;
+use crate::driver::{DriverHandle, TimerKey};
+use crate::executor::context;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -86,7 +86,10 @@ impl Sleep {
                 .driver()
                 .clone()
         });
-        match driver.timers.register(&mut self.key, self.deadline, waker) {
+        match driver
+            .timers
+            .register(&mut self.key, self.deadline.into_std(), waker)
+        {
             Ok(true) => driver.unpark(),
             Ok(false) => {}
             Err(_) => {

@@ -1,31 +1,16 @@
 //! `Registered<S>`: a mio source registered with the reactor, and the retry loop every I/O
 //! type uses.
+//!
+//! It is the public layer's side of the reactor (`driver/reactor.rs`): it finds the current
+//! runtime through the context, registers there, and turns readiness into finished
+//! syscalls. tokio's counterpart is `PollEvented` over a `Registration`.
 
-use super::ScheduledIo;
-use crate::context;
-use crate::driver::DriverHandle;
+use crate::driver::{Direction, DriverHandle, ScheduledIo};
+use crate::executor::context;
 use mio::event::Source;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-
-/// Which half of a socket an operation waits on.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Direction {
-    Read,
-    Write,
-}
-
-impl Direction {
-    /// The readiness bits that let an operation in this direction proceed: a closed or
-    /// failed socket counts as ready, so the syscall runs and reports EOF or the error.
-    pub(crate) fn mask(self) -> u8 {
-        match self {
-            Direction::Read => super::READABLE | super::READ_CLOSED | super::ERROR,
-            Direction::Write => super::WRITABLE | super::WRITE_CLOSED | super::ERROR,
-        }
-    }
-}
 
 /// A mio source (a socket) registered with the current runtime's reactor; deregistered when
 /// dropped.

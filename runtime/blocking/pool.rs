@@ -37,9 +37,8 @@
 //! completion, which the reactor could wait for next to socket readiness, with no thread
 //! per job. Tokio, like asincrono, still uses a blocking pool for files.
 
-use crate::context;
+use super::RuntimeContext;
 use crate::driver::DriverHandle;
-use crate::executor::Handle;
 use crate::primitives::{Condvar, Mutex, thread};
 use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
 use crate::trace;
@@ -123,23 +122,24 @@ impl BlockingPool {
     // ANCHOR: spawn_blocking
     /// Runs `f` on a pool thread; the handle resolves to its return value (or to a
     /// `JoinError` if it panicked or was cancelled before it started).
-    pub(crate) fn spawn<F, R>(
+    pub(crate) fn spawn<C, F, R>(
         self: &Arc<Self>,
-        handle: &Handle,
+        runtime: &C,
         mandatory: Mandatory,
         f: F,
     ) -> JoinHandle<R>
     where
+        C: RuntimeContext,
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
         let job = RunOnce {
             job: Some(f),
-            _holds_the_clock: ClockHold::new(handle.driver()),
+            _holds_the_clock: ClockHold::new(runtime.driver()),
         };
         let scheduler = Arc::new(JobScheduler {
             pool: self.clone(),
-            handle: handle.clone(),
+            runtime: runtime.clone(),
             mandatory,
         });
         let (task, join) = new_task(job, scheduler.clone());
@@ -151,7 +151,7 @@ impl BlockingPool {
 
     // ANCHOR: push
     /// Queues a job and makes sure a thread will take it.
-    fn push(self: &Arc<Self>, handle: &Handle, job: Job) {
+    fn push(self: &Arc<Self>, runtime: &impl RuntimeContext, job: Job) {
         let mut state = lock(&self.state);
         if state.shutting_down {
             drop(state);
@@ -166,7 +166,7 @@ impl BlockingPool {
         if state.threads == self.max_threads {
             return; // every thread is busy: the first to finish takes this job from the queue
         }
-        if self.start_thread(handle) {
+        if self.start_thread(runtime) {
             state.threads += 1;
         } else if state.threads == 0 {
             // No thread exists, and none can start: no one would ever take the queue.
@@ -179,20 +179,20 @@ impl BlockingPool {
     // ANCHOR_END: push
 
     /// Starts one more pool thread; `false` if the OS refuses (out of threads or memory).
-    fn start_thread(self: &Arc<Self>, handle: &Handle) -> bool {
+    fn start_thread(self: &Arc<Self>, runtime: &impl RuntimeContext) -> bool {
         let pool = self.clone();
-        let handle = handle.clone();
+        let runtime = runtime.clone();
         thread::Builder::new()
             .name(self.thread_name.clone())
-            .spawn(move || pool.thread_main(handle))
+            .spawn(move || pool.thread_main(runtime))
             .is_ok()
     }
 
     // ANCHOR: thread_main
     /// A pool thread: take jobs until none comes for `KEEP_ALIVE`, or shutdown.
-    fn thread_main(self: Arc<Self>, handle: Handle) {
+    fn thread_main(self: Arc<Self>, runtime: impl RuntimeContext) {
         // Inside a job, `spawn`, `sleep` and the I/O constructors find this runtime.
-        let _context = context::enter(handle);
+        let _context = runtime.enter();
         let mut state = lock(&self.state);
         loop {
             if let Some(job) = state.queue.pop_front() {
@@ -273,17 +273,18 @@ fn finish_without_a_thread(job: Job) {
 
 // ANCHOR: job_scheduler
 /// The scheduler of one blocking job: its only "schedule" is the push onto the pool's queue.
-/// It carries the runtime's handle so that the pool thread can enter the runtime's context.
-struct JobScheduler {
+/// It carries the runtime so that the pool thread it may start can enter the runtime's
+/// context.
+struct JobScheduler<C> {
     pool: Arc<BlockingPool>,
-    handle: Handle,
+    runtime: C,
     mandatory: Mandatory,
 }
 
-impl Schedule for JobScheduler {
+impl<C: RuntimeContext> Schedule for JobScheduler<C> {
     fn schedule(&self, task: TaskRef) {
         self.pool.push(
-            &self.handle,
+            &self.runtime,
             Job {
                 task,
                 mandatory: self.mandatory,

@@ -23,11 +23,11 @@
 //!   operation that started them wants; any other operation that meets them ignores them
 //!   (the bytes of a read stay in the buffer for the next read).
 //!
-//! `fs::File` and `io::Stdout`/`io::Stderr` are thin layers over this type.
+//! `fs::File` and `io::Stdout`/`io::Stderr` are thin layers over this type. They tell it how
+//! to find the current runtime (a closure over the executor's context, which sits above
+//! this layer), and it calls that only when it starts a job.
 
-use crate::blocking::Mandatory;
-use crate::context;
-use crate::executor::Handle;
+use super::{Mandatory, RuntimeContext};
 use crate::task::JoinHandle;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -137,13 +137,13 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
     ///
     /// # Panics
     /// If a job is already in flight (callers first wait with [`Offloaded::poll_finish`]).
-    pub(crate) fn start<J>(&mut self, runtime: &Handle, mandatory: Mandatory, job: J)
+    pub(crate) fn start<J>(&mut self, runtime: &impl RuntimeContext, mandatory: Mandatory, job: J)
     where
         J: FnOnce(&H, &mut Buffer) -> Outcome + Send + 'static,
     {
         let mut buffer = mem::take(self.idle_buffer());
         let handle = self.handle.clone();
-        let job = runtime.spawn_blocking(mandatory, move || {
+        let job = runtime.blocking_pool().spawn(runtime, mandatory, move || {
             let outcome = job(&handle, &mut buffer);
             (buffer, outcome)
         });
@@ -159,11 +159,11 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
     ///
     /// Waits first for the job in flight; if that was a write that failed, returns its
     /// error and accepts nothing.
-    pub(crate) fn poll_write(
+    pub(crate) fn poll_write<C: RuntimeContext>(
         &mut self,
         cx: &mut Context<'_>,
         src: &[u8],
-        what: &str,
+        current_runtime: impl FnOnce() -> io::Result<C>,
         write: fn(&H, &[u8], usize) -> io::Result<()>,
     ) -> Poll<io::Result<usize>> {
         if src.is_empty() {
@@ -171,7 +171,7 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
         }
         ready!(self.poll_finish(cx))?; // Pending: see `poll_finish`
         // Look the runtime up before touching the buffer, so that failing here loses nothing.
-        let runtime = context::current_or_error(what)?;
+        let runtime = current_runtime()?;
         let buffer = self.idle_buffer();
         let unread = buffer.len();
         buffer.clear();
@@ -197,12 +197,17 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
     ///
     /// Cancel safety: if dropped while `op` runs, `op` still finishes, and its error, if any,
     /// goes to the next operation on the handle.
-    pub(crate) async fn change<F>(&mut self, what: &str, op: F) -> io::Result<()>
+    pub(crate) async fn change<C, F>(
+        &mut self,
+        current_runtime: impl FnOnce() -> io::Result<C>,
+        op: F,
+    ) -> io::Result<()>
     where
+        C: RuntimeContext,
         F: FnOnce(&H, &mut Buffer) -> io::Result<()> + Send + 'static,
     {
         poll_fn(|cx| self.poll_finish(cx)).await?;
-        let runtime = context::current_or_error(what)?;
+        let runtime = current_runtime()?;
         self.start(&runtime, Mandatory::Yes, move |handle, buffer| {
             Outcome::Changed(op(handle, buffer))
         });

@@ -12,15 +12,27 @@
 //!      │                     │ deadline:  timer queue wakes the sleepers
 //!      └── task wakers ◀─────┘ unpark:    nothing to dispatch, just return
 //! ```
+//!
+//! This directory is layer 2 of the runtime (see `lib.rs`): the reactor (`reactor.rs`), the
+//! timer queue (`timer_queue.rs`) and the clock (`clock.rs`), below the executors and above
+//! the task core. It knows no scheduler and no thread-local context: it is handed what it
+//! needs, and the only things that leave it are `Waker`s. The user-level types built on it
+//! (`net`'s `Registered` sockets, `time::Sleep`) live in the public layer.
 
-use crate::reactor::Reactor;
-use crate::time::{Clock, TimerQueue};
+mod clock;
+mod reactor;
+mod timer_queue;
+
+pub(crate) use clock::Clock;
+pub(crate) use reactor::{Direction, Reactor, ScheduledIo};
+pub(crate) use timer_queue::{TimerKey, TimerQueue};
+
 use crate::trace;
 use mio::{Events, Poll, Token};
 use std::io;
 use std::sync::Arc;
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The token of the `mio::Waker`; no I/O registration can have it (the slab never grows
 /// that large).
@@ -81,9 +93,10 @@ impl Driver {
     /// Waits for I/O, the next timer, or an unpark — at most `max_wait` (`None`: as long as
     /// it takes; `Some(ZERO)`: just look) — then wakes the tasks whose I/O or timers are due.
     pub(crate) fn park(&mut self, max_wait: Option<Duration>) {
-        let mut timeout = self.handle.timers.prepare_to_park(max_wait);
+        let before = self.handle.clock.now();
+        let mut timeout = self.handle.timers.prepare_to_park(before, max_wait);
         // With the clock paused, waiting for a timer would wait for ever (or for real time):
-        // just look for I/O, and if there is none, jump to the timer (see `time/clock.rs`).
+        // just look for I/O, and if there is none, jump to the timer (see `clock.rs`).
         let jump_to = self.auto_advance_target(timeout);
         if jump_to.is_some() {
             timeout = Some(Duration::ZERO);
@@ -110,9 +123,10 @@ impl Driver {
         }
         drop(cause);
         if let Some(deadline) = jump_to.filter(|_| self.events.is_empty()) {
-            self.handle.clock.advance_to(deadline.into_std());
+            self.handle.clock.advance_to(deadline);
         }
-        self.handle.timers.expire(&mut self.expired);
+        let after = self.handle.clock.now();
+        self.handle.timers.expire(after, &mut self.expired);
         let _cause = trace::cause(trace::Cause::Timer); // and these are deadlines passing
         for waker in self.expired.drain(..) {
             waker.wake();
@@ -125,7 +139,7 @@ impl Driver {
     // ANCHOR: auto_advance_target
     /// The deadline to jump to instead of blocking, if the clock is paused, the caller was
     /// going to block, and a timer is armed.
-    fn auto_advance_target(&self, timeout: Option<Duration>) -> Option<crate::time::Instant> {
+    fn auto_advance_target(&self, timeout: Option<Duration>) -> Option<Instant> {
         if timeout == Some(Duration::ZERO) || !self.handle.clock.may_auto_advance() {
             return None;
         }

@@ -9,7 +9,7 @@
 //! **mio is edge-triggered.** epoll tells us when a socket *becomes* readable, once; it does
 //! not tell us again while it stays readable. So the I/O types never wait first and read
 //! second: they try the syscall, and only when the kernel answers `WouldBlock` do they clear
-//! the readiness and wait ([`Registered::poll_io`]). A reader that stopped early (say after
+//! the readiness and wait (`Registered::poll_io`, in `net/registered.rs`). A reader that stopped early (say after
 //! one short read) and waited for a new event would wait forever: no new edge would come.
 //!
 //! What a production runtime does instead: tokio packs readiness and a tick into one atomic
@@ -17,10 +17,6 @@
 //! allocation and no lock is needed. asincrono keeps a small list of reader wakers and one of
 //! writer wakers behind a mutex: several tasks may wait on one socket (two tasks calling
 //! `recv` on a shared `UdpSocket`, say), and an event wakes every waiter in its direction.
-
-mod registered;
-
-pub(crate) use registered::{Direction, Registered};
 
 use crate::util::lock;
 use mio::event::{Event, Source};
@@ -39,6 +35,24 @@ const READ_CLOSED: u8 = 1 << 2;
 const WRITE_CLOSED: u8 = 1 << 3;
 const ERROR: u8 = 1 << 4;
 // ANCHOR_END: readiness_bits
+
+/// Which half of a socket an operation waits on.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The readiness bits that let an operation in this direction proceed: a closed or
+    /// failed socket counts as ready, so the syscall runs and reports EOF or the error.
+    pub(crate) fn mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
+        }
+    }
+}
 
 /// Every I/O registration of one runtime.
 pub(crate) struct Reactor {

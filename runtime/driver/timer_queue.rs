@@ -11,13 +11,16 @@
 //! What a production runtime does instead: tokio uses a hierarchical timing wheel (O(1) insert
 //! and cancel, millisecond resolution) with the entries stored inside the `Sleep` futures
 //! themselves. A B-tree is simpler to read and fast enough to measure against it.
+//!
+//! The queue never reads a clock: the driver hands it `now` (from the runtime's `Clock`,
+//! which a test may have paused), as tokio's timer driver is handed the time by its caller.
+//! So it works in `std::time::Instant`s and knows nothing of the thread-local context.
 
-use super::Instant;
 use crate::primitives::Mutex;
 use crate::util::lock;
 use std::collections::BTreeMap;
 use std::task::Waker;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Names one armed timer in the queue.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,11 +104,14 @@ impl TimerQueue {
     }
 
     // ANCHOR: prepare_to_park
-    /// The driver is about to block: records until when, and returns the `epoll_wait`
-    /// timeout (the time to the earliest deadline, capped by `max_wait`).
-    pub(crate) fn prepare_to_park(&self, max_wait: Option<Duration>) -> Option<Duration> {
+    /// The driver is about to block at `now`: records until when, and returns the
+    /// `epoll_wait` timeout (the time to the earliest deadline, capped by `max_wait`).
+    pub(crate) fn prepare_to_park(
+        &self,
+        now: Instant,
+        max_wait: Option<Duration>,
+    ) -> Option<Duration> {
         let mut inner = lock(&self.inner);
-        let now = Instant::now();
         let next_deadline = inner.armed.keys().next().map(|key| key.deadline);
         let until_timer = next_deadline.map(|deadline| deadline.saturating_duration_since(now));
         let timeout = match (until_timer, max_wait) {
@@ -134,9 +140,8 @@ impl TimerQueue {
     }
 
     // ANCHOR: expire
-    /// Moves the wakers of every timer that is due into `expired`.
-    pub(crate) fn expire(&self, expired: &mut Vec<Waker>) {
-        let now = Instant::now();
+    /// Moves the wakers of every timer due at `now` into `expired`.
+    pub(crate) fn expire(&self, now: Instant, expired: &mut Vec<Waker>) {
         let mut inner = lock(&self.inner);
         while let Some(entry) = inner.armed.first_entry() {
             if entry.key().deadline > now {
@@ -198,7 +203,7 @@ mod tests {
             .register(&mut later, now + Duration::from_secs(60), Waker::noop())
             .unwrap();
         let mut expired = Vec::new();
-        queue.expire(&mut expired);
+        queue.expire(now, &mut expired);
         assert_eq!(expired.len(), 3);
         assert_eq!(queue.len(), 1);
     }
@@ -211,7 +216,7 @@ mod tests {
         queue
             .register(&mut first, now + Duration::from_secs(10), Waker::noop())
             .unwrap();
-        let timeout = queue.prepare_to_park(None).expect("a timer is armed");
+        let timeout = queue.prepare_to_park(now, None).expect("a timer is armed");
         assert!(timeout <= Duration::from_secs(10));
         let (mut later, mut earlier) = (None, None);
         assert!(
