@@ -4,6 +4,26 @@
 //! be read. The contract is tokio's API (same names, same behaviour), so a tokio user feels
 //! at home and one benchmark source compiles against both.
 //!
+//! ## The layers
+//!
+//! The runtime is built in floors. A file imports only from its own layer or the ones below
+//! it, and no files import each other in a circle; `tests/layers.rs` reads this table and
+//! the `use` lines of every file, and fails on an import that goes up or round. What the
+//! lower layers need from above travels up only as values: an `Arc<dyn Schedule>` in each
+//! task, a `Waker`, a `RuntimeContext` handed to the blocking pool and the workers.
+//!
+//! | layer | what it holds | files |
+//! |---|---|---|
+//! | 0 · leaves | small helpers, the std-or-loom facade, the trace recorder, the task id | `util.rs` `primitives.rs` `trace.rs` `task/id.rs` |
+//! | 1 · task core | a task's allocation, state word, `JoinHandle`, budget, deferred wakes, and `Schedule`, its one way up | `task/{raw,state,join,coop,defer,schedule,yield_now}.rs` |
+//! | 2 · driver | `epoll_wait`, the reactor, the timer queue (handed the time), the clock | `driver/` |
+//! | 3 · blocking | the blocking pool, the offloaded handle of files and stdio, and `RuntimeContext`, what they need from above | `blocking/` |
+//! | 4 · executor | both schedulers, the owner list, the `Handle` and the thread-local context | `executor/` |
+//! | 5 · public API | `spawn`, `time`, `net`, `io`, `fs`, `sync`, `join!`/`select!`, `Runtime` | `lib.rs` `runtime.rs` `task/mod.rs` `time/` `net/` `io/` `fs/` `sync/` `combinators/` |
+//!
+//! Data flows one way, and the imports follow it: user code → task/`JoinHandle` →
+//! scheduler → driver (reactor, timers) → wakers → back to the scheduler.
+//!
 //! ## Where each idea lives
 //!
 //! | idea | module |
@@ -12,21 +32,19 @@
 //! | `JoinHandle`, `JoinError`, `spawn`, `yield_now` | [`task`] |
 //! | the run loop, local and remote queues, parking (one thread) | `executor/current_thread.rs` |
 //! | worker threads, work stealing, the sleepers' list | `executor/multi_thread.rs` |
-//! | `spawn_blocking`: threads for work that would block | `blocking.rs` |
-//! | sleeping in `epoll_wait` until I/O, a timer or a wake-up | `driver.rs` |
-//! | readiness → wakers, edge-triggered retry loop | `reactor/` |
-//! | `sleep`, `timeout`, `interval`, the timer queue | [`time`] |
+//! | `spawn_blocking`: threads for work that would block | `blocking/pool.rs` |
+//! | sleeping in `epoll_wait` until I/O, a timer or a wake-up | `driver/mod.rs` |
+//! | readiness → wakers, edge-triggered retry loop | `driver/reactor.rs`, `net/registered.rs` |
+//! | `sleep`, `timeout`, `interval`; the timer queue | [`time`]; `driver/timer_queue.rs` |
 //! | TCP, UDP, Unix sockets | [`net`] |
-//! | files on the blocking pool: `fs::read`, `File` (one buffer, one job in flight) | [`fs`] (`fs/offload.rs`) |
+//! | files on the blocking pool: `fs::read`, `File` (one buffer, one job in flight) | [`fs`] (`blocking/offload.rs`) |
 //! | `stdin` (one process-wide reader thread), `stdout`, `stderr` | [`io`] (`io/stdin.rs`, `io/stdio.rs`) |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
 //! | channels, `Mutex`, `Notify`, `Semaphore`: a locked state plus a queue of wakers | [`sync`] |
 //! | `join!`, `try_join!`, `select!`: one future that polls several; cancelling by dropping | [`combinators`] |
 //! | `Runtime`, `Builder`, `block_on` | [`runtime`] |
+//! | "which runtime am I in?": the `Handle` and the thread-local context | `executor/context.rs` |
 //! | recording spawns, polls, wakes and parks as a timeline (`ASINCRONO_TRACE`) | [`trace`] |
-//!
-//! Data flows one way: user code → task/`JoinHandle` → scheduler → driver (reactor, timers)
-//! → wakers → back to the scheduler.
 //!
 //! ```
 //! use std::time::Duration;
@@ -43,6 +61,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 // The macros expand to `::asincrono::…`; this lets that path resolve inside this crate too.

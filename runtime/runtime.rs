@@ -4,9 +4,9 @@ pub use crate::blocking::DEFAULT_SHUTDOWN_WAIT;
 use crate::blocking::{BlockingPool, Mandatory};
 use crate::driver::Driver;
 use crate::executor::context;
+use crate::executor::context::{Handle, SchedulerHandle};
 use crate::executor::current_thread::CurrentThread;
 use crate::executor::multi_thread::MultiThread;
-use crate::executor::{Handle, SchedulerHandle};
 use crate::task::JoinHandle;
 use crate::trace::Recorder;
 use std::fmt;
@@ -149,6 +149,7 @@ impl fmt::Debug for Runtime {
 
 /// Keeps a runtime current on this thread; see [`Runtime::enter`].
 #[must_use = "the runtime stops being current when the guard drops"]
+#[derive(Debug)]
 pub struct EnterGuard<'a> {
     _inner: context::EnterGuard,
     _runtime: PhantomData<&'a Runtime>,

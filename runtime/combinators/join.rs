@@ -242,6 +242,19 @@ macro_rules! __join {
     }};
 }
 
+// By hand: a derived `Debug` would ask `F` and its output to be `Debug`, which a `join!`
+// of ordinary futures cannot promise.
+impl<F: Future> std::fmt::Debug for MaybeDone<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self {
+            MaybeDone::Running { .. } => "Running",
+            MaybeDone::Done(_) => "Done",
+            MaybeDone::Taken => "Taken",
+        };
+        f.write_str(state)
+    }
+}
+
 /// One future of a `join!`: running, then finished with its output, then emptied.
 pub enum MaybeDone<'a, F: Future> {
     /// Not finished: polled every time the `join!` is polled.

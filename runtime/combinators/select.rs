@@ -421,7 +421,18 @@ pub struct Branch<'a, F: Future> {
     pub output: Option<F::Output>,
 }
 
+// By hand: a derived `Debug` would ask the future and its output to be `Debug`.
+impl<F: Future> std::fmt::Debug for Branch<'_, F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Branch")
+            .field("enabled", &self.enabled)
+            .field("has_output", &self.output.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What polling a [`Branch`] gave.
+#[derive(Debug)]
 pub enum BranchPoll<T> {
     /// The branch is disabled; its future was not polled.
     Disabled,

@@ -111,17 +111,17 @@ impl Driver {
         }
         drop(parked);
         self.handle.timers.woke_up();
-        trace::reactor_events(|| {
-            let io = |event: &&mio::event::Event| event.token() != UNPARK_TOKEN;
-            self.events.iter().filter(io).count()
-        });
+        // One walk over the events: dispatch each, and count them for the trace.
         let cause = trace::cause(trace::Cause::Io); // wakes in `dispatch` are I/O readiness
+        let mut io_events = 0;
         for event in self.events.iter() {
             if event.token() != UNPARK_TOKEN {
                 self.handle.reactor.dispatch(event);
+                io_events += 1;
             }
         }
         drop(cause);
+        trace::reactor_events(|| io_events);
         if let Some(deadline) = jump_to.filter(|_| self.events.is_empty()) {
             self.handle.clock.advance_to(deadline);
         }

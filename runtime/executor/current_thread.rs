@@ -22,8 +22,9 @@
 //! them sees the other: either we find the task, or the waker finds us parked and writes the
 //! `mio::Waker`, making `epoll_wait` return at once.
 
-use super::OwnedTasks;
+use super::EVENT_INTERVAL;
 use super::block_on::enter_block_on;
+use super::owned::OwnedTasks;
 use crate::blocking::RuntimeContext;
 use crate::driver::{Driver, DriverHandle};
 use crate::primitives::atomic::{AtomicBool, fence};
@@ -42,9 +43,6 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 // ANCHOR: event_interval
-/// Tasks polled between two looks at the driver (tokio uses 61 too: a prime, so that it does
-/// not fall into step with a periodic workload).
-const EVENT_INTERVAL: usize = 61;
 // ANCHOR_END: event_interval
 
 /// What the `Runtime` owns.
@@ -261,7 +259,7 @@ impl Shared {
 
     // ANCHOR: run_batch
     /// Runs up to `EVENT_INTERVAL` tasks; returns how many ran.
-    fn run_batch(&self) -> usize {
+    fn run_batch(&self) -> u32 {
         // Remote wakes join the back of the local queue once per batch.
         LOCAL.with(|local| {
             if let Some(queue) = local.borrow_mut().as_mut() {

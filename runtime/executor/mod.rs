@@ -19,8 +19,13 @@ mod block_on;
 pub(crate) mod context;
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
-mod owned;
+pub(crate) mod owned;
 mod spawn;
 
-pub(crate) use context::{Handle, SchedulerHandle};
-pub(crate) use owned::OwnedTasks;
+/// Tasks a scheduler thread polls between two looks outside its own queue: at the driver
+/// (both flavours) and at the injector (a multi-thread worker). tokio uses 61 too: a prime,
+/// so that it does not fall into step with a periodic workload.
+///
+/// Defined here, beside the module list and nothing else, so that both schedulers can read
+/// it without this file importing anything back from them.
+pub(crate) const EVENT_INTERVAL: u32 = 61;

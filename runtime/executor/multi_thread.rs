@@ -64,8 +64,9 @@
 //! a `VecDeque`, and a per-worker count of how often it polls the injector. The benchmark
 //! (`benches/`) compares both on the same workloads.
 
-use super::OwnedTasks;
+use super::EVENT_INTERVAL;
 use super::block_on::enter_block_on;
+use super::owned::OwnedTasks;
 use crate::blocking::RuntimeContext;
 use crate::driver::{Driver, DriverHandle};
 use crate::primitives::atomic::{AtomicBool, AtomicUsize, fence};
@@ -75,7 +76,7 @@ use crate::primitives::{Condvar, Mutex};
 use crate::task::defer;
 use crate::task::{Schedule, TaskRef, with_budget};
 use crate::util::lock;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
@@ -84,10 +85,6 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
-
-/// Tasks a worker runs between two looks at the injector and the driver (as in the
-/// current-thread scheduler, and in tokio).
-const EVENT_INTERVAL: u32 = 61;
 
 /// What the `Runtime` owns.
 pub(crate) struct MultiThread {
@@ -149,19 +146,43 @@ struct IdleState {
 /// queue: two tasks waking each other could otherwise keep the queue waiting for ever.
 const MAX_LIFO_POLLS_IN_A_ROW: u32 = 3;
 
+// ANCHOR: worker_thread
+/// Everything a worker keeps on its own thread, in one place, and for one runtime only: a
+/// thread that runs no worker has none, and a wake on a worker of *another* runtime finds
+/// `runtime` different and leaves it alone.
+///
+/// Who sets and clears each field:
+/// - the whole struct: put in place by `Worker::run` as the worker starts, taken out (and its
+///   contents dropped outside the borrow) as it leaves;
+/// - `dispatching`: set and cleared by [`dispatching`] around a visit to the driver;
+/// - `lifo.open`: set and cleared by `Worker::run` around each task poll; `lifo.task`: filled
+///   by `schedule` (through [`place_on_this_thread`]), emptied by `Worker::next_task`;
+/// - `batch.open`: set and cleared by `Worker::wake_deferred_in_one_batch`, which also
+///   empties `batch.tasks`; filled by `schedule` (through [`place_on_this_thread`]).
+struct WorkerThread {
+    /// Which runtime this thread works for (`Shared::id`).
+    runtime: usize,
+    /// The worker's index in `shared.workers`.
+    index: usize,
+    /// Whether the worker is inside the driver, dispatching events. The tasks it wakes
+    /// meanwhile land in its own queue, and it runs them as soon as it is out; so only a
+    /// second task in the queue is worth waking another worker for.
+    dispatching: bool,
+    /// The LIFO slot (see [`LifoSlot`]).
+    lifo: LifoSlot,
+    /// The yielded tasks being woken, gathered to be queued at once.
+    batch: YieldBatch,
+}
+
 thread_local! {
-    /// On a worker thread: the address of its runtime's `Shared` and the worker's index.
-    static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
-    /// On a worker thread: whether it is inside the driver, dispatching events. The tasks it
-    /// wakes meanwhile land in its own queue, and it runs them as soon as it is out; so only
-    /// a second task in the queue is worth waking another worker for.
-    static DISPATCHING: Cell<bool> = const { Cell::new(false) };
-    /// On a worker thread: the LIFO slot (see [`LifoSlot`]).
-    static LIFO: RefCell<LifoSlot> = const { RefCell::new(LifoSlot { task: None, open: false }) };
-    /// On a worker thread: the yielded tasks being woken, gathered to be queued at once
-    /// (see [`Worker::wake_deferred_in_one_batch`]).
-    static BATCH: RefCell<YieldBatch> =
-        const { RefCell::new(YieldBatch { open: false, tasks: Vec::new() }) };
+    /// This thread's worker state, if it is a worker.
+    static WORKER_THREAD: RefCell<Option<WorkerThread>> = const { RefCell::new(None) };
+}
+// ANCHOR_END: worker_thread
+
+/// Runs `f` on this thread's worker state; for the worker's own code, which knows it is one.
+fn on_this_worker<R>(f: impl FnOnce(&mut WorkerThread) -> R) -> R {
+    WORKER_THREAD.with(|slot| f(slot.borrow_mut().as_mut().expect("on a worker thread")))
 }
 
 /// The yielded tasks a worker is waking, before they go on its queue together.
@@ -289,8 +310,8 @@ impl MultiThread {
             task.shutdown();
         }
         // 2. Wake every worker; each sees `shutting_down` and leaves its loop.
-        for worker in shared.workers.iter() {
-            worker.parker.unpark(|| shared.driver_handle.unpark());
+        for index in 0..shared.workers.len() {
+            shared.unpark_worker(index);
         }
         let me = thread::current().id();
         for thread in lock(&self.threads).drain(..) {
@@ -345,13 +366,27 @@ impl Worker {
         // A task that calls `block_on` would block this worker and the tasks queued on it.
         let _no_block_on = enter_block_on();
         let _deferred = defer::enter();
-        WORKER.with(|worker| worker.set(Some((self.shared.id(), self.index))));
+        WORKER_THREAD.with(|slot| {
+            *slot.borrow_mut() = Some(WorkerThread {
+                runtime: self.shared.id(),
+                index: self.index,
+                dispatching: false,
+                lifo: LifoSlot {
+                    task: None,
+                    open: false,
+                },
+                batch: YieldBatch {
+                    open: false,
+                    tasks: Vec::new(),
+                },
+            })
+        });
         while !self.shared.shutting_down.load(SeqCst) {
             if let Some(task) = self.next_task() {
                 self.stop_searching();
-                LIFO.with(|lifo| lifo.borrow_mut().open = true);
+                on_this_worker(|worker| worker.lifo.open = true);
                 task.run();
-                LIFO.with(|lifo| lifo.borrow_mut().open = false);
+                on_this_worker(|worker| worker.lifo.open = false);
                 self.tick = self.tick.wrapping_add(1);
                 if self.tick % EVENT_INTERVAL == 0 {
                     self.look_at_driver();
@@ -363,8 +398,10 @@ impl Worker {
                 self.park(); // nothing anywhere: sleep
             }
         }
-        WORKER.with(|worker| worker.set(None));
-        drop(LIFO.with(|lifo| lifo.borrow_mut().task.take()));
+        // Taken out first, dropped after: the task left in the LIFO slot may run destructors
+        // that wake tasks, and those wakes must find the thread-local free.
+        let left = WORKER_THREAD.with(|slot| slot.borrow_mut().take());
+        drop(left);
     }
     // ANCHOR_END: worker_loop
 
@@ -373,7 +410,7 @@ impl Worker {
     /// Every `EVENT_INTERVAL` tasks the injector goes first, so outside work is not starved.
     fn next_task(&mut self) -> Option<TaskRef> {
         let shared = &self.shared;
-        if let Some(task) = LIFO.with(|lifo| lifo.borrow_mut().task.take()) {
+        if let Some(task) = on_this_worker(|worker| worker.lifo.task.take()) {
             if self.lifo_polls < MAX_LIFO_POLLS_IN_A_ROW {
                 self.lifo_polls += 1;
                 return Some(task);
@@ -435,10 +472,10 @@ impl Worker {
     /// (On the multi-thread `yield_many`, where every poll is a yield, the push had been
     /// the most expensive step of the loop: a fifth of the profile.)
     fn wake_deferred_in_one_batch(&self) {
-        BATCH.with(|batch| batch.borrow_mut().open = true);
+        on_this_worker(|worker| worker.batch.open = true);
         defer::wake_all();
-        let queued_any = BATCH.with(|batch| {
-            let mut batch = batch.borrow_mut();
+        let queued_any = on_this_worker(|worker| {
+            let batch = &mut worker.batch;
             batch.open = false;
             let queued_any = !batch.tasks.is_empty();
             lock(&self.shared.workers[self.index].queue).extend(batch.tasks.drain(..));
@@ -478,7 +515,7 @@ impl Worker {
         self.searching = false;
         let last = self.shared.idle.stop_searching();
         if last && self.shared.has_work() {
-            self.shared.wake_one_sleeper(Some(self.index));
+            self.shared.wake_a_sleeper(Some(self.index));
         }
     }
     // ANCHOR_END: stop_searching
@@ -614,11 +651,12 @@ impl Shared {
                 .any(|worker| !lock(&worker.queue).is_empty())
     }
 
-    /// Wakes a sleeper other than worker `me`, unless a worker is already searching.
-    fn wake_one_sleeper(&self, me: Option<usize>) {
-        if let Some(sleeper) = self.idle.pick_sleeper(me) {
-            self.unpark_worker(sleeper);
-        }
+    /// The one way a sleeping worker is woken for work: a sleeper other than worker `me`,
+    /// unless a worker is already searching (see [`Idle::notify_one`], whose `SeqCst` fence
+    /// `after_push` relies on).
+    fn wake_a_sleeper(&self, me: Option<usize>) {
+        self.idle
+            .notify_one(me, |sleeper| self.unpark_worker(sleeper));
     }
 
     /// Wakes worker `index` wherever it sleeps.
@@ -646,25 +684,22 @@ impl Schedule for Shared {
         if self.shutting_down.load(SeqCst) {
             return; // dropped: shutdown drops every future through the owner list
         }
-        let me = current_worker(self.id());
         // ANCHOR: push_and_decide
-        let pushed = match me {
-            Some(index) => {
-                let task = match offer_to_lifo_slot(task) {
-                    Ok(None) => return, // it runs next, here: no one else needs to wake up
-                    Ok(Some(task)) | Err(task) => task,
-                };
-                let Some(task) = add_to_batch(task) else {
-                    return; // a yielded task, queued with its batch
-                };
+        let (me, pushed) = match place_on_this_thread(self.id(), task) {
+            Placed::Kept => return, // it runs here, soon: no one else needs to wake up
+            Placed::OwnQueue {
+                index,
+                task,
+                dispatching,
+            } => {
                 let mut queue = lock(&self.workers[index].queue);
                 queue.push_back(task);
-                !DISPATCHING.with(Cell::get) || queue.len() > 1
+                (Some(index), !dispatching || queue.len() > 1)
             }
-            None => {
+            Placed::Elsewhere(task) => {
                 // Cannot fail: `self` holds the receiver.
                 drop(self.injector_tx.send(task));
-                true
+                (None, true)
             }
         };
         // ANCHOR_END: push_and_decide
@@ -686,8 +721,7 @@ impl Shared {
         // fence for each, `schedule` took 20% of the multi-thread `yield_many` profile;
         // with one, 16%. The stopwatch cannot tell the difference through the noise.)
         if worth_a_wake {
-            self.idle
-                .notify_one(me, |sleeper| self.unpark_worker(sleeper));
+            self.wake_a_sleeper(me);
         } else {
             fence(SeqCst);
         }
@@ -699,49 +733,62 @@ impl Shared {
     }
 }
 
-/// Runs `visit` (a visit to the driver) with `DISPATCHING` set.
+/// Runs `visit` (a visit to the driver) with the worker's `dispatching` flag set.
 fn dispatching<R>(visit: impl FnOnce() -> R) -> R {
-    DISPATCHING.with(|flag| flag.set(true));
+    on_this_worker(|worker| worker.dispatching = true);
     let result = visit();
-    DISPATCHING.with(|flag| flag.set(false));
+    on_this_worker(|worker| worker.dispatching = false);
     result
 }
 
-/// Puts `task` in this worker's LIFO slot if a task is being polled here; returns the task
-/// it displaced (`Ok(Some)`: it goes to the queue), or `Err(task)` if the slot is closed.
-fn offer_to_lifo_slot(task: TaskRef) -> Result<Option<TaskRef>, TaskRef> {
-    LIFO.with(|lifo| {
-        let mut lifo = lifo.borrow_mut();
-        if lifo.open {
-            Ok(lifo.task.replace(task))
-        } else {
-            Err(task)
-        }
-    })
+// ANCHOR: place_on_this_thread
+/// Where a woken task goes, as far as the waking thread can decide it.
+enum Placed {
+    /// Kept by this worker: in its LIFO slot, or in the batch of yielded tasks it is waking.
+    Kept,
+    /// This thread is worker `index` of the task's runtime: the task goes on its queue.
+    /// `dispatching`: the worker is inside the driver and runs its queue right after.
+    OwnQueue {
+        index: usize,
+        task: TaskRef,
+        dispatching: bool,
+    },
+    /// Not a worker of this runtime (another runtime's, or no worker at all): the injector.
+    Elsewhere(TaskRef),
 }
 
-/// Adds `task` to the batch of yielded tasks being woken on this worker, if one is being
-/// gathered (`None`); otherwise gives it back.
-fn add_to_batch(task: TaskRef) -> Option<TaskRef> {
-    BATCH.with(|batch| {
-        let mut batch = batch.borrow_mut();
-        if !batch.open {
-            return Some(task);
+/// Offers `task` to this thread's worker state, if it is a worker of runtime `owner`: the
+/// LIFO slot takes it while a task is being polled here (the task it displaces goes on the
+/// queue instead), the yield batch while one is being gathered.
+fn place_on_this_thread(owner: usize, task: TaskRef) -> Placed {
+    let mut task = Some(task);
+    let placed = WORKER_THREAD.try_with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let worker = slot.as_mut().filter(|worker| worker.runtime == owner)?;
+        let mut task = task.take().expect("offered once");
+        if worker.lifo.open {
+            match worker.lifo.task.replace(task) {
+                None => return Some(Placed::Kept),
+                Some(displaced) => task = displaced,
+            }
         }
-        batch.tasks.push(task);
-        None
-    })
+        if worker.batch.open {
+            worker.batch.tasks.push(task);
+            return Some(Placed::Kept);
+        }
+        Some(Placed::OwnQueue {
+            index: worker.index,
+            task,
+            dispatching: worker.dispatching,
+        })
+    });
+    match placed {
+        Ok(Some(placed)) => placed,
+        // Not a worker, or a thread whose locals are already gone (it is exiting).
+        Ok(None) | Err(_) => Placed::Elsewhere(task.take().expect("not yet offered")),
+    }
 }
-
-/// The index of the worker running on this thread, if it belongs to runtime `owner`.
-fn current_worker(owner: usize) -> Option<usize> {
-    WORKER
-        .try_with(Cell::get)
-        .ok()
-        .flatten()
-        .filter(|&(runtime, _)| runtime == owner)
-        .map(|(_, index)| index)
-}
+// ANCHOR_END: place_on_this_thread
 
 // ANCHOR: parker
 /// How one thread sleeps and is woken, remembering a wake that comes before the sleep.

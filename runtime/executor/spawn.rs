@@ -4,7 +4,7 @@
 //! can find it, and queue it. Written once here, generic over the scheduler, so that the
 //! call to `schedule` is a direct one. tokio's `OwnedTasks::bind` plays the same part.
 
-use super::OwnedTasks;
+use super::owned::OwnedTasks;
 use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
 use crate::trace;
 use std::future::Future;

@@ -82,6 +82,7 @@ impl<R: AsyncBufRead + ?Sized> AsyncBufReadExt for R {}
 /// vector holds all the bytes read so far, and calling `read_until` again
 /// with it continues the same search. Only the count is lost.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct ReadUntil<'a, R: ?Sized> {
     reader: &'a mut R,
     delimiter: u8,
@@ -108,6 +109,7 @@ impl<R: AsyncBufRead + Unpin + ?Sized> Future for ReadUntil<'_, R> {
 /// part of the line already read is lost. Use [`Lines::next_line`], which
 /// keeps the partial line in the `Lines` value, when you need to cancel.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct ReadLine<'a, R: ?Sized> {
     reader: &'a mut R,
     output: &'a mut String,

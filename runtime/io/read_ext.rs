@@ -94,6 +94,7 @@ impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
 /// returns `Pending` having read nothing, so dropping this future never loses
 /// data.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct Read<'a, R: ?Sized> {
     reader: &'a mut R,
     buf: &'a mut [u8],
@@ -115,6 +116,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
 /// caller cannot tell how many: the count lived in this future. Treat the
 /// stream's position as unknown afterwards.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 // ANCHOR: read_exact_future
 pub struct ReadExact<'a, R: ?Sized> {
     reader: &'a mut R,
@@ -155,6 +157,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
 /// continues where it stopped. Only the count is lost; compare lengths if you
 /// need it.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct ReadToEnd<'a, R: ?Sized> {
     reader: &'a mut R,
     buf: &'a mut Vec<u8>,
@@ -179,6 +182,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
 /// be validated once a character is complete). If the future is dropped
 /// part-way, the bytes it read are lost and the `String` is unchanged.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct ReadToString<'a, R: ?Sized> {
     reader: &'a mut R,
     output: &'a mut String,

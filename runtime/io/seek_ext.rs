@@ -36,6 +36,7 @@ impl<S: AsyncSeek + ?Sized> AsyncSeekExt for S {}
 /// may be the old one or the new one. Seek again with an absolute
 /// `SeekFrom::Start` if you need to know.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct Seek<'a, S: ?Sized> {
     stream: &'a mut S,
     pos: SeekFrom,

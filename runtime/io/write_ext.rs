@@ -63,6 +63,7 @@ impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
 /// **Cancel safety:** safe. A write either completes within one poll or
 /// returns `Pending` having written nothing.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct Write<'a, W: ?Sized> {
     writer: &'a mut W,
     buf: &'a [u8],
@@ -84,6 +85,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for Write<'_, W> {
 /// not retry the whole buffer after a cancellation: the receiver would see
 /// that prefix twice.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 // ANCHOR: write_all_future
 pub struct WriteAll<'a, W: ?Sized> {
     writer: &'a mut W,
@@ -118,6 +120,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
 /// whatever was already pushed out stays pushed out, and a new flush carries
 /// on with the rest.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct Flush<'a, W: ?Sized> {
     writer: &'a mut W,
 }
@@ -135,6 +138,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for Flush<'_, W> {
 /// **Cancel safety:** safe in the same sense as [`Flush`]: it can be started
 /// again, and the writer carries on from wherever its flush had got to.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
 pub struct Shutdown<'a, W: ?Sized> {
     writer: &'a mut W,
 }

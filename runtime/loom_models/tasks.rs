@@ -1,7 +1,7 @@
 //! The task's state word, output slot and owner list against wakes from other threads.
 
 use super::support::{Queue, ReadyOnSecondPoll, Tracked, model};
-use crate::executor::OwnedTasks;
+use crate::executor::owned::OwnedTasks;
 use loom::thread;
 use std::future::Future;
 use std::pin::pin;

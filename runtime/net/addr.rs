@@ -35,6 +35,7 @@ mod sealed {
     }
 
     /// The two cases.
+    #[derive(Debug)]
     pub enum Resolution {
         /// Numeric: no lookup needed.
         Ready(Vec<SocketAddr>),

@@ -14,25 +14,33 @@ use std::cell::RefCell;
 use std::task::Waker;
 
 thread_local! {
-    /// The wakers deferred on this thread; `None` when no scheduler runs here.
+    /// The wakers deferred on this thread; `None` when no scheduler runs here. Put in place
+    /// by [`enter`] and taken back by its guard; [`defer`] pushes onto it, [`wake_all`]
+    /// empties it.
     static DEFERRED: RefCell<Option<Vec<Waker>>> = const { RefCell::new(None) };
 }
 
-/// Gives this thread a deferred list until the guard drops.
+/// Gives this thread a deferred list of its own until the guard drops. A list already there
+/// (a scheduler entered inside another: not done today, since `block_on` does not nest) is
+/// kept aside and given back by the guard, never dropped with its wakers in it.
 pub(crate) fn enter() -> DeferGuard {
-    DEFERRED.with(|deferred| deferred.borrow_mut().get_or_insert_with(Vec::new).clear());
-    DeferGuard(())
+    let outer = DEFERRED.with(|deferred| deferred.borrow_mut().replace(Vec::new()));
+    DeferGuard { outer }
 }
 
 // ANCHOR: defer_guard
 /// Removes the thread's list when dropped, waking what is still in it: a yielded task must
 /// never be forgotten (its wake then reaches its scheduler like any other-thread wake).
-pub(crate) struct DeferGuard(());
+pub(crate) struct DeferGuard {
+    /// The list this guard's `enter` found, put back when it drops.
+    outer: Option<Vec<Waker>>,
+}
 
 impl Drop for DeferGuard {
     fn drop(&mut self) {
+        let outer = self.outer.take();
         let left = DEFERRED
-            .try_with(|deferred| deferred.borrow_mut().take())
+            .try_with(|deferred| std::mem::replace(&mut *deferred.borrow_mut(), outer))
             .ok()
             .flatten();
         left.into_iter().flatten().for_each(Waker::wake);
@@ -88,4 +96,50 @@ pub(crate) fn wake_all() -> bool {
         }
     });
     woke_any
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    struct CountWakes(AtomicUsize);
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (Arc<CountWakes>, Waker) {
+        let count = Arc::new(CountWakes(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn an_inner_list_gives_the_outer_one_back_with_its_wakers_still_in_it() {
+        let (outer_count, outer_waker) = counting_waker();
+        let (inner_count, inner_waker) = counting_waker();
+        let outer = enter();
+        assert!(defer(&outer_waker));
+        let inner = enter();
+        assert!(defer(&inner_waker));
+        drop(inner);
+        assert_eq!(
+            inner_count.0.load(Ordering::SeqCst),
+            1,
+            "the inner guard wakes its own"
+        );
+        assert_eq!(
+            outer_count.0.load(Ordering::SeqCst),
+            0,
+            "the outer one is kept, not woken"
+        );
+        assert!(any(), "the outer list is back, holding its waker");
+        assert!(wake_all());
+        assert_eq!(outer_count.0.load(Ordering::SeqCst), 1);
+        drop(outer);
+        assert!(!defer(&outer_waker), "no list once the last guard is gone");
+    }
 }
