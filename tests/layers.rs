@@ -20,18 +20,25 @@
 //! placed exactly once, except test-only files (`#[cfg(test)] mod test_support;`) and the loom
 //! models (`#[cfg(all(loom, test))] mod loom_models;`).
 //!
-//! **What counts as an import**, test modules (`#[cfg(test)]` items), comments and string
-//! literals left out: every leaf of every `use` tree, every path in code (`crate::task::poll`,
-//! `super::Instant::now()`, `$crate::__join!`, a child module's `raw::Header`) and every call
-//! of a `macro_rules!` macro defined in the file of an enclosing module (`channel_ends!`). A
-//! path is resolved to the file that *defines* the name: a `use` on the way (a re-export,
-//! public or not) is followed to its target. Paths into other crates are not imports.
+//! **What counts as an import.** Left out: test items (`#[cfg(test)]` modules and functions,
+//! `#[cfg(all(loom, test))]`), comments and string literals. Counted: every leaf of every
+//! plain `use` tree; every path in code (`crate::task::poll_proceed(cx)`,
+//! `super::Instant::now()`, `$crate::__join!`, `raw::Header` through a child module or a
+//! `use`d one); every call of a `macro_rules!` macro by its bare name (`channel_ends!`),
+//! which imports the file that defines it. A path is resolved to the file that *defines* the
+//! name: each `use` on the way, a re-export or not, is followed to its target where it is
+//! written. A re-export itself (`pub use`, `pub(crate) use`) is not an import of the file
+//! that writes it (see [`REEXPORTS_ARE_IMPORTS`]). Inside a `macro_rules!` body only
+//! `crate::`/`$crate::` paths count: the others are resolved where the macro is called.
+//! Paths into other crates (`std::`, `mio::`, …) are not imports.
 //!
 //! **Reading a failure.** An upward import names both files with their layers, the line and
 //! the path as written: move the code down, or hand the value down as a parameter. A circle
-//! lists the files that import each other, then one circle among them, hop by hop with each
-//! hop's line and path; breaking any hop of every circle shown clears it. `cargo test --test
-//! layers -- --nocapture` also prints the code lines per layer.
+//! names every file of the group that imports each other, then the shortest circle through
+//! the first of them, hop by hop with the line and path of each hop. Break a hop and run
+//! again: the group shrinks or splits. `LAYERS_EDGES=1 cargo test --test layers --
+//! --nocapture` prints every edge (the first line that makes it), and `--nocapture` alone
+//! the code lines per layer.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs;
@@ -719,7 +726,7 @@ impl Model {
     }
 
     /// One edge per pair of files: the first line that makes it.
-    fn edges(&self) -> BTreeMap<(String, String), (usize, String)> {
+    fn edges(&self) -> Edges {
         let mut edges = BTreeMap::new();
         for reference in &self.references {
             let from = &self.modules[reference.module].file;
@@ -1114,6 +1121,38 @@ fn placed_files(model: &Model) -> Vec<String> {
     files
 }
 
+/// The rows of the layer table that `README.md` does not show verbatim.
+fn rows_missing_from_readme(rows: &[String]) -> Vec<String> {
+    let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = fs::read_to_string(readme).expect("README.md");
+    let lines: BTreeSet<&str> = readme.lines().map(str::trim_end).collect();
+    let missing = rows.iter().filter(|row| !lines.contains(row.trim_end()));
+    missing
+        .map(|row| format!("README.md lacks this row of runtime/lib.rs's layer table: {row}"))
+        .collect()
+}
+
+/// The edges that lead from a file to one in a higher layer.
+fn upward_imports(
+    edges: &Edges,
+    placed: &BTreeMap<String, usize>,
+    layers: &[Layer],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for ((from, to), (line, path)) in edges {
+        let (Some(&a), Some(&b)) = (placed.get(from), placed.get(to)) else {
+            continue; // an unplaced file is a failure of its own
+        };
+        if layers[b].number > layers[a].number {
+            let (a, b) = (&layers[a].name, &layers[b].name);
+            found.push(format!(
+                "{from} (layer {a}) imports {to} (layer {b}) at line {line}: `{path}`"
+            ));
+        }
+    }
+    found
+}
+
 #[test]
 fn runtime_imports_go_only_down_the_layers_and_never_in_a_circle() {
     let lib_rs = read_runtime("lib.rs").expect("runtime/lib.rs");
@@ -1121,18 +1160,7 @@ fn runtime_imports_go_only_down_the_layers_and_never_in_a_circle() {
     let model = Model::load(&read_runtime);
     let mut failures = Vec::new();
 
-    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let readme_lines: BTreeSet<&str> = readme.lines().map(str::trim_end).collect();
-    for row in rows
-        .iter()
-        .filter(|row| !readme_lines.contains(row.trim_end()))
-    {
-        failures.push(format!(
-            "README.md lacks this row of runtime/lib.rs's layer table: {row}"
-        ));
-    }
-
+    failures.extend(rows_missing_from_readme(&rows));
     let placed = place(&placed_files(&model), &layers, &mut failures);
     let edges = model.edges();
     if std::env::var_os("LAYERS_EDGES").is_some() {
@@ -1140,22 +1168,9 @@ fn runtime_imports_go_only_down_the_layers_and_never_in_a_circle() {
             eprintln!("{from} → {to}  (line {line}: `{path}`)");
         }
     }
-    for ((from, to), (line, path)) in &edges {
-        let (Some(&a), Some(&b)) = (placed.get(from), placed.get(to)) else {
-            continue;
-        };
-        if layers[b].number > layers[a].number {
-            failures.push(format!(
-                "{from} (layer {}) imports {to} (layer {}) at line {line}: `{path}`",
-                layers[a].name, layers[b].name
-            ));
-        }
-    }
-    failures.extend(
-        circles(&edges)
-            .iter()
-            .map(|component| describe_circle(component, &edges)),
-    );
+    failures.extend(upward_imports(&edges, &placed, &layers));
+    let circles = circles(&edges);
+    failures.extend(circles.iter().map(|group| describe_circle(group, &edges)));
 
     assert!(
         failures.is_empty(),
