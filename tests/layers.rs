@@ -1316,7 +1316,7 @@ mod checker {
             ("lib.rs", "mod m;"),
             (
                 "m/mod.rs",
-                "macro_rules! ends { () => {} }\nmod leaf;\npub mod api { pub use super::leaf::Leaf; }\nfn f() { leaf::g(); }",
+                "macro_rules! ends { () => { super::at_call_site::X } }\nmod leaf;\npub mod api { pub use super::leaf::Leaf; }\nfn f() { leaf::g(); }",
             ),
             (
                 "m/leaf.rs",
@@ -1333,6 +1333,34 @@ mod checker {
         assert_eq!(
             circles(&model.edges()),
             [vec!["m/leaf.rs".to_string(), "m/mod.rs".to_string()]]
+        );
+    }
+
+    #[test]
+    fn an_upward_import_and_a_circle_are_named_with_line_and_path() {
+        let (_, layers) = layer_table(
+            "//! | layer | files |\n//! | 0 · low | `a.rs` |\n//! | 1 · high | `b.rs` |",
+        )
+        .expect("a table");
+        let placed = BTreeMap::from([("a.rs".to_string(), 0), ("b.rs".to_string(), 1)]);
+        let edges = Edges::from([
+            (("a.rs".into(), "b.rs".into()), (7, "crate::b::up".into())),
+            (("b.rs".into(), "a.rs".into()), (3, "crate::a::down".into())),
+        ]);
+        let upward = upward_imports(&edges, &placed, &layers);
+        assert_eq!(
+            upward,
+            ["a.rs (layer 0 · low) imports b.rs (layer 1 · high) at line 7: `crate::b::up`"]
+        );
+        let groups = circles(&edges);
+        let described = describe_circle(&groups[0], &edges);
+        assert!(
+            described.contains("one circle among them: a.rs → b.rs → a.rs"),
+            "{described}"
+        );
+        assert!(
+            described.contains("b.rs line 3: `crate::a::down` → a.rs"),
+            "{described}"
         );
     }
 
