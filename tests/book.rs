@@ -15,7 +15,15 @@
 //!   edit of the file, which is what anchors exist to prevent;
 //! - no file the book can quote (the runtime's sources, and anything a chapter includes)
 //!   defines an anchor name twice, or opens one without closing it;
-//! - every chapter file is listed in `SUMMARY.md`, and every link there leads to a file.
+//! - every chapter file is listed in `SUMMARY.md`, and every link there leads to a file;
+//! - every anchor defined in a file under `runtime/`, `examples/`, `tests/` or `benches/` is
+//!   included by some chapter: an anchor nobody quotes is either a quote that went missing
+//!   or a leftover (this file's own anchors, test data inside strings, are left out);
+//! - no two anchor regions of a file overlap (one opening inside the other and closing after
+//!   it: each quote would show a part of the other, cut at a line nobody chose), and no
+//!   chapter quotes two regions of which one lies inside the other (it would show the inner
+//!   lines twice). A region inside another is fine when different chapters quote them: one
+//!   chapter shows a whole function, a later one zooms in on a part of it.
 //!
 //! It needs only `std`, so it runs with plain `cargo test --test book`; building the book
 //! itself (`mdbook build docs`) is a separate, optional step.
@@ -312,6 +320,138 @@ fn every_include_in_the_book_resolves_to_an_existing_anchor() {
     );
 }
 
+/// Which chapters quote each anchor: (file, anchor) → chapter file names.
+fn quoted_anchors(src: &Path) -> BTreeMap<(PathBuf, String), BTreeSet<String>> {
+    let mut quoted: BTreeMap<(PathBuf, String), BTreeSet<String>> = BTreeMap::new();
+    for chapter in markdown_files(src) {
+        let Ok(markdown) = fs::read_to_string(&chapter) else {
+            continue;
+        };
+        let dir = chapter.parent().expect("a chapter lives in a directory");
+        for include in includes(&markdown) {
+            let Some(anchor) = include
+                .selector
+                .filter(|s| !s.is_empty() && !is_line_range(s))
+            else {
+                continue;
+            };
+            let file = normalize(&dir.join(&include.path));
+            quoted
+                .entry((file, anchor))
+                .or_default()
+                .insert(shown(&chapter));
+        }
+    }
+    quoted
+}
+
+/// The files whose anchors the book may quote: the `.rs` files under `runtime/`,
+/// `examples/`, `tests/` and `benches/`, except this checker, whose anchors are test data.
+fn quotable_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["runtime", "examples", "tests", "benches"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let checker = root().join(file!());
+    files.retain(|file| *file != checker);
+    files.sort();
+    files
+}
+
+/// An anchor's region: its name and the lines of its `ANCHOR` and `ANCHOR_END`.
+struct Region<'a> {
+    name: &'a str,
+    open: usize,
+    close: usize,
+}
+
+impl Region<'_> {
+    fn lines(&self) -> String {
+        format!("`{}` (lines {}–{})", self.name, self.open, self.close)
+    }
+}
+
+/// The regions of `anchors` that overlap, and those that nest while one chapter quotes
+/// both; `chapters` tells which chapters quote an anchor of this file.
+fn region_problems(anchors: &Anchors, chapters: &dyn Fn(&str) -> BTreeSet<String>) -> Vec<String> {
+    let regions: Vec<Region> = anchors
+        .opened
+        .iter()
+        .filter_map(|(name, &open)| {
+            let close = *anchors.closed.get(name).filter(|&&close| close > open)?;
+            Some(Region { name, open, close })
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for outer in &regions {
+        for inner in regions
+            .iter()
+            .filter(|r| outer.open < r.open && r.open < outer.close)
+        {
+            if inner.close > outer.close {
+                problems.push(format!(
+                    "anchors {} and {} overlap: the second opens inside the first and closes \
+                     after it, so each quote shows part of the other",
+                    outer.lines(),
+                    inner.lines()
+                ));
+                continue;
+            }
+            let both: Vec<String> = chapters(outer.name)
+                .intersection(&chapters(inner.name))
+                .cloned()
+                .collect();
+            if !both.is_empty() {
+                problems.push(format!(
+                    "anchor {} lies inside {}, and {} quotes both: it shows lines {}–{} twice",
+                    inner.lines(),
+                    outer.lines(),
+                    both.join(" and "),
+                    inner.open,
+                    inner.close
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_anchor_is_quoted_and_no_two_regions_a_chapter_quotes_overlap() {
+    let quoted = quoted_anchors(&root().join("docs/src"));
+    let mut problems = Vec::new();
+    for file in quotable_files() {
+        let Ok(source) = fs::read_to_string(&file) else {
+            continue;
+        };
+        let found = anchors(&source);
+        for (name, line) in &found.opened {
+            if !quoted.contains_key(&(file.clone(), name.clone())) {
+                problems.push(format!(
+                    "{}:{line}: anchor `{name}` is included by no chapter: quote it where the \
+                     prose discusses that code, or remove it",
+                    shown(&file)
+                ));
+            }
+        }
+        let chapters = |name: &str| {
+            quoted
+                .get(&(file.clone(), name.to_string()))
+                .cloned()
+                .unwrap_or_default()
+        };
+        for problem in region_problems(&found, &chapters) {
+            problems.push(format!("{}: {problem}", shown(&file)));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "anchors the book does not use well ({} problem(s)):\n\n{}\n",
+        problems.len(),
+        problems.join("\n\n")
+    );
+}
+
 #[test]
 fn every_chapter_is_in_the_summary_and_every_summary_link_exists() {
     let src = root().join("docs/src");
@@ -381,6 +521,32 @@ fn the_checker_reads_includes_and_anchors_like_mdbook() {
     assert!(problems.contains("`a` is defined twice"), "{problems}");
     assert!(problems.contains("`open` opens at line 6"), "{problems}");
     assert!(problems.contains("`ANCHOR_END: stray`"), "{problems}");
+
+    let regions = anchors(
+        "// ANCHOR: outer\n// ANCHOR: inner\n// ANCHOR_END: inner\n// ANCHOR: late\n\
+         // ANCHOR_END: outer\n// ANCHOR_END: late\n",
+    );
+    let quoting = |name: &str| match name {
+        "outer" | "inner" => BTreeSet::from(["02.md".to_string()]),
+        _ => BTreeSet::from(["08.md".to_string()]),
+    };
+    let problems = region_problems(&regions, &quoting);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(
+        problems[0]
+            .starts_with("anchor `inner` (lines 2–3) lies inside `outer` (lines 1–5), and 02.md"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].contains("`outer` (lines 1–5) and `late` (lines 4–6) overlap"),
+        "{problems:?}"
+    );
+    let elsewhere = |name: &str| BTreeSet::from([format!("{name}.md")]);
+    assert_eq!(
+        region_problems(&regions, &elsewhere).len(),
+        1,
+        "nesting across chapters is fine"
+    );
 
     assert_eq!(
         summary_links("- [One](01-one.md)\n- [Draft]()\n- [Two](./02-two.md#part)\n"),

@@ -311,7 +311,6 @@ macro_rules! __select {
     // guard the pattern's bindings are only references, and an arm whose guard fails
     // binds nothing, so `$output` is untouched afterwards. (The bindings go unused here:
     // the handler makes them again, for real, once this branch has won.)
-    // ANCHOR: select_matches
     (@matches $output:ident, $pat:pat) => {{
         let mut matched = false;
         match $output {
@@ -324,7 +323,6 @@ macro_rules! __select {
         }
         matched
     }};
-    // ANCHOR_END: select_matches
 
     // ANCHOR: select_expand
     (@expand $biased:tt [$($all:tt)*] ($else:expr) $(

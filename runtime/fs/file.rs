@@ -221,7 +221,6 @@ fn write_at_user_position(file: &std::fs::File, bytes: &[u8], unread: usize) -> 
     offload::write_all_and_flush(file, bytes)
 }
 
-// ANCHOR: file_poll_read
 /// Reading: hand out bytes left in the buffer, or start a job that reads up to
 /// `buf.len()` bytes (at most 1 MiB) into it, or wait for that job.
 ///
@@ -262,7 +261,6 @@ impl AsyncRead for File {
         }
     }
 }
-// ANCHOR_END: file_poll_read
 
 /// Writing: copy into the buffer, start the job, return at once; see [`File`].
 ///

@@ -81,7 +81,6 @@ use std::fs::Metadata;
 use std::io;
 use std::path::{Path, PathBuf};
 
-// ANCHOR: on_pool
 /// Runs `job` on the current runtime's blocking pool and waits for it: the plumbing every
 /// file operation shares. `what` names the caller in the error returned outside a runtime;
 /// a job that panicked or was cancelled becomes an `io::Error` too.
@@ -113,7 +112,6 @@ where
     })
     .await
 }
-// ANCHOR_END: on_pool
 
 /// Reads the whole file at `path`.
 ///

@@ -144,7 +144,6 @@ impl Reader {
         })
     }
 
-    // ANCHOR: stdin_poll_read
     fn poll_read(
         self: &Arc<Self>,
         cx: &mut Context<'_>,
@@ -180,7 +179,6 @@ impl Reader {
         // wake-up window).
         Poll::Pending
     }
-    // ANCHOR_END: stdin_poll_read
 
     /// The reader thread: wait to be asked, read once without the lock, store, wake.
     fn serve(self: Arc<Self>) {

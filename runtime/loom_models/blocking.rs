@@ -7,7 +7,6 @@
 use super::support::{Tracked, model};
 use crate::runtime::Builder;
 
-// ANCHOR: model_blocking_vs_shutdown
 /// `spawn_blocking`, then drop the runtime while the pool thread may be starting, running
 /// or finishing the job. Whatever the order: the closure runs at most once, it is dropped
 /// exactly once (run or cancelled), the runtime's drop returns (a pool thread left waiting
@@ -35,4 +34,3 @@ fn a_blocking_job_finishing_during_shutdown_is_never_lost() {
         assert_eq!(tracked.drops(), 1, "the closure's capture is dropped once");
     });
 }
-// ANCHOR_END: model_blocking_vs_shutdown

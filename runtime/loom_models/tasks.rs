@@ -109,7 +109,6 @@ fn the_output_is_dropped_once_when_the_handle_goes_during_completion() {
     });
 }
 
-// ANCHOR: model_join_waker
 /// Awaiting a `JoinHandle` while the task completes on another thread: the awaiting
 /// thread registers its waker as the task stores its output. Whatever the order, the
 /// awaiter is woken and gets the output; a lost join wake would leave it blocked for ever,
@@ -137,9 +136,7 @@ fn the_join_handle_sees_an_output_stored_while_it_registers() {
         assert_eq!(tracked.drops(), 1);
     });
 }
-// ANCHOR_END: model_join_waker
 
-// ANCHOR: model_shutdown_vs_wake
 /// The runtime shuts down (closes the owner list and cancels every task) while another
 /// thread wakes a task and runs the queue. The future is dropped exactly once, by one side
 /// or the other, never polled after that, and the handle reports it.
@@ -181,4 +178,3 @@ fn shutdown_racing_a_wake_drops_the_future_once() {
         }
     });
 }
-// ANCHOR_END: model_shutdown_vs_wake

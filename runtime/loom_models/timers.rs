@@ -20,7 +20,6 @@ impl Wake for CountingWaker {
     }
 }
 
-// ANCHOR: model_timer_cancel_vs_fire
 /// A due timer is cancelled on one thread while the driver expires it on another. The
 /// waker fires at most once, the queue is left empty, and the waker is dropped (loom fails
 /// a model that leaks it).
@@ -64,4 +63,3 @@ fn a_timer_cancelled_while_it_fires_wakes_at_most_once() {
         assert_eq!(tracked.drops(), 1, "the waker is dropped");
     });
 }
-// ANCHOR_END: model_timer_cancel_vs_fire

@@ -184,7 +184,6 @@ where
     }
     // ANCHOR_END: poll_future
 
-    // ANCHOR: finish
     // ANCHOR: borrowed_waker
     /// The task's waker, lent to one poll without touching the reference count.
     ///
@@ -205,6 +204,7 @@ where
     }
     // ANCHOR_END: borrowed_waker
 
+    // ANCHOR: finish
     /// Drops the future (if still there), stores the result, marks the task complete and
     /// hands the result to the `JoinHandle` — or drops it, if the handle is gone.
     fn finish(self: &Arc<Self>, result: Result<F::Output, JoinError>) {

@@ -46,7 +46,6 @@
 //! });
 //! ```
 
-// ANCHOR: channel_ends
 /// What the two flavours' ends do the same way, by forwarding to the shared `Chan`: the
 /// sender's `is_closed`, `closed`, `Clone` and `Drop`; the receiver's `recv`, `poll_recv`,
 /// `try_recv`, `close` and `Drop`; and both `Debug`s. Written once, so that the flavours
@@ -141,7 +140,6 @@ macro_rules! channel_ends {
         }
     };
 }
-// ANCHOR_END: channel_ends
 
 mod bounded;
 mod chan;
