@@ -89,7 +89,6 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
         &self.handle
     }
 
-    // ANCHOR: poll_finish
     /// Waits for the job in flight, if any, and takes the buffer back.
     ///
     /// `Ready(Ok(None))`: nothing was in flight. `Ready(Ok(Some(outcome)))`: a job just
@@ -120,7 +119,6 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
             outcome => Poll::Ready(Ok(Some(outcome))),
         }
     }
-    // ANCHOR_END: poll_finish
 
     /// The buffer, when no job is in flight.
     ///
@@ -150,7 +148,6 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
         self.state = State::Busy(job);
     }
 
-    // ANCHOR: poll_write
     /// Accepts up to [`MAX_CHUNK`] bytes of `src` and starts a job that writes them:
     /// `write(&handle, bytes, unread)`, where `unread` counts the bytes read ahead and
     /// dropped from the buffer (a file steps back over them first, so that the write lands
@@ -183,7 +180,6 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
         });
         Poll::Ready(Ok(accepted))
     }
-    // ANCHOR_END: poll_write
 
     /// Waits for the job in flight; reports the error of a write that failed. When this
     /// returns `Ok`, every byte accepted so far has been handed to the OS.

@@ -37,7 +37,6 @@
 //! completion, which the reactor could wait for next to socket readiness, with no thread
 //! per job. Tokio, like asincrono, still uses a blocking pool for files.
 
-use super::RuntimeContext;
 use crate::driver::DriverHandle;
 use crate::primitives::{Condvar, Mutex, thread};
 use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
@@ -49,6 +48,30 @@ use std::pin::Pin;
 use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+// ANCHOR: runtime_context
+/// A runtime, as the layers below the executor see it: what a blocking-pool thread (and a
+/// multi-thread worker) needs of the runtime it works for.
+///
+/// Such a thread must *enter* its runtime's context, so that `spawn`, `sleep` and the socket
+/// constructors called from it find their runtime. The context lives in the executor layer,
+/// above this one. Rather than import it, the pool takes this trait, and the executor's
+/// `Handle` implements it (`executor/context.rs`): only that value travels up. tokio does not
+/// make this split: its blocking pool holds the runtime's handle directly.
+pub(crate) trait RuntimeContext: Clone + Send + Sync + 'static {
+    /// What `enter` returns: while it lives, this runtime is the thread's current one.
+    type Entered;
+
+    /// Makes this runtime the calling thread's current one until the result drops.
+    fn enter(&self) -> Self::Entered;
+
+    /// The runtime's blocking pool.
+    fn blocking_pool(&self) -> &Arc<BlockingPool>;
+
+    /// The runtime's I/O and timer driver (a blocking job holds its clock: see `ClockHold`).
+    fn driver(&self) -> &Arc<DriverHandle>;
+}
+// ANCHOR_END: runtime_context
 
 /// How long a pool thread waits for a job before it exits (tokio uses 10 s too).
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);

@@ -9,7 +9,7 @@
 //! This file sits at the top of the executor layer: it names both schedulers (a `Handle` is
 //! one of them), and neither scheduler imports it. A scheduler that must enter the context
 //! on a thread of its own is handed the `Handle` as a `RuntimeContext` (see
-//! `blocking/runtime_context.rs`), implemented at the bottom of this file. tokio's
+//! `blocking/pool.rs`), implemented at the bottom of this file. tokio's
 //! `runtime::context` keeps more here (the coop budget, the current task id, the RNG).
 
 use super::spawn::spawn_on;
@@ -183,7 +183,7 @@ impl Drop for EnterGuard {
     }
 }
 
-/// How the layers below reach the runtime (see `blocking/runtime_context.rs`).
+/// How the layers below reach the runtime (see `blocking/pool.rs`).
 impl RuntimeContext for Handle {
     type Entered = EnterGuard;
 

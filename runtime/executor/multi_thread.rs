@@ -790,7 +790,6 @@ fn place_on_this_thread(owner: usize, task: TaskRef) -> Placed {
 }
 // ANCHOR_END: place_on_this_thread
 
-// ANCHOR: parker
 /// How one thread sleeps and is woken, remembering a wake that comes before the sleep.
 ///
 /// A worker sleeps either in the driver (`epoll_wait`, woken by the driver's `mio::Waker`)
@@ -908,4 +907,3 @@ impl Parker {
     }
     // ANCHOR_END: parker_unpark
 }
-// ANCHOR_END: parker
