@@ -42,9 +42,6 @@ use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-// ANCHOR: event_interval
-// ANCHOR_END: event_interval
-
 /// What the `Runtime` owns.
 pub(crate) struct CurrentThread {
     /// The half shared with tasks, wakers and handles.

@@ -22,6 +22,7 @@ pub(crate) mod multi_thread;
 pub(crate) mod owned;
 mod spawn;
 
+// ANCHOR: event_interval
 /// Tasks a scheduler thread polls between two looks outside its own queue: at the driver
 /// (both flavours) and at the injector (a multi-thread worker). tokio uses 61 too: a prime,
 /// so that it does not fall into step with a periodic workload.
@@ -29,3 +30,4 @@ mod spawn;
 /// Defined here, beside the module list and nothing else, so that both schedulers can read
 /// it without this file importing anything back from them.
 pub(crate) const EVENT_INTERVAL: u32 = 61;
+// ANCHOR_END: event_interval
