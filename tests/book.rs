@@ -187,6 +187,11 @@ fn anchors(source: &str) -> Anchors {
             Some(&close) if close <= open => anchors.problems.push(format!(
                 "`ANCHOR_END: {name}` (line {close}) comes before `ANCHOR: {name}` (line {open})"
             )),
+            // What it quoted moved away and the markers stayed: mdBook would show an empty
+            // snippet, without a warning.
+            Some(&close) if close == open + 1 => anchors.problems.push(format!(
+                "anchor `{name}` (lines {open}–{close}) is empty: it quotes nothing"
+            )),
             Some(_) => {}
         }
     }
@@ -521,6 +526,10 @@ fn the_checker_reads_includes_and_anchors_like_mdbook() {
     assert!(problems.contains("`a` is defined twice"), "{problems}");
     assert!(problems.contains("`open` opens at line 6"), "{problems}");
     assert!(problems.contains("`ANCHOR_END: stray`"), "{problems}");
+    assert!(
+        problems.contains("`b-2` (lines 2–3) is empty"),
+        "{problems}"
+    );
 
     let regions = anchors(
         "// ANCHOR: outer\n// ANCHOR: inner\n// ANCHOR_END: inner\n// ANCHOR: late\n\

@@ -1,8 +1,9 @@
 //! The clock every timer of a runtime reads, and how a test can stop it.
 //!
-//! Normally it is `std::time::Instant::now()`. A test can *pause* it ([`pause`]): time then
-//! stands still, and moves only when the test calls [`advance`] or when the runtime has
-//! nothing else to do. In that last case the driver, instead of blocking in `epoll_wait`
+//! Normally it is `std::time::Instant::now()`. A test can *pause* it
+//! ([`time::pause`](crate::time::pause)): time then stands still, and moves only when the
+//! test calls [`time::advance`](crate::time::advance) or when the runtime has nothing else
+//! to do. In that last case the driver, instead of blocking in `epoll_wait`
 //! until the next timer's deadline, sets the clock to that deadline and fires the timer at
 //! once (*auto-advance*). A test of a ten-minute timeout so runs in microseconds, and always
 //! sees the same order of events.

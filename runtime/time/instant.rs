@@ -2,7 +2,7 @@
 //!
 //! A thin wrapper around `std::time::Instant`. It exists so that every timer in the runtime
 //! reads time through one function, [`Instant::now`], which is where a paused test clock
-//! takes over (`time::pause`, see `clock.rs`) without any timer code knowing.
+//! takes over (`time::pause`, see `driver/clock.rs`) without any timer code knowing.
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
