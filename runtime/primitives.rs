@@ -65,10 +65,10 @@ pub(crate) mod cell {
 /// Starting threads (scheduler workers, blocking-pool threads).
 pub(crate) mod thread {
     #[cfg(not(loom))]
-    pub(crate) use std::thread::{Builder, JoinHandle, current};
+    pub(crate) use std::thread::{Builder, JoinHandle, Thread, current, park};
 
     #[cfg(loom)]
-    pub(crate) use loom::thread::{Builder, JoinHandle, current};
+    pub(crate) use loom::thread::{Builder, JoinHandle, Thread, current, park};
 }
 
 /// The unbounded multi-producer queue that carries tasks woken on other threads to a

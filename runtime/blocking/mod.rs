@@ -4,10 +4,13 @@
 //! - `pool.rs`: the pool itself, `spawn_blocking`'s scheduler, and `RuntimeContext`, what
 //!   the pool needs of the runtime above it, as a trait, so that it knows no executor;
 //! - `offload.rs`: `Offloaded<H>`, one blocking handle (a file, stdout) whose operations run
-//!   on the pool one at a time through one buffer; `fs::File` and `io::Stdout` sit on it.
+//!   on the pool one at a time through one buffer; `fs::File` and `io::Stdout` sit on it;
+//! - `hooks.rs`: the user's thread callbacks, which the pool and the schedulers call.
 
+mod hooks;
 pub(crate) mod offload;
 mod pool;
 
+pub(crate) use hooks::{Hook, ThreadHooks};
 pub use pool::DEFAULT_SHUTDOWN_WAIT;
-pub(crate) use pool::{BlockingPool, Mandatory, RuntimeContext};
+pub(crate) use pool::{BlockingPool, KEEP_ALIVE, Mandatory, RuntimeContext};

@@ -37,6 +37,7 @@
 //! completion, which the reactor could wait for next to socket readiness, with no thread
 //! per job. Tokio, like asincrono, still uses a blocking pool for files.
 
+use super::ThreadHooks;
 use crate::driver::DriverHandle;
 use crate::primitives::{Condvar, Mutex, thread};
 use crate::task::{JoinHandle, Schedule, TaskRef, new_task};
@@ -73,7 +74,8 @@ pub(crate) trait RuntimeContext: Clone + Send + Sync + 'static {
 }
 // ANCHOR_END: runtime_context
 
-/// How long a pool thread waits for a job before it exits (tokio uses 10 s too).
+/// How long a pool thread waits for a job before it exits, unless `Builder::thread_keep_alive`
+/// says otherwise (tokio's default is 10 s too).
 pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// How long dropping a `Runtime` waits for blocking jobs that are still running.
@@ -91,6 +93,10 @@ pub(crate) struct BlockingPool {
     max_threads: usize,
     /// The name each pool thread gets.
     thread_name: String,
+    /// How long an idle thread waits for a job before it exits.
+    keep_alive: Duration,
+    /// The user's thread callbacks (`on_thread_start`, `on_thread_stop`).
+    hooks: Arc<ThreadHooks>,
 }
 
 // ANCHOR: pool_state
@@ -100,6 +106,8 @@ struct PoolState {
     queue: VecDeque<Job>,
     /// Threads alive (running a job or idle).
     threads: usize,
+    /// Threads that have left the pool and are running the user's `on_thread_stop`.
+    stopping: usize,
     /// Threads waiting on `job_ready`.
     idle: usize,
     /// Wake-ups sent to idle threads and not yet taken, so two jobs do not both count on
@@ -126,11 +134,17 @@ pub(crate) enum Mandatory {
 }
 
 impl BlockingPool {
-    pub(crate) fn new(max_threads: usize, thread_name: String) -> Arc<BlockingPool> {
+    pub(crate) fn new(
+        max_threads: usize,
+        thread_name: String,
+        keep_alive: Duration,
+        hooks: Arc<ThreadHooks>,
+    ) -> Arc<BlockingPool> {
         Arc::new(BlockingPool {
             state: Mutex::new(PoolState {
                 queue: VecDeque::new(),
                 threads: 0,
+                stopping: 0,
                 idle: 0,
                 wakeups_owed: 0,
                 shutting_down: false,
@@ -139,6 +153,8 @@ impl BlockingPool {
             all_exited: Condvar::new(),
             max_threads,
             thread_name,
+            keep_alive,
+            hooks,
         })
     }
 
@@ -216,6 +232,8 @@ impl BlockingPool {
     fn thread_main(self: Arc<Self>, runtime: impl RuntimeContext) {
         // Inside a job, `spawn`, `sleep` and the I/O constructors find this runtime.
         let _context = runtime.enter();
+        let hooks = self.hooks.clone();
+        let stop_hook = hooks.run_thread();
         let mut state = lock(&self.state);
         loop {
             if let Some(job) = state.queue.pop_front() {
@@ -232,7 +250,7 @@ impl BlockingPool {
             state.idle += 1;
             let (relocked, waited) = self
                 .job_ready
-                .wait_timeout(state, KEEP_ALIVE)
+                .wait_timeout(state, self.keep_alive)
                 .unwrap_or_else(PoisonError::into_inner);
             state = relocked;
             state.idle -= 1;
@@ -243,10 +261,18 @@ impl BlockingPool {
             }
             // Otherwise a spurious wake-up: look at the queue again.
         }
-        // Before we count ourselves out: shutdown may write the trace file right after.
+        // Before we count ourselves out: shutdown may write the trace file right after, and
+        // a runtime dropped must have seen `on_thread_stop` run on every thread it started.
+        // We count ourselves out under the lock, as we decided to go (a job pushed from now
+        // on will not count on us), but as `stopping` until `on_thread_stop` has run.
         trace::flush();
         state.threads -= 1;
-        if state.threads == 0 {
+        state.stopping += 1;
+        drop(state);
+        drop(stop_hook);
+        let mut state = lock(&self.state);
+        state.stopping -= 1;
+        if state.threads == 0 && state.stopping == 0 {
             self.all_exited.notify_all();
         }
     }
@@ -267,7 +293,7 @@ impl BlockingPool {
         }
         let deadline = Instant::now() + wait;
         let mut state = lock(&self.state);
-        while state.threads > 0 {
+        while state.threads > 0 || state.stopping > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;

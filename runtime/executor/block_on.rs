@@ -1,4 +1,5 @@
-//! The rule that `block_on` does not nest, kept per thread.
+//! Blocking a thread on a future: the rule that `block_on` does not nest, kept per thread,
+//! and [`park_until_ready`], the loop that polls a future on a thread that runs no tasks.
 //!
 //! A thread inside `block_on`, or a multi-thread worker, is the thread that drives some
 //! runtime's tasks. If code running there called `block_on` again, it would stop that very
@@ -6,7 +7,13 @@
 //! marked, and a second `block_on` on it panics with a message saying what to do instead.
 //! tokio enforces the same rule, with the same kind of flag in its thread-local context.
 
+use crate::primitives::thread::{self, Thread};
+use crate::task::with_budget;
 use std::cell::Cell;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 thread_local! {
     /// Whether this thread drives a runtime right now. Set by [`enter_block_on`], cleared
@@ -37,5 +44,45 @@ impl Drop for BlockOnGuard {
     fn drop(&mut self) {
         // `try_with`: the guard may drop while the thread's locals are being destroyed.
         let _ = IN_BLOCK_ON.try_with(|flag| flag.set(false));
+    }
+}
+
+// ANCHOR: park_until_ready
+/// Runs `future` to completion on this thread, which does nothing else meanwhile: it polls
+/// the future, and sleeps (`thread::park`) until the future's waker unparks it. No tasks and
+/// no driver run here; on a multi-thread runtime the workers do that, and `Handle::block_on`
+/// on a current-thread runtime needs another thread inside `Runtime::block_on` for timers
+/// and I/O to move, as in tokio.
+pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let waker = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(output) = with_budget(|| future.as_mut().poll(&mut cx)) {
+            return output;
+        }
+        // Waker contract: whoever makes the future ready wakes `waker`, which unparks us. A
+        // wake that came during the poll left the thread's token set: `park` returns at once.
+        // A spurious return only costs one more poll.
+        thread::park();
+    }
+}
+// ANCHOR_END: park_until_ready
+
+/// A waker that unparks the calling thread: for a thread that sleeps in `thread::park`.
+pub(crate) fn thread_waker() -> Waker {
+    Waker::from(Arc::new(Unparker(thread::current())))
+}
+
+/// The waker of [`thread_waker`]: it unparks the thread that made it.
+struct Unparker(Thread);
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }

@@ -12,6 +12,7 @@
 //! `blocking/pool.rs`), implemented at the bottom of this file. tokio's
 //! `runtime::context` keeps more here (the coop budget, the current task id, the RNG).
 
+use super::block_on::{enter_block_on, park_until_ready};
 use super::spawn::spawn_on;
 use super::{current_thread, multi_thread};
 use crate::blocking::{BlockingPool, Mandatory, RuntimeContext};
@@ -34,6 +35,8 @@ pub(crate) struct Handle {
     blocking: Arc<BlockingPool>,
     /// Where this runtime's trace events go, if it is traced (see `trace.rs`).
     recorder: Option<Arc<Recorder>>,
+    /// The name given with `Builder::name`, if any.
+    name: Option<Arc<str>>,
 }
 
 /// The shared half of one of the two schedulers.
@@ -50,12 +53,28 @@ impl Handle {
         scheduler: SchedulerHandle,
         blocking: Arc<BlockingPool>,
         recorder: Option<Arc<Recorder>>,
+        name: Option<Arc<str>>,
     ) -> Handle {
         Handle {
             scheduler,
             blocking,
             recorder,
+            name,
         }
+    }
+
+    /// The runtime's name, if the `Builder` gave it one.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Runs `future` to completion on this thread, inside this runtime's context, without
+    /// running any task here (see `park_until_ready`).
+    #[track_caller]
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let _context = enter(self.clone());
+        let _not_nested = enter_block_on();
+        park_until_ready(future)
     }
 
     /// Spawns `future` on this runtime.

@@ -9,7 +9,7 @@
 //!                                                   Driver::park (epoll_wait until I/O, timer, unpark)
 //! ```
 //!
-//! **Fairness.** The loop runs at most [`EVENT_INTERVAL`] tasks, then looks at the driver (a
+//! **Fairness.** The loop runs at most `EVENT_INTERVAL` (61, `executor/mod.rs`) tasks, then looks at the driver (a
 //! non-blocking `epoll_wait`) and at `block_on`'s own future, even while tasks stay ready, so
 //! a busy task set cannot starve I/O, timers or the main future. Remote wakes join the local
 //! queue at each such turn.
@@ -22,14 +22,15 @@
 //! them sees the other: either we find the task, or the waker finds us parked and writes the
 //! `mio::Waker`, making `epoll_wait` return at once.
 
-use super::EVENT_INTERVAL;
-use super::block_on::enter_block_on;
+use super::SchedulerConfig;
+use super::block_on::{enter_block_on, thread_waker};
 use super::owned::OwnedTasks;
 use crate::blocking::RuntimeContext;
 use crate::driver::{Driver, DriverHandle};
+use crate::primitives::Mutex;
 use crate::primitives::atomic::{AtomicBool, fence};
 use crate::primitives::channel::{self, Receiver, Sender};
-use crate::primitives::{Condvar, Mutex};
+use crate::primitives::thread;
 use crate::task::defer;
 use crate::task::{Schedule, TaskRef, with_budget};
 use crate::util::lock;
@@ -37,8 +38,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -46,14 +47,23 @@ use std::time::Duration;
 pub(crate) struct CurrentThread {
     /// The half shared with tasks, wakers and handles.
     shared: Arc<Shared>,
-    /// The run-loop state; taken by the thread inside `block_on`, `None` meanwhile.
-    core: Mutex<Option<Core>>,
-    /// Signals a second `block_on` thread that the core is back.
-    core_returned: Condvar,
+    /// The run-loop state, and who waits for it.
+    core: Mutex<CoreSlot>,
+}
+
+/// The core, and the `block_on` threads that want it.
+struct CoreSlot {
+    /// Taken by the thread inside `block_on` that drives the tasks, `None` meanwhile.
+    core: Option<Core>,
+    /// The other `block_on` threads, woken when the core comes back so that one of them
+    /// takes it over. Meanwhile each polls its own future (see `block_on`).
+    waiting: Vec<Waker>,
 }
 
 /// What wakers, `spawn` and I/O resources reach through a `Handle`.
 pub(crate) struct Shared {
+    /// The event interval and the user's park callbacks, from the `Builder`.
+    config: SchedulerConfig,
     /// Wakes from other threads arrive here.
     remote_tx: Sender<TaskRef>,
     remote_rx: Receiver<TaskRef>,
@@ -88,9 +98,10 @@ thread_local! {
 }
 
 impl CurrentThread {
-    pub(crate) fn new(driver: Driver) -> (CurrentThread, Arc<Shared>) {
+    pub(crate) fn new(driver: Driver, config: SchedulerConfig) -> (CurrentThread, Arc<Shared>) {
         let (remote_tx, remote_rx) = channel::unbounded();
         let shared = Arc::new(Shared {
+            config,
             remote_tx,
             remote_rx,
             owned: OwnedTasks::new(),
@@ -104,13 +115,23 @@ impl CurrentThread {
         };
         let scheduler = CurrentThread {
             shared: shared.clone(),
-            core: Mutex::new(Some(core)),
-            core_returned: Condvar::new(),
+            core: Mutex::new(CoreSlot {
+                core: Some(core),
+                waiting: Vec::new(),
+            }),
         };
         (scheduler, shared)
     }
 
+    // ANCHOR: block_on
     /// Runs `future` to completion on this thread, running the spawned tasks meanwhile.
+    ///
+    /// Several threads may call it at once (on an `Arc<Runtime>`). One holds the core and
+    /// drives the tasks, the driver and its own future; each of the others polls its own
+    /// future when woken and sleeps in between, and takes the core over when it comes back.
+    /// A thread that only waited for the core would never poll its future, and two futures
+    /// waiting for each other, one on each thread, would wait for ever (tokio's rule is the
+    /// same: every `block_on` keeps polling its own future).
     pub(crate) fn block_on<F: Future>(
         &self,
         runtime: &impl RuntimeContext,
@@ -118,21 +139,29 @@ impl CurrentThread {
     ) -> F::Output {
         let _context = runtime.enter();
         let _not_nested = enter_block_on();
-        let mut core = self.take_core();
-        core.run_until(pin!(future))
-    }
-
-    /// Takes the core; if another thread is inside `block_on`, waits until it is done.
-    fn take_core(&self) -> CoreGuard<'_> {
-        let mut slot = lock(&self.core);
-        let mut core = loop {
-            if let Some(core) = slot.take() {
-                break core;
+        let mut future = pin!(future);
+        let waker = thread_waker();
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Some(mut core) = self.take_core_or_wait(&waker) {
+                return core.run_until(future);
             }
-            slot = self
-                .core_returned
-                .wait(slot)
-                .unwrap_or_else(PoisonError::into_inner);
+            // Waker contract: our future's waker and the core's return both unpark us.
+            if let Poll::Ready(output) = with_budget(|| future.as_mut().poll(&mut cx)) {
+                return output;
+            }
+            thread::park();
+        }
+    }
+    // ANCHOR_END: block_on
+
+    /// Takes the core, or, if another thread holds it, leaves `waker` to be woken when it
+    /// comes back.
+    fn take_core_or_wait(&self, waker: &Waker) -> Option<CoreGuard<'_>> {
+        let mut slot = lock(&self.core);
+        let Some(mut core) = slot.core.take() else {
+            slot.waiting.push(waker.clone());
+            return None;
         };
         drop(slot);
         let tasks = std::mem::take(&mut core.local);
@@ -142,11 +171,11 @@ impl CurrentThread {
                 tasks,
             })
         });
-        CoreGuard {
+        Some(CoreGuard {
             scheduler: self,
             core: Some(core),
             _deferred: defer::enter(),
-        }
+        })
     }
 
     // ANCHOR: shutdown
@@ -164,7 +193,7 @@ impl CurrentThread {
             task.shutdown();
         }
         // 2. Drop the queue entries (the tasks are shells now) and the epoll instance.
-        let core = lock(&self.core).take();
+        let core = lock(&self.core).core.take();
         drop(core);
         self.shared.drain_remote();
         // 3. Fail the I/O waiters and wake the sleepers that live outside this runtime.
@@ -203,7 +232,7 @@ impl CoreGuard<'_> {
                 }
             }
             let ran = shared.run_batch();
-            shared.visit_driver(driver, &main.woken, ran == EVENT_INTERVAL);
+            shared.visit_driver(driver, &main.woken, ran == shared.config.event_interval);
         }
     }
     // ANCHOR_END: run_until
@@ -217,8 +246,14 @@ impl Drop for CoreGuard<'_> {
                 .ok()
                 .flatten();
             core.local = local.map(|queue| queue.tasks).unwrap_or_default();
-            *lock(&self.scheduler.core) = Some(core);
-            self.scheduler.core_returned.notify_one();
+            let waiting = {
+                let mut slot = lock(&self.scheduler.core);
+                slot.core = Some(core);
+                std::mem::take(&mut slot.waiting)
+            };
+            // Outside the lock: each woken thread comes to take the core (one wins; the
+            // others go back to polling their futures and waiting).
+            waiting.into_iter().for_each(Waker::wake);
         }
     }
 }
@@ -255,7 +290,8 @@ impl Shared {
     }
 
     // ANCHOR: run_batch
-    /// Runs up to `EVENT_INTERVAL` tasks; returns how many ran.
+    /// Runs up to `event_interval` tasks (61 unless the `Builder` says otherwise); returns
+    /// how many ran.
     fn run_batch(&self) -> u32 {
         // Remote wakes join the back of the local queue once per batch.
         LOCAL.with(|local| {
@@ -263,13 +299,14 @@ impl Shared {
                 queue.tasks.extend(self.remote_rx.try_iter());
             }
         });
-        for ran in 0..EVENT_INTERVAL {
+        let batch = self.config.event_interval;
+        for ran in 0..batch {
             match pop_local() {
                 Some(task) => task.run(),
                 None => return ran,
             }
         }
-        EVENT_INTERVAL
+        batch
     }
     // ANCHOR_END: run_batch
 
@@ -280,6 +317,9 @@ impl Shared {
         if busy {
             driver.park(Some(Duration::ZERO));
         } else {
+            // The user's `on_thread_park` runs first: it may wake or defer tasks, which the
+            // last look below then sees.
+            self.config.hooks.before_park();
             // Publish "I am going to sleep" *before* the last look at the queues (see the
             // module doc): a waker that pushes after our look is bound to see `parked`.
             self.parked.store(true, SeqCst);
@@ -292,6 +332,7 @@ impl Shared {
                 None
             });
             self.parked.store(false, SeqCst);
+            self.config.hooks.after_unpark();
         }
         // The driver has had its turn: the tasks that yielded may run again.
         defer::wake_all();

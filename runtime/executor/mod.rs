@@ -22,6 +22,9 @@ pub(crate) mod multi_thread;
 pub(crate) mod owned;
 mod spawn;
 
+use crate::blocking::ThreadHooks;
+use std::sync::Arc;
+
 // ANCHOR: event_interval
 /// Tasks a scheduler thread polls between two looks outside its own queue: at the driver
 /// (both flavours) and at the injector (a multi-thread worker). tokio uses 61 too: a prime,
@@ -31,3 +34,28 @@ mod spawn;
 /// it without this file importing anything back from them.
 pub(crate) const EVENT_INTERVAL: u32 = 61;
 // ANCHOR_END: event_interval
+
+/// What a scheduler is told when it is built: the `Builder`'s tuning and the user's thread
+/// callbacks. (A plain struct of values, so that this file imports nothing from above.)
+#[derive(Clone, Debug)]
+pub(crate) struct SchedulerConfig {
+    /// Tasks polled between two looks at the driver (`Builder::event_interval`; default
+    /// [`EVENT_INTERVAL`]).
+    pub(crate) event_interval: u32,
+    /// Tasks a multi-thread worker polls between two looks at the injector
+    /// (`Builder::global_queue_interval`; default [`EVENT_INTERVAL`]). A current-thread
+    /// runtime looks at its remote queue at every driver visit instead.
+    pub(crate) global_queue_interval: u32,
+    /// The user's `on_thread_*` callbacks.
+    pub(crate) hooks: Arc<ThreadHooks>,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> SchedulerConfig {
+        SchedulerConfig {
+            event_interval: EVENT_INTERVAL,
+            global_queue_interval: EVENT_INTERVAL,
+            hooks: Arc::default(),
+        }
+    }
+}

@@ -14,7 +14,7 @@
 //! may lock to steal half of it when they run dry. Wakes and spawns from threads that are not
 //! workers (the `block_on` thread, the blocking pool, a foreign `std::thread`) go to a shared
 //! *injector*, a crossbeam channel. A worker looks at the injector first every
-//! [`EVENT_INTERVAL`] tasks, so that work injected from outside cannot starve behind a busy
+//! `EVENT_INTERVAL` (61) tasks, so that work injected from outside cannot starve behind a busy
 //! local queue. Why local queues at all, when one shared channel would be simpler: measured
 //! with two workers (`--quick`, ratio to tokio), sending every task through the injector gave
 //! spawn_inside 1.13, mpsc_bounded 1.71 and timers 1.04; the local queues give 0.71, 1.37
@@ -23,7 +23,7 @@
 //! **Who drives the reactor.** No dedicated thread: the first worker to run out of work
 //! parks *in the driver* (`epoll_wait`, with the next timer's deadline as timeout); the
 //! others park on their condvar. A worker that keeps busy still looks at the driver every
-//! [`EVENT_INTERVAL`] tasks without blocking (if no one else holds it), so I/O and timers are
+//! `EVENT_INTERVAL` (61) tasks without blocking (if no one else holds it), so I/O and timers are
 //! served while every worker is busy. A dedicated reactor thread would add a thread switch to
 //! every I/O wake-up; tokio chose the same shape for the same reason.
 //!
@@ -64,8 +64,8 @@
 //! a `VecDeque`, and a per-worker count of how often it polls the injector. The benchmark
 //! (`benches/`) compares both on the same workloads.
 
-use super::EVENT_INTERVAL;
-use super::block_on::enter_block_on;
+use super::SchedulerConfig;
+use super::block_on::{enter_block_on, park_until_ready};
 use super::owned::OwnedTasks;
 use crate::blocking::RuntimeContext;
 use crate::driver::{Driver, DriverHandle};
@@ -74,16 +74,14 @@ use crate::primitives::channel::{self, Receiver, Sender};
 use crate::primitives::thread::{self, JoinHandle as ThreadHandle};
 use crate::primitives::{Condvar, Mutex};
 use crate::task::defer;
-use crate::task::{Schedule, TaskRef, with_budget};
+use crate::task::{Schedule, TaskRef};
 use crate::util::lock;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
-use std::pin::pin;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{Arc, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 /// What the `Runtime` owns.
@@ -97,6 +95,8 @@ pub(crate) struct MultiThread {
 // ANCHOR: shared
 /// What workers, wakers and handles share.
 pub(crate) struct Shared {
+    /// The intervals and the user's thread callbacks, from the `Builder`.
+    config: SchedulerConfig,
     /// One entry per worker: its local queue and its parker.
     workers: Box<[WorkerSlot]>,
     /// Tasks scheduled from threads that are not workers of this runtime.
@@ -220,10 +220,12 @@ impl MultiThread {
         driver: Driver,
         worker_threads: usize,
         thread_name: &str,
+        config: SchedulerConfig,
         make_runtime: impl FnOnce(Arc<Shared>) -> C,
     ) -> io::Result<(MultiThread, C)> {
         let (injector_tx, injector_rx) = channel::unbounded();
         let shared = Arc::new(Shared {
+            config,
             workers: (0..worker_threads)
                 .map(|_| WorkerSlot {
                     queue: Mutex::new(VecDeque::new()),
@@ -271,7 +273,7 @@ impl MultiThread {
 
     // ANCHOR: block_on
     /// Runs `future` on the calling thread, which is not a worker: it polls the future when
-    /// woken and otherwise sleeps on its own parker, while the workers run the tasks.
+    /// woken and otherwise sleeps, while the workers run the tasks.
     pub(crate) fn block_on<F: Future>(
         &self,
         runtime: &impl RuntimeContext,
@@ -279,21 +281,7 @@ impl MultiThread {
     ) -> F::Output {
         let _context = runtime.enter();
         let _not_nested = enter_block_on();
-        let mut future = pin!(future);
-        let thread = Arc::new(BlockOnThread {
-            parker: Parker::new(),
-            driver: self.shared.driver_handle.clone(),
-        });
-        let waker = Waker::from(thread.clone());
-        let mut cx = Context::from_waker(&waker);
-        loop {
-            if let Poll::Ready(output) = with_budget(|| future.as_mut().poll(&mut cx)) {
-                return output;
-            }
-            // Waker contract: whoever makes the future ready wakes `waker`, which unparks
-            // us; a wake that came during the poll is remembered and `park` returns at once.
-            thread.parker.park(None);
-        }
+        park_until_ready(future)
     }
     // ANCHOR_END: block_on
 
@@ -329,28 +317,13 @@ impl MultiThread {
     // ANCHOR_END: shutdown
 }
 
-/// The waker of `block_on`'s future on a multi-thread runtime.
-struct BlockOnThread {
-    parker: Parker,
-    driver: Arc<DriverHandle>,
-}
-
-impl Wake for BlockOnThread {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.parker.unpark(|| self.driver.unpark());
-    }
-}
-
 /// A worker's own state, living on its thread.
 struct Worker {
     shared: Arc<Shared>,
     /// Its index in `shared.workers`.
     index: usize,
-    /// Tasks run so far; every `EVENT_INTERVAL` the worker looks outside its own queue.
+    /// Tasks run so far; every `event_interval` the worker visits the driver, every
+    /// `global_queue_interval` it looks at the injector first.
     tick: u32,
     /// Whether this worker counts in `IdleState::searching`.
     searching: bool,
@@ -363,6 +336,8 @@ impl Worker {
     /// The worker's loop: run tasks while there are any, park when there are none.
     fn run(mut self, runtime: impl RuntimeContext) {
         let _context = runtime.enter();
+        let hooks = self.shared.config.hooks.clone();
+        let _on_stop = hooks.run_thread();
         // A task that calls `block_on` would block this worker and the tasks queued on it.
         let _no_block_on = enter_block_on();
         let _deferred = defer::enter();
@@ -388,7 +363,7 @@ impl Worker {
                 task.run();
                 on_this_worker(|worker| worker.lifo.open = false);
                 self.tick = self.tick.wrapping_add(1);
-                if self.tick % EVENT_INTERVAL == 0 {
+                if self.tick % self.shared.config.event_interval == 0 {
                     self.look_at_driver();
                 }
             } else if defer::any() {
@@ -407,7 +382,8 @@ impl Worker {
 
     // ANCHOR: next_task
     /// The next task: the local queue first, then the injector, then another worker's queue.
-    /// Every `EVENT_INTERVAL` tasks the injector goes first, so outside work is not starved.
+    /// Every `global_queue_interval` tasks (61 unless the `Builder` says otherwise) the
+    /// injector goes first, so outside work is not starved.
     fn next_task(&mut self) -> Option<TaskRef> {
         let shared = &self.shared;
         if let Some(task) = on_this_worker(|worker| worker.lifo.task.take()) {
@@ -418,7 +394,7 @@ impl Worker {
             lock(&shared.workers[self.index].queue).push_back(task); // its turn is over
         }
         self.lifo_polls = 0;
-        if self.tick % EVENT_INTERVAL == 0 {
+        if self.tick % self.shared.config.global_queue_interval == 0 {
             if let Ok(task) = shared.injector_rx.try_recv() {
                 return Some(task);
             }
@@ -493,6 +469,7 @@ impl Worker {
     fn park(&mut self) {
         let shared = &self.shared;
         let parker = &shared.workers[self.index].parker;
+        shared.config.hooks.before_park();
         shared.idle.sleep(
             self.index,
             &mut self.searching,
@@ -502,6 +479,7 @@ impl Worker {
                 Err(_) => parker.park(None),
             },
         );
+        shared.config.hooks.after_unpark();
     }
     // ANCHOR_END: park
 
