@@ -304,3 +304,60 @@ fn two_threads_in_block_on_of_one_current_thread_runtime_can_wait_for_each_other
         b.join().unwrap();
     });
 }
+
+#[test]
+fn shutdown_timeout_of_duration_max_waits_for_the_running_job_instead_of_panicking() {
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let rt = runtime(flavour);
+            let (started_tx, started_rx) = mpsc::channel();
+            let (release_tx, release_rx) = mpsc::channel::<()>();
+            let (finished_tx, finished_rx) = mpsc::channel();
+            rt.spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                let _ = release_rx.recv();
+                finished_tx.send(()).unwrap();
+            });
+            started_rx.recv().unwrap();
+            // Release the job from another thread once shutdown is under way.
+            let releaser = std::thread::spawn(move || release_tx.send(()).unwrap());
+            rt.shutdown_timeout(Duration::MAX);
+            assert!(
+                finished_rx.try_recv().is_ok(),
+                "[{flavour}] an unlimited wait returns only after the job has finished"
+            );
+            releaser.join().unwrap();
+        });
+    }
+}
+
+#[test]
+fn a_runtime_dropped_by_a_thread_local_destructor_shuts_down_cleanly() {
+    thread_local! {
+        static KEPT: std::cell::RefCell<Option<asincrono::Runtime>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let (dropped_tx, dropped_rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let rt = runtime(flavour);
+                // A task left pending: its future is dropped by the shutdown, whose path
+                // must not need this thread's (already destroyed) thread-locals.
+                let report = common::OnDrop(Some(move || dropped_tx.send(()).unwrap()));
+                rt.spawn(async move {
+                    let _report = report;
+                    std::future::pending::<()>().await
+                });
+                KEPT.with(|kept| *kept.borrow_mut() = Some(rt));
+                // Another runtime, built and dropped while the thread exits normally.
+                let _also = runtime(flavour);
+            })
+            .join()
+            .expect("the thread exits without a panic or an abort");
+            dropped_rx
+                .recv_timeout(Duration::from_secs(5))
+                .expect("the pending task was dropped");
+        });
+    }
+}

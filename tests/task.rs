@@ -87,13 +87,19 @@ fn abort_drops_a_waiting_task_and_reports_it_cancelled() {
 
 #[test]
 fn a_task_aborted_before_its_first_poll_is_never_polled() {
-    on_each_flavour(|| async {
-        let polled = Arc::new(AtomicBool::new(false));
-        let flag = polled.clone();
-        let handle = asincrono::spawn(async move { flag.store(true, Ordering::SeqCst) });
-        handle.abort(); // still in the run queue: we have not yielded yet
-        assert!(handle.await.expect_err("aborted").is_cancelled());
-        assert!(!polled.load(Ordering::SeqCst));
+    // The spawning code runs as a task on the one thread that runs tasks, so the new task
+    // waits in that thread's queue until the spawner yields. (From `block_on`'s thread on a
+    // multi-thread runtime, a worker could pick the new task up at once, before `abort`.)
+    on_each_flavour_one_thread(|| async {
+        let spawner = asincrono::spawn(async {
+            let polled = Arc::new(AtomicBool::new(false));
+            let flag = polled.clone();
+            let handle = asincrono::spawn(async move { flag.store(true, Ordering::SeqCst) });
+            handle.abort(); // still in the run queue: we have not yielded yet
+            assert!(handle.await.expect_err("aborted").is_cancelled());
+            assert!(!polled.load(Ordering::SeqCst));
+        });
+        spawner.await.expect("the assertions hold");
     });
 }
 
@@ -658,5 +664,68 @@ fn many_tasks_spawned_from_inside_and_outside_all_run_exactly_once() {
             handle.await.expect("no panic");
         }
         assert_eq!(runs.load(Ordering::SeqCst), 100 * 100);
+    });
+}
+
+/// Checks, when dropped, that a panic is unwinding, and reports what it saw.
+struct SeesTheUnwind(Option<std::sync::mpsc::Sender<bool>>);
+
+impl Future for SeesTheUnwind {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        panic!("the task's poll panics on purpose");
+    }
+}
+
+impl Drop for SeesTheUnwind {
+    fn drop(&mut self) {
+        if let Some(report) = self.0.take() {
+            let _ = report.send(std::thread::panicking());
+        }
+    }
+}
+
+#[test]
+fn a_panicking_task_s_future_is_dropped_while_the_panic_unwinds() {
+    on_each_flavour(|| async {
+        let (report, seen) = std::sync::mpsc::channel();
+        let result = asincrono::spawn(SeesTheUnwind(Some(report))).await;
+        assert!(result.expect_err("the poll panicked").is_panic());
+        let panicking = seen
+            .recv_timeout(Duration::from_secs(5))
+            .expect("the future was dropped");
+        assert!(
+            panicking,
+            "its destructor runs during the unwind, as in tokio"
+        );
+    });
+}
+
+#[test]
+fn join_error_debug_reads_as_tokio_s() {
+    on_each_flavour(|| async {
+        let panicked = asincrono::spawn(async {
+            let n = 7;
+            panic!("boom {n}")
+        })
+        .await
+        .unwrap_err();
+        let text = format!("{panicked:?}");
+        assert!(
+            text.starts_with("JoinError::Panic(Id(") && text.ends_with("), \"boom 7\", ...)"),
+            "{text}"
+        );
+        let opaque = asincrono::spawn(async { std::panic::panic_any(5u8) })
+            .await
+            .unwrap_err();
+        let text = format!("{opaque:?}");
+        assert!(
+            text.starts_with("JoinError::Panic(Id(") && text.ends_with("), ...)"),
+            "{text}"
+        );
+        let task = asincrono::spawn(std::future::pending::<()>());
+        task.abort();
+        let text = format!("{:?}", task.await.unwrap_err());
+        assert!(text.starts_with("JoinError::Cancelled(Id("), "{text}");
     });
 }

@@ -291,18 +291,26 @@ impl BlockingPool {
         for job in queued {
             finish_without_a_thread(job);
         }
-        let deadline = Instant::now() + wait;
+        // `None`: a wait too long to have an end (`Duration::MAX`), so no deadline at all.
+        let deadline = Instant::now().checked_add(wait);
         let mut state = lock(&self.state);
         while state.threads > 0 || state.stopping > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            state = self
-                .all_exited
-                .wait_timeout(state, left)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
+            state = match deadline {
+                None => self
+                    .all_exited
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return false;
+                    }
+                    self.all_exited
+                        .wait_timeout(state, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
         }
         true
     }

@@ -190,7 +190,13 @@ impl fmt::Debug for EnterGuard {
 /// Makes `handle` the current runtime of this thread until the guard drops.
 pub(crate) fn enter(handle: Handle) -> EnterGuard {
     let trace = trace::enter(handle.recorder.as_ref());
-    let previous = CURRENT.with(|current| current.replace(Some(handle)));
+    // `try_with`: a runtime may be dropped by another thread-local's destructor, after
+    // this one is gone. Then nothing is entered, and the code that runs finds no runtime
+    // (`NoRuntime::ThreadLocalDestroyed`) instead of aborting the process.
+    let previous = CURRENT
+        .try_with(|current| current.replace(Some(handle)))
+        .ok()
+        .flatten();
     EnterGuard { previous, trace }
 }
 

@@ -21,6 +21,7 @@ pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 pub(crate) mod owned;
 mod spawn;
+mod tuning;
 
 use crate::blocking::ThreadHooks;
 use std::sync::Arc;
@@ -42,10 +43,11 @@ pub(crate) struct SchedulerConfig {
     /// Tasks polled between two looks at the driver (`Builder::event_interval`; default
     /// [`EVENT_INTERVAL`]).
     pub(crate) event_interval: u32,
-    /// Tasks a multi-thread worker polls between two looks at the injector
-    /// (`Builder::global_queue_interval`; default [`EVENT_INTERVAL`]). A current-thread
-    /// runtime looks at its remote queue at every driver visit instead.
-    pub(crate) global_queue_interval: u32,
+    /// Tasks a multi-thread worker polls between two looks at the injector, if the user
+    /// fixed it (`Builder::global_queue_interval`); `None`: tuned to the tasks' length
+    /// (`tuning.rs`). A current-thread runtime looks at its remote queue at every driver
+    /// visit instead.
+    pub(crate) global_queue_interval: Option<u32>,
     /// The user's `on_thread_*` callbacks.
     pub(crate) hooks: Arc<ThreadHooks>,
 }
@@ -54,7 +56,7 @@ impl Default for SchedulerConfig {
     fn default() -> SchedulerConfig {
         SchedulerConfig {
             event_interval: EVENT_INTERVAL,
-            global_queue_interval: EVENT_INTERVAL,
+            global_queue_interval: None,
             hooks: Arc::default(),
         }
     }

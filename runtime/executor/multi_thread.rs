@@ -64,9 +64,10 @@
 //! a `VecDeque`, and a per-worker count of how often it polls the injector. The benchmark
 //! (`benches/`) compares both on the same workloads.
 
-use super::SchedulerConfig;
 use super::block_on::{enter_block_on, park_until_ready};
 use super::owned::OwnedTasks;
+use super::tuning::InjectorInterval;
+use super::{EVENT_INTERVAL, SchedulerConfig};
 use crate::blocking::RuntimeContext;
 use crate::driver::{Driver, DriverHandle};
 use crate::primitives::atomic::{AtomicBool, AtomicUsize, fence};
@@ -252,6 +253,11 @@ impl MultiThread {
                 tick: 0,
                 searching: false,
                 lifo_polls: 0,
+                polled_since_injector: 0,
+                injector_interval: InjectorInterval::new(
+                    shared.config.global_queue_interval,
+                    EVENT_INTERVAL,
+                ),
             };
             let worker_runtime = runtime.clone();
             let started = thread::Builder::new()
@@ -329,6 +335,10 @@ struct Worker {
     searching: bool,
     /// Tasks taken from the LIFO slot in a row (capped by `MAX_LIFO_POLLS_IN_A_ROW`).
     lifo_polls: u32,
+    /// Tasks polled since the last scheduled look at the injector.
+    polled_since_injector: u32,
+    /// How many that may be: fixed by the user, or tuned to the tasks' length.
+    injector_interval: InjectorInterval,
 }
 
 impl Worker {
@@ -363,6 +373,7 @@ impl Worker {
                 task.run();
                 on_this_worker(|worker| worker.lifo.open = false);
                 self.tick = self.tick.wrapping_add(1);
+                self.polled_since_injector += 1;
                 if self.tick % self.shared.config.event_interval == 0 {
                     self.look_at_driver();
                 }
@@ -382,8 +393,8 @@ impl Worker {
 
     // ANCHOR: next_task
     /// The next task: the local queue first, then the injector, then another worker's queue.
-    /// Every `global_queue_interval` tasks (61 unless the `Builder` says otherwise) the
-    /// injector goes first, so outside work is not starved.
+    /// Every so many tasks (`injector_interval`, tuned to the tasks' length unless the
+    /// `Builder` fixed it) the injector goes first, so outside work is not starved.
     fn next_task(&mut self) -> Option<TaskRef> {
         let shared = &self.shared;
         if let Some(task) = on_this_worker(|worker| worker.lifo.task.take()) {
@@ -394,7 +405,9 @@ impl Worker {
             lock(&shared.workers[self.index].queue).push_back(task); // its turn is over
         }
         self.lifo_polls = 0;
-        if self.tick % self.shared.config.global_queue_interval == 0 {
+        if self.polled_since_injector >= self.injector_interval.get() {
+            self.injector_interval.looked(self.polled_since_injector);
+            self.polled_since_injector = 0;
             if let Ok(task) = shared.injector_rx.try_recv() {
                 return Some(task);
             }
@@ -480,6 +493,7 @@ impl Worker {
             },
         );
         shared.config.hooks.after_unpark();
+        self.injector_interval.woke_up();
     }
     // ANCHOR_END: park
 

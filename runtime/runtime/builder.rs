@@ -45,7 +45,8 @@ pub struct Builder {
     /// How long an idle blocking-pool thread waits before it exits.
     thread_keep_alive: Duration,
     event_interval: u32,
-    global_queue_interval: u32,
+    /// `None`: the workers tune it (see `executor/tuning.rs`).
+    global_queue_interval: Option<u32>,
     /// The `on_thread_*` callbacks.
     hooks: ThreadHooks,
 }
@@ -85,7 +86,7 @@ impl Builder {
             name: None,
             thread_keep_alive: KEEP_ALIVE,
             event_interval: EVENT_INTERVAL,
-            global_queue_interval: EVENT_INTERVAL,
+            global_queue_interval: None,
             hooks: ThreadHooks::default(),
         }
     }
@@ -139,11 +140,12 @@ impl Builder {
     }
 
     /// How many tasks a multi-thread worker polls between two looks at the queue of tasks
-    /// woken from outside the workers (default 61). A current-thread runtime takes those
-    /// at each driver visit instead, so there it has no effect. `build` reports an error for
-    /// zero.
+    /// woken from outside the workers. Without this option, each worker tunes the count to
+    /// how long its tasks take (aiming at a look every 200 µs, as tokio does); with it, the
+    /// count is fixed. A current-thread runtime takes those tasks at each driver visit, so
+    /// there it has no effect. `build` reports an error for zero.
     pub fn global_queue_interval(&mut self, tasks: u32) -> &mut Builder {
-        self.global_queue_interval = tasks;
+        self.global_queue_interval = Some(tasks);
         self
     }
 
@@ -220,7 +222,7 @@ impl Builder {
         if self.worker_threads == Some(0) {
             return Err(invalid("worker_threads must be at least 1"));
         }
-        if self.event_interval == 0 || self.global_queue_interval == 0 {
+        if self.event_interval == 0 || self.global_queue_interval == Some(0) {
             return Err(invalid(
                 "event_interval and global_queue_interval must be at least 1",
             ));

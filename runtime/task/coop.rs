@@ -31,31 +31,41 @@ pub(crate) fn unconstrained<R>(poll: impl FnOnce() -> R) -> R {
 
 /// Whether the current task poll may still complete an operation.
 pub(crate) fn has_budget_left() -> bool {
-    BUDGET.with(|budget| budget.get() != Some(0))
+    BUDGET
+        .try_with(|budget| budget.get() != Some(0))
+        .unwrap_or(true)
 }
 
 fn with_budget_set_to<R>(budget: Option<u32>, poll: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);
     impl Drop for Restore {
         fn drop(&mut self) {
-            BUDGET.with(|budget| budget.set(self.0));
+            let _ = BUDGET.try_with(|budget| budget.set(self.0));
         }
     }
-    let _restore = Restore(BUDGET.with(|current| current.replace(budget)));
+    // `try_with` here and below: a task may be dropped (and its destructors poll) while
+    // this thread's locals are being destroyed; there is then no budget to keep.
+    let _restore = Restore(
+        BUDGET
+            .try_with(|current| current.replace(budget))
+            .unwrap_or(None),
+    );
     poll()
 }
 
 // ANCHOR: poll_proceed
 /// Spends one unit of budget, or returns `Pending` (having woken the task) if none is left.
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
-    let exhausted = BUDGET.with(|budget| match budget.get() {
-        Some(0) => true,
-        Some(left) => {
-            budget.set(Some(left - 1));
-            false
-        }
-        None => false,
-    });
+    let exhausted = BUDGET
+        .try_with(|budget| match budget.get() {
+            Some(0) => true,
+            Some(left) => {
+                budget.set(Some(left - 1));
+                false
+            }
+            None => false,
+        })
+        .unwrap_or(false);
     if exhausted {
         // Waker contract: we return Pending, so we must arrange a wake. We are ready now, but
         // like `yield_now` we let the driver run first (or wake at once outside a scheduler).

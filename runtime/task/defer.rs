@@ -24,7 +24,10 @@ thread_local! {
 /// (a scheduler entered inside another: not done today, since `block_on` does not nest) is
 /// kept aside and given back by the guard, never dropped with its wakers in it.
 pub(crate) fn enter() -> DeferGuard {
-    let outer = DEFERRED.with(|deferred| deferred.borrow_mut().replace(Vec::new()));
+    let outer = DEFERRED
+        .try_with(|deferred| deferred.borrow_mut().replace(Vec::new()))
+        .ok()
+        .flatten();
     DeferGuard { outer }
 }
 
@@ -69,24 +72,29 @@ pub(crate) fn defer(waker: &Waker) -> bool {
 
 /// Whether a waker is waiting here.
 pub(crate) fn any() -> bool {
-    DEFERRED.with(|deferred| {
-        deferred
-            .borrow()
-            .as_ref()
-            .is_some_and(|list| !list.is_empty())
-    })
+    DEFERRED
+        .try_with(|deferred| {
+            deferred
+                .borrow()
+                .as_ref()
+                .is_some_and(|list| !list.is_empty())
+        })
+        .unwrap_or(false)
 }
 
 /// Wakes every deferred waker (their tasks go back on a run queue); returns whether there
 /// was any.
 pub(crate) fn wake_all() -> bool {
-    let taken = DEFERRED.with(|deferred| deferred.borrow_mut().as_mut().map(std::mem::take));
+    let taken = DEFERRED
+        .try_with(|deferred| deferred.borrow_mut().as_mut().map(std::mem::take))
+        .ok()
+        .flatten();
     let Some(mut list) = taken else { return false };
     let woke_any = !list.is_empty();
     // Woken with the thread-local released: a wake may defer again or push to a queue.
     list.drain(..).for_each(Waker::wake);
     // Hand the emptied list back, so its capacity is reused and deferring never allocates.
-    DEFERRED.with(|deferred| {
+    let _ = DEFERRED.try_with(|deferred| {
         if let Some(slot) = deferred
             .borrow_mut()
             .as_mut()

@@ -181,9 +181,23 @@ impl fmt::Display for JoinError {
     }
 }
 
+/// tokio's form, so that logs read the same on both runtimes:
+/// `JoinError::Cancelled(Id(7))`, `JoinError::Panic(Id(7), "message", ...)`, or
+/// `JoinError::Panic(Id(7), ...)` for a payload that is not a string.
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JoinError({self})")
+        match &self.reason {
+            Reason::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Reason::Panic(payload) => {
+                let payload = crate::util::lock(payload);
+                match panic_message(&**payload) {
+                    Some(message) => {
+                        write!(f, "JoinError::Panic({:?}, {message:?}, ...)", self.id)
+                    }
+                    None => write!(f, "JoinError::Panic({:?}, ...)", self.id),
+                }
+            }
+        }
     }
 }
 

@@ -38,6 +38,23 @@ enum Stage<F: Future> {
     Consumed,
 }
 
+/// Drops the future of a stage in place if a poll unwinds past it (see `poll_future`).
+struct DropFutureOnUnwind<'a, F: Future> {
+    stage: &'a mut Stage<F>,
+    /// Cleared once the poll has returned normally: then the future stays.
+    armed: bool,
+}
+
+impl<F: Future> Drop for DropFutureOnUnwind<'_, F> {
+    fn drop(&mut self) {
+        if self.armed {
+            // An assignment drops the old value where it lies: the future is never moved,
+            // which is what its `Pin` promised.
+            *self.stage = Stage::Consumed;
+        }
+    }
+}
+
 // ANCHOR: task_struct
 /// A spawned future, its state and its output slot, in one allocation.
 pub(crate) struct Task<F: Future> {
@@ -159,20 +176,28 @@ where
         // SAFETY: for `with_stage`, `run` won `start_running`, so this thread holds `RUNNING`
         // and is the stage's only owner. For `Pin::new_unchecked`: the future lives inside
         // the `Arc` allocation, which never moves, and it is never moved out of it: `finish`
-        // replaces the stage by assignment, which drops the future in place, and
+        // and `DropFutureOnUnwind` replace the stage by assignment, which drops the future
+        // in place, and
         // `take_output`, the only code that moves a stage out, refuses a `Pending` one.
         // Those are exactly the guarantees `Pin` asks for. (Pinning it safely would need
         // `Box::pin`: a second allocation per spawn.)
         let polled = unsafe {
             self.with_stage(|stage| {
-                let Stage::Pending(future) = stage else {
-                    unreachable!(
-                        "only a task holding RUNNING polls, and it finishes the stage once"
-                    );
-                };
-                let future = Pin::new_unchecked(future);
                 catch_unwind(AssertUnwindSafe(|| {
-                    coop::with_budget(|| future.poll(&mut cx))
+                    // If `poll` panics, the guard drops the future in place while the panic
+                    // is still unwinding, as tokio does: its destructor then sees
+                    // `thread::panicking()`, like any value dropped by a panic. (A destructor
+                    // that panics then aborts the process, as any double panic does.)
+                    let mut guard = DropFutureOnUnwind { stage, armed: true };
+                    let Stage::Pending(future) = &mut *guard.stage else {
+                        unreachable!(
+                            "only a task holding RUNNING polls, and it finishes the stage once"
+                        );
+                    };
+                    let future = Pin::new_unchecked(future);
+                    let poll = coop::with_budget(|| future.poll(&mut cx));
+                    guard.armed = false;
+                    poll
                 }))
             })
         };

@@ -147,3 +147,14 @@ pub fn installed(tool: &str) -> bool {
         .output()
         .is_ok_and(|out| out.status.success())
 }
+
+/// Calls its closure when dropped: to observe, from outside, that a future was dropped.
+pub struct OnDrop<F: FnOnce()>(pub Option<F>);
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
+        }
+    }
+}
