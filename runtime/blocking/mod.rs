@@ -13,4 +13,4 @@ mod pool;
 
 pub(crate) use hooks::{Hook, ThreadHooks};
 pub use pool::DEFAULT_SHUTDOWN_WAIT;
-pub(crate) use pool::{BlockingPool, KEEP_ALIVE, Mandatory, RuntimeContext};
+pub(crate) use pool::{Adopted, BlockingPool, KEEP_ALIVE, Mandatory, RuntimeContext};

@@ -108,6 +108,9 @@ struct PoolState {
     threads: usize,
     /// Threads that have left the pool and are running the user's `on_thread_stop`.
     stopping: usize,
+    /// Threads that are not the pool's but that shutdown waits for as if they were: workers
+    /// that handed their place over in `block_in_place` (see [`BlockingPool::adopt`]).
+    adopted: usize,
     /// Threads waiting on `job_ready`.
     idle: usize,
     /// Wake-ups sent to idle threads and not yet taken, so two jobs do not both count on
@@ -117,6 +120,24 @@ struct PoolState {
     shutting_down: bool,
 }
 // ANCHOR_END: pool_state
+
+impl PoolState {
+    /// No thread left that shutdown must wait for.
+    fn all_exited(&self) -> bool {
+        self.threads == 0 && self.stopping == 0 && self.adopted == 0
+    }
+}
+
+/// A thread [`BlockingPool::adopt`] counts; the count goes down when it drops.
+pub(crate) struct Adopted(Arc<BlockingPool>);
+
+impl Drop for Adopted {
+    fn drop(&mut self) {
+        let mut state = lock(&self.0.state);
+        state.adopted -= 1;
+        self.0.notify_if_all_exited(&state);
+    }
+}
 
 /// A queued job: the task that runs it, and whether shutdown must still run it.
 struct Job {
@@ -145,6 +166,7 @@ impl BlockingPool {
                 queue: VecDeque::new(),
                 threads: 0,
                 stopping: 0,
+                adopted: 0,
                 idle: 0,
                 wakeups_owed: 0,
                 shutting_down: false,
@@ -272,11 +294,24 @@ impl BlockingPool {
         drop(stop_hook);
         let mut state = lock(&self.state);
         state.stopping -= 1;
-        if state.threads == 0 && state.stopping == 0 {
+        self.notify_if_all_exited(&state);
+    }
+    // ANCHOR_END: thread_main
+
+    /// Counts the calling thread among those shutdown waits for (with the same time limit
+    /// as for the pool's own), until the returned guard drops. It takes no jobs: it is a
+    /// worker that gave its place to a new thread to run a blocking closure in place.
+    pub(crate) fn adopt(self: &Arc<Self>) -> Adopted {
+        lock(&self.state).adopted += 1;
+        Adopted(self.clone())
+    }
+
+    /// Wakes a waiting shutdown if no thread is left to wait for.
+    fn notify_if_all_exited(&self, state: &PoolState) {
+        if state.all_exited() {
             self.all_exited.notify_all();
         }
     }
-    // ANCHOR_END: thread_main
 
     // ANCHOR: pool_shutdown
     /// Cancels the jobs that have not started (running the mandatory ones), then waits up to
@@ -294,7 +329,7 @@ impl BlockingPool {
         // `None`: a wait too long to have an end (`Duration::MAX`), so no deadline at all.
         let deadline = Instant::now().checked_add(wait);
         let mut state = lock(&self.state);
-        while state.threads > 0 || state.stopping > 0 {
+        while !state.all_exited() {
             state = match deadline {
                 None => self
                     .all_exited

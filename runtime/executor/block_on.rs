@@ -40,6 +40,24 @@ pub(crate) fn enter_block_on() -> BlockOnGuard {
     BlockOnGuard(())
 }
 
+/// Lifts the rule until the guard drops (putting back what was there): for the closure of
+/// `block_in_place`, whose thread no longer drives any runtime and may block on a future.
+pub(crate) fn allow_block_on() -> AllowBlockOnGuard {
+    let was = IN_BLOCK_ON
+        .try_with(|flag| flag.replace(false))
+        .unwrap_or(false);
+    AllowBlockOnGuard(was)
+}
+
+/// Puts the flag back as [`allow_block_on`] found it.
+pub(crate) struct AllowBlockOnGuard(bool);
+
+impl Drop for AllowBlockOnGuard {
+    fn drop(&mut self) {
+        let _ = IN_BLOCK_ON.try_with(|flag| flag.set(self.0));
+    }
+}
+
 impl Drop for BlockOnGuard {
     fn drop(&mut self) {
         // `try_with`: the guard may drop while the thread's locals are being destroyed.

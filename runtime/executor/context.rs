@@ -111,6 +111,22 @@ impl Handle {
         &self.blocking
     }
 
+    /// `task::block_in_place(f)` inside this runtime (see `multi_thread.rs`).
+    ///
+    /// # Panics
+    /// On a current-thread runtime, as tokio does: its one thread is the one that would block.
+    #[track_caller]
+    pub(crate) fn block_in_place<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.scheduler {
+            SchedulerHandle::MultiThread(shared) => shared.block_in_place(self, f),
+            SchedulerHandle::CurrentThread(_) => panic!(
+                "asincrono::task::block_in_place needs a multi-thread runtime: on a \
+                 current-thread runtime the thread it would block is the one that runs every \
+                 task (use spawn_blocking instead)"
+            ),
+        }
+    }
+
     /// Whether this is a current-thread runtime (the only kind whose clock can be paused).
     pub(crate) fn is_current_thread(&self) -> bool {
         matches!(self.scheduler, SchedulerHandle::CurrentThread(_))

@@ -64,11 +64,11 @@
 //! a `VecDeque`, and a per-worker count of how often it polls the injector. The benchmark
 //! (`benches/`) compares both on the same workloads.
 
-use super::block_on::{enter_block_on, park_until_ready};
+use super::block_on::{allow_block_on, enter_block_on, park_until_ready};
 use super::owned::OwnedTasks;
 use super::tuning::InjectorInterval;
 use super::{EVENT_INTERVAL, SchedulerConfig};
-use crate::blocking::RuntimeContext;
+use crate::blocking::{Adopted, RuntimeContext};
 use crate::driver::{Driver, DriverHandle};
 use crate::primitives::atomic::{AtomicBool, AtomicUsize, fence};
 use crate::primitives::channel::{self, Receiver, Sender};
@@ -89,8 +89,6 @@ use std::time::Duration;
 pub(crate) struct MultiThread {
     /// The half shared with workers, tasks and handles.
     shared: Arc<Shared>,
-    /// The worker threads, joined at shutdown.
-    threads: Mutex<Vec<ThreadHandle<()>>>,
 }
 
 // ANCHOR: shared
@@ -114,6 +112,11 @@ pub(crate) struct Shared {
     owned: OwnedTasks,
     /// The runtime is shutting down: wakes drop their task, workers leave their loop.
     shutting_down: AtomicBool,
+    /// The worker threads, joined at shutdown (a worker that gave its place away in
+    /// `block_in_place` takes itself off; its successor is added).
+    threads: Mutex<Vec<ThreadHandle<()>>>,
+    /// What worker threads are called (`-N` added).
+    thread_name: String,
 }
 
 /// A worker as the others see it.
@@ -181,6 +184,24 @@ thread_local! {
 }
 // ANCHOR_END: worker_thread
 
+/// After a poll: closes the LIFO slot, and says whether this thread is still a worker (it is
+/// not once the task it polled called `block_in_place`).
+fn close_lifo_slot() -> bool {
+    WORKER_THREAD.with(|slot| {
+        slot.borrow_mut()
+            .as_mut()
+            .map(|worker| worker.lifo.open = false)
+            .is_some()
+    })
+}
+
+thread_local! {
+    /// On a thread that was a worker until it called `block_in_place`: its place among the
+    /// threads a dropped runtime waits for. Set by `Shared::block_in_place`, taken by
+    /// `Worker::run` as the thread ends.
+    static RETIRED: RefCell<Option<Adopted>> = const { RefCell::new(None) };
+}
+
 /// Runs `f` on this thread's worker state; for the worker's own code, which knows it is one.
 fn on_this_worker<R>(f: impl FnOnce(&mut WorkerThread) -> R) -> R {
     WORKER_THREAD.with(|slot| f(slot.borrow_mut().as_mut().expect("on a worker thread")))
@@ -240,38 +261,20 @@ impl MultiThread {
             driver: Mutex::new(Some(driver)),
             owned: OwnedTasks::new(),
             shutting_down: AtomicBool::new(false),
+            threads: Mutex::new(Vec::with_capacity(worker_threads)),
+            thread_name: thread_name.to_string(),
         });
         let runtime = make_runtime(shared.clone());
         let scheduler = MultiThread {
             shared: shared.clone(),
-            threads: Mutex::new(Vec::with_capacity(worker_threads)),
         };
         for index in 0..worker_threads {
-            let worker = Worker {
-                shared: shared.clone(),
-                index,
-                tick: 0,
-                searching: false,
-                lifo_polls: 0,
-                polled_since_injector: 0,
-                injector_interval: InjectorInterval::new(
-                    shared.config.global_queue_interval,
-                    EVENT_INTERVAL,
-                ),
-            };
-            let worker_runtime = runtime.clone();
-            let started = thread::Builder::new()
-                .name(format!("{thread_name}-{index}"))
-                .spawn(move || worker.run(worker_runtime));
-            match started {
-                Ok(thread) => lock(&scheduler.threads).push(thread),
-                Err(err) => {
-                    scheduler.shutdown(&runtime);
-                    return Err(io::Error::new(
-                        err.kind(),
-                        format!("asincrono: could not start worker thread {index}: {err}"),
-                    ));
-                }
+            if let Err(err) = shared.start_worker(index, &runtime) {
+                scheduler.shutdown(&runtime);
+                return Err(io::Error::new(
+                    err.kind(),
+                    format!("asincrono: could not start worker thread {index}: {err}"),
+                ));
             }
         }
         Ok((scheduler, runtime))
@@ -308,7 +311,10 @@ impl MultiThread {
             shared.unpark_worker(index);
         }
         let me = thread::current().id();
-        for thread in lock(&self.threads).drain(..) {
+        // Taken out of the lock before joining: a worker handing its place over in
+        // `block_in_place` takes that lock too.
+        let threads = std::mem::take(&mut *lock(&shared.threads));
+        for thread in threads {
             if thread.thread().id() != me {
                 // A panic cannot escape a worker (tasks catch theirs), so `Err` is impossible.
                 let _ = thread.join();
@@ -342,12 +348,23 @@ struct Worker {
 }
 
 impl Worker {
-    // ANCHOR: worker_loop
-    /// The worker's loop: run tasks while there are any, park when there are none.
-    fn run(mut self, runtime: impl RuntimeContext) {
+    /// A worker thread's life: enter the runtime, run the user's start callback, work, run
+    /// the stop callback.
+    fn run(self, runtime: impl RuntimeContext) {
         let _context = runtime.enter();
         let hooks = self.shared.config.hooks.clone();
-        let _on_stop = hooks.run_thread();
+        let on_stop = hooks.run_thread();
+        self.work();
+        drop(on_stop);
+        // A worker that gave its place away in `block_in_place` counts among the blocking
+        // pool's threads, which a dropped runtime waits for: it leaves that count only now,
+        // after `on_thread_stop`.
+        drop(RETIRED.with(|retired| retired.borrow_mut().take()));
+    }
+
+    // ANCHOR: worker_loop
+    /// The worker's loop: run tasks while there are any, park when there are none.
+    fn work(mut self) {
         // A task that calls `block_on` would block this worker and the tasks queued on it.
         let _no_block_on = enter_block_on();
         let _deferred = defer::enter();
@@ -371,7 +388,9 @@ impl Worker {
                 self.stop_searching();
                 on_this_worker(|worker| worker.lifo.open = true);
                 task.run();
-                on_this_worker(|worker| worker.lifo.open = false);
+                if !close_lifo_slot() {
+                    return; // the task called `block_in_place`: a new thread has our place
+                }
                 self.tick = self.tick.wrapping_add(1);
                 self.polled_since_injector += 1;
                 if self.tick % self.shared.config.event_interval == 0 {
@@ -621,6 +640,84 @@ impl Idle {
 }
 
 impl Shared {
+    /// Starts a thread to be worker `index`, and records it to be joined at shutdown.
+    fn start_worker<C: RuntimeContext>(
+        self: &Arc<Self>,
+        index: usize,
+        runtime: &C,
+    ) -> io::Result<()> {
+        let worker = Worker {
+            shared: self.clone(),
+            index,
+            tick: 0,
+            searching: false,
+            lifo_polls: 0,
+            polled_since_injector: 0,
+            injector_interval: InjectorInterval::new(
+                self.config.global_queue_interval,
+                EVENT_INTERVAL,
+            ),
+        };
+        let runtime = runtime.clone();
+        let thread = thread::Builder::new()
+            .name(format!("{}-{index}", self.thread_name))
+            .spawn(move || worker.run(runtime))?;
+        lock(&self.threads).push(thread);
+        Ok(())
+    }
+
+    // ANCHOR: block_in_place
+    /// `task::block_in_place(f)` on this runtime: if this thread is one of its workers, it
+    /// gives its place (its index, queue and parker) to a new thread, which goes on running
+    /// the other tasks, and then runs `f` here, however long it blocks. The task that called
+    /// it goes on after `f` on this thread, which is no worker any more: when that poll
+    /// returns, the thread ends. Anywhere else (not a worker, or shutting down), `f` just
+    /// runs. tokio hands the worker's core to a blocking-pool thread instead, and takes it
+    /// back after `f` if it is still free; asincrono starts a fresh thread and lets this
+    /// one go, which is simpler and costs a thread start per call.
+    pub(crate) fn block_in_place<C, F, R>(self: &Arc<Self>, runtime: &C, f: F) -> R
+    where
+        C: RuntimeContext,
+        F: FnOnce() -> R,
+    {
+        if !self.give_up_worker_place(runtime) {
+            return f();
+        }
+        let me = thread::current().id();
+        lock(&self.threads).retain(|thread| thread.thread().id() != me);
+        let adopted = runtime.blocking_pool().adopt();
+        RETIRED.with(|retired| *retired.borrow_mut() = Some(adopted));
+        let _yielded_woken = defer::suspend(); // they run on the other workers meanwhile
+        let _may_block_on = allow_block_on();
+        f()
+    }
+    // ANCHOR_END: block_in_place
+
+    /// Takes this thread's worker state, if it is a worker of this runtime, and starts a new
+    /// thread in its place. `false` (and nothing changed) if this is no worker of ours, the
+    /// runtime is shutting down, or no thread can start.
+    fn give_up_worker_place<C: RuntimeContext>(self: &Arc<Self>, runtime: &C) -> bool {
+        if self.shutting_down.load(SeqCst) {
+            return false;
+        }
+        let owner = self.id();
+        let taken = WORKER_THREAD
+            .try_with(|slot| slot.borrow_mut().take_if(|worker| worker.runtime == owner));
+        let Some(mut worker) = taken.ok().flatten() else {
+            return false;
+        };
+        // The task this thread would have run next goes where its successor will find it.
+        if let Some(task) = worker.lifo.task.take() {
+            lock(&self.workers[worker.index].queue).push_back(task);
+        }
+        if self.start_worker(worker.index, runtime).is_err() {
+            // No thread to hand over to: stay the worker, and block it (the only option).
+            WORKER_THREAD.with(|slot| *slot.borrow_mut() = Some(worker));
+            return false;
+        }
+        true
+    }
+
     pub(crate) fn owned(&self) -> &OwnedTasks {
         &self.owned
     }

@@ -51,6 +51,24 @@ impl Drop for DeferGuard {
 }
 // ANCHOR_END: defer_guard
 
+/// Takes this thread's list away until the guard drops, waking what it holds: for a worker
+/// that stops being one in `block_in_place`, whose closure may block on a future that
+/// yields (a deferred wake there would wait for a driver visit that never comes).
+pub(crate) fn suspend() -> DeferGuard {
+    let outer = DEFERRED
+        .try_with(|deferred| deferred.borrow_mut().take())
+        .ok()
+        .flatten();
+    // Woken now, with the list out of the thread-local; the guard puts back the emptied
+    // list, keeping its capacity.
+    DeferGuard {
+        outer: outer.map(|mut list| {
+            list.drain(..).for_each(Waker::wake);
+            list
+        }),
+    }
+}
+
 // ANCHOR: defer
 /// Holds `waker` until this thread's scheduler has visited the driver; returns `false` (and
 /// does nothing) if no scheduler runs on this thread.

@@ -17,6 +17,7 @@
 
 // The task core (layer 1 of the runtime, see `lib.rs`): what a task is, knowing nothing of
 // executors, the driver or the thread-local context.
+mod block_in_place;
 mod coop;
 pub(crate) mod defer;
 mod id;
@@ -26,6 +27,7 @@ mod schedule;
 mod state;
 mod yield_now;
 
+pub use block_in_place::block_in_place;
 pub(crate) use coop::{has_budget_left, poll_proceed, unconstrained, with_budget};
 pub use id::Id;
 pub use join::{JoinError, JoinHandle};
