@@ -12,18 +12,24 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-/// What a `JoinHandle<T>` needs from a task, whatever the type of its future.
-pub(crate) trait Join<T>: Send + Sync {
-    /// Ready with the result once the task completed; otherwise registers the waker.
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+/// What an `AbortHandle` needs from a task, whatever the type of its future or output.
+pub(crate) trait Abort: Send + Sync {
     /// Asks the task to stop (takes an owned reference: it may have to be queued).
     fn abort(self: Arc<Self>);
     /// Whether the task has completed (output ready, cancelled or panicked).
     fn is_finished(&self) -> bool;
-    /// The handle is going away: nobody will read the output.
-    fn drop_join_handle(&self);
     /// The task's id.
     fn id(&self) -> Id;
+}
+
+/// What a `JoinHandle<T>` needs from a task, whatever the type of its future.
+pub(crate) trait Join<T>: Abort {
+    /// Ready with the result once the task completed; otherwise registers the waker.
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    /// The handle is going away: nobody will read the output.
+    fn drop_join_handle(&self);
+    /// The same task, seen only as something to abort (for an `AbortHandle`).
+    fn as_abort(self: Arc<Self>) -> Arc<dyn Abort>;
 }
 
 /// An owned permission to await a spawned task's output.
@@ -65,6 +71,46 @@ impl<T> JoinHandle<T> {
     /// The id of the task.
     pub fn id(&self) -> Id {
         self.raw.id()
+    }
+
+    /// A handle that can abort the task, and be cloned and kept, without the right to its
+    /// output.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle {
+            raw: self.raw.clone().as_abort(),
+        }
+    }
+}
+
+/// Aborts a task without owning its output (see [`JoinHandle::abort_handle`]). Dropping it
+/// does nothing to the task.
+#[derive(Clone)]
+pub struct AbortHandle {
+    raw: Arc<dyn Abort>,
+}
+
+impl AbortHandle {
+    /// Asks the task to stop, as [`JoinHandle::abort`] does.
+    pub fn abort(&self) {
+        self.raw.clone().abort();
+    }
+
+    /// Whether the task has finished: returned, panicked or been cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.raw.is_finished()
+    }
+
+    /// The id of the task.
+    pub fn id(&self) -> Id {
+        self.raw.id()
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 

@@ -13,7 +13,7 @@
 
 use super::Id;
 use super::coop;
-use super::join::{Join, JoinError};
+use super::join::{Abort, Join, JoinError};
 use super::schedule::{Runnable, Schedule, TaskRef};
 use super::state::{AfterPending, AfterWake, Claim, State};
 use crate::primitives::Mutex;
@@ -349,6 +349,25 @@ where
     }
     // ANCHOR_END: poll_join
 
+    fn drop_join_handle(&self) {
+        if self.state.drop_join_interest().is_complete() {
+            // SAFETY: the task completed while this handle still existed, so the runner
+            // left the output to us and will not touch the stage again.
+            unsafe { self.drop_output() };
+        }
+        lock(&self.join_waker).take();
+    }
+
+    fn as_abort(self: Arc<Self>) -> Arc<dyn Abort> {
+        self
+    }
+}
+
+impl<F> Abort for Task<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     fn abort(self: Arc<Self>) {
         if self.state.cancel() == AfterWake::Queue {
             // The task was idle: queue it so that a runner comes by and drops the future.
@@ -358,15 +377,6 @@ where
 
     fn is_finished(&self) -> bool {
         self.state.load().is_complete()
-    }
-
-    fn drop_join_handle(&self) {
-        if self.state.drop_join_interest().is_complete() {
-            // SAFETY: the task completed while this handle still existed, so the runner
-            // left the output to us and will not touch the stage again.
-            unsafe { self.drop_output() };
-        }
-        lock(&self.join_waker).take();
     }
 
     fn id(&self) -> Id {
