@@ -361,3 +361,44 @@ fn a_runtime_dropped_by_a_thread_local_destructor_shuts_down_cleanly() {
         });
     }
 }
+
+#[test]
+fn a_long_poll_on_one_worker_does_not_stall_the_timers_of_the_other() {
+    within(TEST_DEADLINE, "multi_thread", || {
+        let rt = runtime("multi_thread"); // two workers
+        let kept_period = rt.block_on(async {
+            let ticks = Arc::new(AtomicUsize::new(0));
+            let counted = ticks.clone();
+            let ticker = asincrono::spawn(async move {
+                let mut every = asincrono::time::interval(Duration::from_millis(50));
+                loop {
+                    every.tick().await;
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+            });
+            let computing = asincrono::spawn(async move {
+                // Woken by a timer while both workers sleep: the worker in the driver runs
+                // this task itself, and the other stays asleep.
+                asincrono::time::sleep(Duration::from_millis(20)).await;
+                let seen = ticks.load(Ordering::SeqCst);
+                let give_up = std::time::Instant::now() + Duration::from_secs(10);
+                // Compute without ever yielding until the ticker has ticked three more
+                // times: that needs the other worker to be in the driver for its timer.
+                while ticks.load(Ordering::SeqCst) < seen + 3 {
+                    if std::time::Instant::now() > give_up {
+                        return false;
+                    }
+                    std::hint::spin_loop();
+                }
+                true
+            });
+            let kept = computing.await.unwrap();
+            ticker.abort();
+            kept
+        });
+        assert!(
+            kept_period,
+            "the ticker stalled for 10 s while the other worker computed"
+        );
+    });
+}

@@ -501,18 +501,29 @@ impl Worker {
     fn park(&mut self) {
         let shared = &self.shared;
         let parker = &shared.workers[self.index].parker;
+        let mut held_the_driver = false;
         shared.config.hooks.before_park();
         shared.idle.sleep(
             self.index,
             &mut self.searching,
             || shared.has_work() || shared.shutting_down.load(SeqCst),
             || match shared.driver.try_lock() {
-                Ok(mut driver) => dispatching(|| parker.park(driver.as_mut())),
+                Ok(mut driver) => {
+                    held_the_driver = true;
+                    dispatching(|| parker.park(driver.as_mut()));
+                }
                 Err(_) => parker.park(None),
             },
         );
         shared.config.hooks.after_unpark();
         self.injector_interval.woke_up();
+        if held_the_driver && shared.has_work() {
+            // We leave the driver to run tasks, and one of them may run for a long time
+            // without yielding: no one would then be in `epoll_wait` for the others' timers
+            // and sockets. A worker asleep on its condvar is woken to take the driver over
+            // (it finds it free when it parks again).
+            shared.wake_a_sleeper(Some(self.index));
+        }
     }
     // ANCHOR_END: park
 
