@@ -69,6 +69,7 @@ pub enum MissedTickBehavior {
     Skip,
 }
 
+// ANCHOR: next_deadline
 impl MissedTickBehavior {
     /// The deadline after `missed`, a tick seen late at `now`.
     pub(super) fn next_deadline(self, missed: Instant, now: Instant, period: Duration) -> Instant {
@@ -90,6 +91,7 @@ impl MissedTickBehavior {
         }
     }
 }
+// ANCHOR_END: next_deadline
 
 #[cfg(test)]
 mod tests {
