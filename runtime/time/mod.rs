@@ -12,12 +12,17 @@
 
 mod instant;
 mod interval;
+mod missed_tick;
 mod sleep;
 mod timeout;
 
 pub use instant::Instant;
 pub use interval::{Interval, interval, interval_at};
+pub use missed_tick::MissedTickBehavior;
 pub use sleep::{Sleep, sleep, sleep_until};
+/// A span of time: `std::time::Duration`, re-exported where tokio has it, so that
+/// `use asincrono::time::{Duration, Instant}` works as with tokio.
+pub use std::time::Duration;
 pub use timeout::{Elapsed, timeout, timeout_at};
 
 // ANCHOR: pause

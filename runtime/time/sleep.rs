@@ -39,6 +39,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
         deadline,
         key: None,
         driver: None,
+        completed: false,
     }
 }
 
@@ -54,24 +55,74 @@ pub struct Sleep {
     key: Option<TimerKey>,
     /// The runtime whose driver fires it: the one it is first polled in.
     driver: Option<Arc<DriverHandle>>,
+    /// A poll has returned `Ready` since the deadline was last set. Kept apart from the
+    /// clock so that a sleep made for "now" is not elapsed before anyone has polled it.
+    completed: bool,
 }
 
 impl Sleep {
     /// The instant at which it completes.
+    ///
+    /// ```
+    /// use asincrono::time::{self, Duration, Instant};
+    ///
+    /// let runtime = asincrono::runtime::Builder::new_current_thread().build().unwrap();
+    /// runtime.block_on(async {
+    ///     time::pause();
+    ///     let sleep = time::sleep(Duration::from_secs(5));
+    ///     assert_eq!(sleep.deadline(), Instant::now() + Duration::from_secs(5));
+    /// });
+    /// ```
     pub fn deadline(&self) -> Instant {
         self.deadline
     }
 
-    /// Whether the deadline has passed.
+    /// Whether the sleep is over: it has completed, or its timer is armed (it has been
+    /// polled) and the clock has passed its deadline, so the driver fires it at its next
+    /// visit. A sleep that was never polled is not elapsed, even with its deadline past, as
+    /// in tokio, where the timer, not the clock, says so.
+    ///
+    /// ```
+    /// use asincrono::time::{self, Duration};
+    /// use std::pin::pin;
+    ///
+    /// let runtime = asincrono::runtime::Builder::new_current_thread().build().unwrap();
+    /// runtime.block_on(async {
+    ///     time::pause();
+    ///     let mut sleep = pin!(time::sleep(Duration::from_millis(10)));
+    ///     assert!(!sleep.is_elapsed());
+    ///     sleep.as_mut().await;
+    ///     assert!(sleep.is_elapsed());
+    /// });
+    /// ```
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.completed || (self.key.is_some() && Instant::now() >= self.deadline)
     }
 
-    /// Moves the deadline, whether or not the sleep has already completed. A task waiting on
-    /// it is woken at the new deadline instead.
+    /// Moves the deadline, whether or not the sleep has already completed: a completed
+    /// sleep can so be used again. A task waiting on it is woken at the new deadline
+    /// instead (at once, if it is in the past, on the driver's next visit).
+    ///
+    /// ```
+    /// use asincrono::time::{self, Duration, Instant};
+    /// use std::pin::pin;
+    ///
+    /// let runtime = asincrono::runtime::Builder::new_current_thread().build().unwrap();
+    /// runtime.block_on(async {
+    ///     time::pause();
+    ///     let start = Instant::now();
+    ///     let mut sleep = pin!(time::sleep(Duration::from_millis(10)));
+    ///     sleep.as_mut().await;
+    ///     sleep.as_mut().reset(start + Duration::from_millis(25));
+    ///     assert!(!sleep.is_elapsed());
+    ///     sleep.as_mut().await;
+    ///     assert_eq!(start.elapsed(), Duration::from_millis(25));
+    /// });
+    /// ```
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
+        this.completed = false;
         if let Some(waker) = this.disarm() {
             // Re-arm with the waiter we already had, so it needn't poll to be woken.
             this.arm(&waker);
@@ -116,6 +167,7 @@ impl Future for Sleep {
         let this = self.get_mut();
         if Instant::now() >= this.deadline {
             this.disarm();
+            this.completed = true;
             return Poll::Ready(());
         }
         // Waker contract: we return Pending, so the waker goes in the timer queue, which the
