@@ -636,3 +636,110 @@ fn join_and_select_keep_a_spawned_future_send() {
         assert_eq!(task.await.expect("no panic"), 6);
     });
 }
+
+#[test]
+fn biased_join_polls_in_written_order_every_time() {
+    on_each_flavour(|| async {
+        let order = Mutex::new(Vec::new());
+        let step = |name: u8| {
+            let order = &order;
+            async move {
+                for _ in 0..3 {
+                    order.lock().unwrap().push(name);
+                    yield_now().await;
+                }
+                name
+            }
+        };
+        let outputs = join!(biased; step(1), step(2), step(3));
+        assert_eq!(outputs, (1, 2, 3));
+        assert_eq!(*order.lock().unwrap(), [1, 2, 3, 1, 2, 3, 1, 2, 3]);
+
+        let both = try_join!(biased; async { Ok::<_, ()>(1) }, async { Ok(2) });
+        assert_eq!(both, Ok((1, 2)));
+    });
+}
+
+#[test]
+#[allow(clippy::unit_cmp)]
+fn join_and_try_join_of_no_futures_finish_at_once() {
+    asincrono::block_on(async {
+        assert_eq!(join!(), ());
+        assert_eq!(join!(biased;), ());
+        assert_eq!(try_join!(), Ok::<(), ()>(()));
+        assert_eq!(try_join!(biased;), Ok::<(), ()>(()));
+    });
+}
+
+#[test]
+#[deny(unreachable_code)]
+fn a_join_with_an_uninhabited_output_stays_pending_without_warnings() {
+    use std::convert::Infallible;
+    let waker = std::task::Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    let first = pin!(async { join!(pending::<Infallible>(), async { 1 }) });
+    assert!(first.poll(&mut cx).is_pending());
+    let last = pin!(async { join!(biased; async { 1 }, pending::<Infallible>()) });
+    assert!(last.poll(&mut cx).is_pending());
+}
+
+#[test]
+fn asincrono_pin_shadows_locals_and_pins_let_bindings() {
+    on_each_flavour(|| async {
+        let first = CountedPolls::new(1, "first").0;
+        let second = async { "second" };
+        asincrono::pin!(first, second);
+        // `&mut` of a pinned future is a future: polled by reference, kept afterwards.
+        assert_eq!((&mut first).await, "first");
+        assert_eq!(second.as_mut().await, "second");
+        asincrono::pin! {
+            let third = async { 3 };
+            let fourth = yield_now();
+        }
+        assert_eq!(join!(&mut third, &mut fourth), (3, ()));
+    });
+}
+
+#[test]
+fn select_keeps_a_borrowed_temporary_alive() {
+    asincrono::block_on(async {
+        let value = select! {
+            n = &mut ready(7) => n,
+        };
+        assert_eq!(value, 7);
+    });
+}
+
+#[test]
+fn select_returns_pending_once_the_task_has_spent_its_budget() {
+    // A budget-spending operation that is always ready, beside a plain ready future. Once
+    // the task's budget is gone, `select!` must step aside instead of letting the plain
+    // future win forever.
+    asincrono::block_on(async {
+        let (tx, mut rx) = asincrono::sync::mpsc::unbounded_channel::<u32>();
+        let mut ready_selects = 0;
+        loop {
+            tx.send(1).expect("the receiver is here");
+            let poll = std::future::poll_fn(|cx| {
+                let select = pin!(async {
+                    select! {
+                        biased;
+                        Some(n) = rx.recv() => n,
+                        n = ready(2) => n,
+                    }
+                });
+                Poll::Ready(select.poll(cx))
+            })
+            .await;
+            if poll.is_pending() {
+                break;
+            }
+            ready_selects += 1;
+            assert!(
+                ready_selects < 10_000,
+                "select! never yielded to the scheduler"
+            );
+        }
+        assert!(ready_selects > 0);
+    });
+}

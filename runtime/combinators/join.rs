@@ -81,11 +81,11 @@ use std::task::{Context, Poll};
 /// that finished early costs nothing.
 #[macro_export]
 macro_rules! join {
-    () => {
-        ()
+    (biased; $($future:expr),* $(,)?) => {
+        $crate::__join!(@number join true [] [] $($future,)*)
     };
-    ($($future:expr),+ $(,)?) => {
-        $crate::__join!(@number join [] [] $($future,)+)
+    ($($future:expr),* $(,)?) => {
+        $crate::__join!(@number join false [] [] $($future,)*)
     };
 }
 
@@ -130,8 +130,11 @@ macro_rules! join {
 /// cancel-safe in general.
 #[macro_export]
 macro_rules! try_join {
-    ($($future:expr),+ $(,)?) => {
-        $crate::__join!(@number try_join [] [] $($future,)+)
+    (biased; $($future:expr),* $(,)?) => {
+        $crate::__join!(@number try_join true [] [] $($future,)*)
+    };
+    ($($future:expr),* $(,)?) => {
+        $crate::__join!(@number try_join false [] [] $($future,)*)
     };
 }
 
@@ -145,17 +148,24 @@ macro_rules! __join {
     // pattern, `(_, _, state, ..)` picks the third element of a tuple; and
     // `["_", "_"].len()`, one string per `_`, is the number 2.
     // `$mode` is `join` or `try_join`.
-    (@number $mode:ident [$($numbered:tt)*] [$($before:tt)*] $future:expr, $($rest:tt)*) => {
+    (@number $mode:ident $biased:tt [$($numbered:tt)*] [$($before:tt)*] $future:expr, $($rest:tt)*) => {
         $crate::__join!(
-            @number $mode [$($numbered)* { [$($before)*] $future }] [$($before)* _] $($rest)*
+            @number $mode $biased [$($numbered)* { [$($before)*] $future }] [$($before)* _] $($rest)*
         )
     };
-    (@number $mode:ident [$($numbered:tt)*] [$($all:tt)*]) => {
-        $crate::__join!(@$mode [$($all)*] $($numbered)*)
+    // No futures at all: nothing to wait for.
+    (@number join $biased:tt [] []) => {
+        ()
+    };
+    (@number try_join $biased:tt [] []) => {
+        ::core::result::Result::Ok(())
+    };
+    (@number $mode:ident $biased:tt [$($numbered:tt)*] [$($all:tt)*]) => {
+        $crate::__join!(@$mode $biased [$($all)*] $($numbered)*)
     };
 
     // ANCHOR: join_expand
-    (@join [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
+    (@join $biased:tt [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
         // Evaluate every argument, in order, and pin each future in this block, where it
         // stays until the `join!` finishes.
         let mut states = ($(
@@ -179,7 +189,9 @@ macro_rules! __join {
                     }
                 )+
             }
-            start = (start + 1) % count;
+            if !$biased {
+                start = (start + 1) % count;
+            }
             if !all_done {
                 // Waker contract: every future that has not finished answered `Pending` in
                 // the loop above, and by that answer promised to have stored cx's waker.
@@ -187,19 +199,24 @@ macro_rules! __join {
                 // again. (Finished futures owe us nothing: they are never polled again.)
                 return ::core::task::Poll::Pending;
             }
-            ::core::task::Poll::Ready(($(
-                {
-                    let ($($before,)* state, ..) = &mut states;
-                    state.take_output()
-                },
-            )+))
+            // An output type may be uninhabited (`Infallible`): then this code is never
+            // reached, and that is no reason to warn the caller.
+            #[allow(unreachable_code)]
+            {
+                ::core::task::Poll::Ready(($(
+                    {
+                        let ($($before,)* state, ..) = &mut states;
+                        state.take_output()
+                    },
+                )+))
+            }
         })
         .await
     }};
     // ANCHOR_END: join_expand
 
     // The same as `@join`, with two differences, marked (1) and (2).
-    (@try_join [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
+    (@try_join $biased:tt [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
         let mut states = ($(
             $crate::combinators::__private::MaybeDone::Running {
                 future: ::core::pin::pin!(::core::future::IntoFuture::into_future($future)),
@@ -224,19 +241,24 @@ macro_rules! __join {
                     }
                 )+
             }
-            start = (start + 1) % count;
+            if !$biased {
+                start = (start + 1) % count;
+            }
             if !all_done {
                 // Waker contract: as in `@join`, every unfinished future answered `Pending`
                 // just now, having stored cx's waker.
                 return ::core::task::Poll::Pending;
             }
             // (2) Every future succeeded: hand out the values inside one `Ok`.
-            ::core::task::Poll::Ready(::core::result::Result::Ok(($(
-                {
-                    let ($($before,)* state, ..) = &mut states;
-                    state.take_ok()
-                },
-            )+)))
+            #[allow(unreachable_code)]
+            {
+                ::core::task::Poll::Ready(::core::result::Result::Ok(($(
+                    {
+                        let ($($before,)* state, ..) = &mut states;
+                        state.take_ok()
+                    },
+                )+)))
+            }
         })
         .await
     }};

@@ -164,14 +164,17 @@
 #![forbid(unsafe_code)]
 
 mod join;
+mod pin;
 mod select;
 
-pub use crate::{join, select, try_join};
+pub use crate::{join, pin, select, try_join};
 
 /// Items the macros' expansions name through `$crate::combinators::__private::…`. Not part
 /// of the API: they are public only because code expanded in another crate must reach them.
 #[doc(hidden)]
 pub mod __private {
     pub use super::join::MaybeDone;
-    pub use super::select::{Branch, BranchPoll, all_branches_disabled, first_branch};
+    pub use super::select::{
+        Branch, BranchPoll, all_branches_disabled, budget_spent, first_branch,
+    };
 }

@@ -333,19 +333,33 @@ macro_rules! __select {
         let outputs = {
             // A branch without `if <condition>` gets `true`, one with it `true && condition`.
             let preconditions = ($( true $(&& $cond)?, )*);
+            // The futures, evaluated in order into one tuple in a `let`: a temporary they
+            // borrow (`&mut ready(())`) then lives as long as this block does.
+            let futures = ($( $future, )*);
             let mut branches = ($(
                 $crate::combinators::__private::Branch {
                     enabled: {
                         let ($($before,)* enabled, ..) = preconditions;
                         enabled
                     },
-                    future: ::core::pin::pin!(::core::future::IntoFuture::into_future($future)),
+                    // Moves this one future out of the tuple (`_` moves nothing).
+                    future: ::core::pin::pin!(::core::future::IntoFuture::into_future({
+                        let ($($before,)* future, ..) = futures;
+                        future
+                    })),
                     output: ::core::option::Option::None,
                 },
             )*);
             let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
             let start = $crate::combinators::__private::first_branch($biased, count);
             ::core::future::poll_fn(|cx| {
+                // A task that has spent its budget gets `Pending` here, before any branch
+                // is polled: otherwise a branch that is always ready (one that ignores the
+                // budget) would win every time and the task would never step aside.
+                if $crate::combinators::__private::budget_spent(cx) {
+                    // Waker contract: `budget_spent` has arranged for the task to be woken.
+                    return ::core::task::Poll::Pending;
+                }
                 let mut any_pending = false;
                 for offset in 0..count {
                     let index = (start + offset) % count;
@@ -486,6 +500,19 @@ pub fn first_branch(biased: bool, count: usize) -> usize {
     // `spread` is below 2³², so `spread * count` fits, and shifting it back down gives a
     // number below `count`.
     ((spread * count as u64) >> 32) as usize
+}
+
+/// Whether the task polling this `select!` has spent its cooperative budget. If it has, the
+/// task's waker has been scheduled (after the driver has had its turn, as for
+/// [`yield_now`](crate::task::yield_now)), so the caller may answer `Pending`.
+pub fn budget_spent(cx: &mut Context<'_>) -> bool {
+    if crate::task::has_budget_left() {
+        return false;
+    }
+    if !crate::task::defer::defer(cx.waker()) {
+        cx.waker().wake_by_ref();
+    }
+    true
 }
 
 /// The `else` of a `select!` written without one.
