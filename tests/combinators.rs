@@ -743,3 +743,16 @@ fn select_returns_pending_once_the_task_has_spent_its_budget() {
         assert!(ready_selects > 0);
     });
 }
+
+#[test]
+fn a_disabled_branch_whose_future_never_finishes_needs_no_type_annotation() {
+    asincrono::block_on(async {
+        // The output type of this future is never fixed by anything: it falls back to `()`.
+        let never = std::future::poll_fn(|_| panic!("a disabled branch is never polled"));
+        let value = select! {
+            _ = never, if false => unreachable!(),
+            n = ready(3) => n,
+        };
+        assert_eq!(value, 3);
+    });
+}

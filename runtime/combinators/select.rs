@@ -314,11 +314,14 @@ macro_rules! __select {
     (@matches $output:ident, $pat:pat) => {{
         let mut matched = false;
         match $output {
-            #[allow(unused_variables, unused_mut)]
+            // `unreachable_patterns`: an output type that is uninhabited (`!`, which is what
+            // the output of a future that never finishes can fall back to) matches nothing.
+            #[allow(unused_variables, unused_mut, unreachable_patterns)]
             $pat if {
                 matched = true;
                 false
             } => ::core::unreachable!(),
+            #[allow(unreachable_patterns)]
             _ => {}
         }
         matched
@@ -366,23 +369,27 @@ macro_rules! __select {
                     $(
                         if index == <[&str]>::len(&[$(::core::stringify!($before)),*]) {
                             let ($($before,)* branch, ..) = &mut branches;
-                            match branch.poll(cx) {
-                                $crate::combinators::__private::BranchPoll::Disabled => {}
+                            // A `let` fed by a `match` with `continue` arms: besides reading
+                            // well, this lets the output type of a future that never
+                            // finishes (`poll_fn(|_| panic!())`) fall back to `()` instead
+                            // of asking for an annotation, as in tokio.
+                            // `mut`, for patterns that bind with `ref mut`.
+                            #[allow(unused_mut)]
+                            let mut output = match branch.poll(cx) {
+                                $crate::combinators::__private::BranchPoll::Disabled => continue,
                                 $crate::combinators::__private::BranchPoll::Pending => {
                                     any_pending = true;
+                                    continue;
                                 }
-                                // `mut`, for patterns that bind with `ref mut`.
-                                #[allow(unused_mut)]
-                                $crate::combinators::__private::BranchPoll::Ready(mut output) => {
-                                    if $crate::__select!(@matches output, $pat) {
-                                        branch.output = ::core::option::Option::Some(output);
-                                        return ::core::task::Poll::Ready(());
-                                    }
-                                    // The pattern refused the output: it is dropped here,
-                                    // and the branch stays disabled (`Branch::poll` saw to
-                                    // that when the future finished).
-                                }
+                                $crate::combinators::__private::BranchPoll::Ready(output) => output,
+                            };
+                            if $crate::__select!(@matches output, $pat) {
+                                branch.output = ::core::option::Option::Some(output);
+                                return ::core::task::Poll::Ready(());
                             }
+                            // The pattern refused the output: it is dropped here, and the
+                            // branch stays disabled (`Branch::poll` saw to that when the
+                            // future finished).
                         }
                     )*
                 }
@@ -409,6 +416,7 @@ macro_rules! __select {
             $(
                 #[allow(unused_mut)]
                 ($($before,)* ::core::option::Option::Some(mut output), ..) => match output {
+                    #[allow(unreachable_patterns)]
                     $pat => $handler,
                     // Unreachable: the same output matched the same pattern while polling.
                     #[allow(unreachable_patterns)]
