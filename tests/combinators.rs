@@ -756,3 +756,36 @@ fn a_disabled_branch_whose_future_never_finishes_needs_no_type_annotation() {
         assert_eq!(value, 3);
     });
 }
+
+/// What a `join!` or `select!` keeps across its `.await` is part of every task that awaits
+/// it. Each future costs its own size plus one pointer (its `Pin<&mut F>`), and each
+/// `join!` output its own slot; nothing else is kept but a `u32` for a fair `join!`'s
+/// rotation. These are upper bounds on a 64-bit target, so that the macros cannot grow
+/// unnoticed (tokio, which reaches its futures through one pointer and `unsafe`, keeps 8
+/// bytes less per future after the first; chapter 12 says why asincrono does not).
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn join_and_select_keep_one_pointer_per_future_and_little_else() {
+    use std::mem::size_of_val;
+    let one = async { join!(ready(0i32)) };
+    let two = async { join!(ready(0i32), ready(0i32)) };
+    assert!(size_of_val(&one) <= 40, "{}", size_of_val(&one));
+    assert!(size_of_val(&two) <= 64, "{}", size_of_val(&two));
+    let one = async { join!(biased; ready(0i32)) };
+    let two = async { join!(biased; ready(0i32), ready(0i32)) };
+    assert!(size_of_val(&one) <= 32, "{}", size_of_val(&one));
+    assert!(size_of_val(&two) <= 56, "{}", size_of_val(&two));
+
+    let one = async {
+        select! { _ = ready(0i32) => {} }
+    };
+    let two = async {
+        select! { _ = ready(0i32) => {}, _ = ready(0i32) => {} }
+    };
+    let three = async {
+        select! { _ = ready(0i32) => {}, _ = ready(0i32) => {}, _ = ready(0i32) => {} }
+    };
+    assert!(size_of_val(&one) <= 24, "{}", size_of_val(&one));
+    assert!(size_of_val(&two) <= 40, "{}", size_of_val(&two));
+    assert!(size_of_val(&three) <= 56, "{}", size_of_val(&three));
+}
