@@ -789,3 +789,39 @@ fn join_and_select_keep_one_pointer_per_future_and_little_else() {
     assert!(size_of_val(&two) <= 40, "{}", size_of_val(&two));
     assert!(size_of_val(&three) <= 56, "{}", size_of_val(&three));
 }
+
+#[test]
+fn consume_budget_yields_once_the_task_has_spent_its_budget_and_unconstrained_never() {
+    use asincrono::task::coop::{consume_budget, unconstrained};
+    on_each_flavour(|| async {
+        // Count how many units one poll of the task may spend before it is made to yield.
+        let spent_in_one_poll = std::future::poll_fn(|cx| {
+            let mut spent = 0;
+            loop {
+                match pin!(consume_budget()).poll(cx) {
+                    Poll::Ready(()) => spent += 1,
+                    Poll::Pending => return Poll::Ready(spent),
+                }
+                assert!(spent < 10_000, "consume_budget never yielded");
+            }
+        })
+        .await;
+        assert_eq!(spent_in_one_poll, 128);
+        yield_now().await; // a fresh budget
+        let unlimited = std::future::poll_fn(|cx| {
+            let mut spent = 0;
+            let mut inner = pin!(unconstrained(std::future::poll_fn(|cx| {
+                for _ in 0..1_000 {
+                    if pin!(consume_budget()).poll(cx).is_pending() {
+                        return Poll::Ready(false);
+                    }
+                    spent += 1;
+                }
+                Poll::Ready(true)
+            })));
+            inner.as_mut().poll(cx)
+        })
+        .await;
+        assert!(unlimited);
+    });
+}

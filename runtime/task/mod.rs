@@ -17,7 +17,11 @@
 
 // The task core (layer 1 of the runtime, see `lib.rs`): what a task is, knowing nothing of
 // executors, the driver or the thread-local context.
-mod coop;
+// The budget's machinery, and (`coop_api.rs`) the part of it users see, as `task::coop`.
+#[path = "coop.rs"]
+mod budget;
+#[path = "coop_api.rs"]
+pub mod coop;
 pub(crate) mod defer;
 mod id;
 mod join;
@@ -26,7 +30,7 @@ mod schedule;
 mod state;
 mod yield_now;
 
-pub(crate) use coop::{has_budget_left, poll_proceed, unconstrained, with_budget};
+pub(crate) use budget::{has_budget_left, poll_proceed, unconstrained, with_budget};
 pub use id::Id;
 pub use join::{JoinError, JoinHandle};
 pub(crate) use raw::new_task;
