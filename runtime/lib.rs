@@ -15,7 +15,7 @@
 //! | layer | what it holds | files |
 //! |---|---|---|
 //! | 0 · leaves | small helpers, the std-or-loom facade, the trace recorder, the task id | `util.rs` `primitives.rs` `trace.rs` `task/id.rs` |
-//! | 1 · task core | a task's allocation, state word, `JoinHandle`, budget, deferred wakes, and `Schedule`, its one way up | `task/{raw,state,join,coop,defer,schedule,yield_now}.rs` |
+//! | 1 · task core | a task's allocation, state word, `JoinHandle`, budget, deferred wakes, and `Schedule`, its one way up | `task/{raw,state,join,coop,coop_api,defer,schedule,yield_now}.rs` |
 //! | 2 · driver | `epoll_wait`, the reactor, the timer queue (handed the time), the clock | `driver/` |
 //! | 3 · blocking | the blocking pool, the offloaded handle of files and stdio, and `RuntimeContext`, what they need from above | `blocking/` |
 //! | 4 · executor | both schedulers, the owner list, the `Handle` and the thread-local context | `executor/` |

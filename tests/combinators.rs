@@ -636,3 +636,192 @@ fn join_and_select_keep_a_spawned_future_send() {
         assert_eq!(task.await.expect("no panic"), 6);
     });
 }
+
+#[test]
+fn biased_join_polls_in_written_order_every_time() {
+    on_each_flavour(|| async {
+        let order = Mutex::new(Vec::new());
+        let step = |name: u8| {
+            let order = &order;
+            async move {
+                for _ in 0..3 {
+                    order.lock().unwrap().push(name);
+                    yield_now().await;
+                }
+                name
+            }
+        };
+        let outputs = join!(biased; step(1), step(2), step(3));
+        assert_eq!(outputs, (1, 2, 3));
+        assert_eq!(*order.lock().unwrap(), [1, 2, 3, 1, 2, 3, 1, 2, 3]);
+
+        let both = try_join!(biased; async { Ok::<_, ()>(1) }, async { Ok(2) });
+        assert_eq!(both, Ok((1, 2)));
+    });
+}
+
+#[test]
+#[allow(clippy::unit_cmp)]
+fn join_and_try_join_of_no_futures_finish_at_once() {
+    asincrono::block_on(async {
+        assert_eq!(join!(), ());
+        assert_eq!(join!(biased;), ());
+        assert_eq!(try_join!(), Ok::<(), ()>(()));
+        assert_eq!(try_join!(biased;), Ok::<(), ()>(()));
+    });
+}
+
+#[test]
+#[deny(unreachable_code)]
+fn a_join_with_an_uninhabited_output_stays_pending_without_warnings() {
+    use std::convert::Infallible;
+    let waker = std::task::Waker::noop();
+    let mut cx = Context::from_waker(waker);
+    let first = pin!(async { join!(pending::<Infallible>(), async { 1 }) });
+    assert!(first.poll(&mut cx).is_pending());
+    let last = pin!(async { join!(biased; async { 1 }, pending::<Infallible>()) });
+    assert!(last.poll(&mut cx).is_pending());
+}
+
+#[test]
+fn asincrono_pin_shadows_locals_and_pins_let_bindings() {
+    on_each_flavour(|| async {
+        let first = CountedPolls::new(1, "first").0;
+        let second = async { "second" };
+        asincrono::pin!(first, second);
+        // `&mut` of a pinned future is a future: polled by reference, kept afterwards.
+        assert_eq!((&mut first).await, "first");
+        assert_eq!(second.as_mut().await, "second");
+        asincrono::pin! {
+            let third = async { 3 };
+            let fourth = yield_now();
+        }
+        assert_eq!(join!(&mut third, &mut fourth), (3, ()));
+    });
+}
+
+#[test]
+fn select_keeps_a_borrowed_temporary_alive() {
+    asincrono::block_on(async {
+        let value = select! {
+            n = &mut ready(7) => n,
+        };
+        assert_eq!(value, 7);
+    });
+}
+
+#[test]
+fn select_returns_pending_once_the_task_has_spent_its_budget() {
+    // A budget-spending operation that is always ready, beside a plain ready future. Once
+    // the task's budget is gone, `select!` must step aside instead of letting the plain
+    // future win forever.
+    asincrono::block_on(async {
+        let (tx, mut rx) = asincrono::sync::mpsc::unbounded_channel::<u32>();
+        let mut ready_selects = 0;
+        loop {
+            tx.send(1).expect("the receiver is here");
+            let poll = std::future::poll_fn(|cx| {
+                let select = pin!(async {
+                    select! {
+                        biased;
+                        Some(n) = rx.recv() => n,
+                        n = ready(2) => n,
+                    }
+                });
+                Poll::Ready(select.poll(cx))
+            })
+            .await;
+            if poll.is_pending() {
+                break;
+            }
+            ready_selects += 1;
+            assert!(
+                ready_selects < 10_000,
+                "select! never yielded to the scheduler"
+            );
+        }
+        assert!(ready_selects > 0);
+    });
+}
+
+#[test]
+fn a_disabled_branch_whose_future_never_finishes_needs_no_type_annotation() {
+    asincrono::block_on(async {
+        // The output type of this future is never fixed by anything: it falls back to `()`.
+        let never = std::future::poll_fn(|_| panic!("a disabled branch is never polled"));
+        let value = select! {
+            _ = never, if false => unreachable!(),
+            n = ready(3) => n,
+        };
+        assert_eq!(value, 3);
+    });
+}
+
+/// What a `join!` or `select!` keeps across its `.await` is part of every task that awaits
+/// it. Each future costs its own size plus one pointer (its `Pin<&mut F>`), and each
+/// `join!` output its own slot; nothing else is kept but a `u32` for a fair `join!`'s
+/// rotation. These are upper bounds on a 64-bit target, so that the macros cannot grow
+/// unnoticed (tokio, which reaches its futures through one pointer and `unsafe`, keeps 8
+/// bytes less per future after the first; chapter 12 says why asincrono does not).
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn join_and_select_keep_one_pointer_per_future_and_little_else() {
+    use std::mem::size_of_val;
+    let one = async { join!(ready(0i32)) };
+    let two = async { join!(ready(0i32), ready(0i32)) };
+    assert!(size_of_val(&one) <= 40, "{}", size_of_val(&one));
+    assert!(size_of_val(&two) <= 64, "{}", size_of_val(&two));
+    let one = async { join!(biased; ready(0i32)) };
+    let two = async { join!(biased; ready(0i32), ready(0i32)) };
+    assert!(size_of_val(&one) <= 32, "{}", size_of_val(&one));
+    assert!(size_of_val(&two) <= 56, "{}", size_of_val(&two));
+
+    let one = async {
+        select! { _ = ready(0i32) => {} }
+    };
+    let two = async {
+        select! { _ = ready(0i32) => {}, _ = ready(0i32) => {} }
+    };
+    let three = async {
+        select! { _ = ready(0i32) => {}, _ = ready(0i32) => {}, _ = ready(0i32) => {} }
+    };
+    assert!(size_of_val(&one) <= 24, "{}", size_of_val(&one));
+    assert!(size_of_val(&two) <= 40, "{}", size_of_val(&two));
+    assert!(size_of_val(&three) <= 56, "{}", size_of_val(&three));
+}
+
+#[test]
+fn consume_budget_yields_once_the_task_has_spent_its_budget_and_unconstrained_never() {
+    use asincrono::task::coop::{consume_budget, unconstrained};
+    on_each_flavour(|| async {
+        // Count how many units one poll of the task may spend before it is made to yield.
+        let spent_in_one_poll = std::future::poll_fn(|cx| {
+            let mut spent = 0;
+            loop {
+                match pin!(consume_budget()).poll(cx) {
+                    Poll::Ready(()) => spent += 1,
+                    Poll::Pending => return Poll::Ready(spent),
+                }
+                assert!(spent < 10_000, "consume_budget never yielded");
+            }
+        })
+        .await;
+        assert_eq!(spent_in_one_poll, 128);
+        yield_now().await; // a fresh budget
+        let unlimited = std::future::poll_fn(|cx| {
+            let mut spent = 0;
+            let mut inner = pin!(unconstrained(std::future::poll_fn(|cx| {
+                for _ in 0..1_000 {
+                    if pin!(consume_budget()).poll(cx).is_pending() {
+                        return Poll::Ready(false);
+                    }
+                    spent += 1;
+                }
+                Poll::Ready(true)
+            })));
+            inner.as_mut().poll(cx)
+        })
+        .await;
+        assert!(unlimited);
+    });
+}

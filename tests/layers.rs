@@ -713,6 +713,10 @@ impl Model {
             }
             current = self.modules[here].parent;
         }
+        // A `use` of a macro (`use std::pin::pin;`) shadows one exported at the root.
+        if let Some(target) = self.modules[module].bindings.get(name) {
+            return self.resolve(module, target, 1);
+        }
         match self.exported_macros.get(name) {
             Some(&defined) => Place::Item(self.modules[defined].file.clone()),
             None => Place::External,

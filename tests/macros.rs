@@ -48,3 +48,54 @@ async fn start_paused_starts_the_test_with_its_clock_stopped() {
     std::thread::sleep(std::time::Duration::from_millis(2)); // real time moves on
     assert_eq!(frozen.elapsed(), std::time::Duration::ZERO);
 }
+
+/// The runtime crate under another path, as a crate that re-exports it (or renames it in
+/// `Cargo.toml`) would see it.
+mod reexported {
+    pub use asincrono as rt;
+}
+
+#[asincrono::test(crate = "reexported::rt")]
+async fn crate_names_the_path_the_expansion_calls() {
+    assert_eq!(
+        reexported::rt::spawn(async { 5 }).await.expect("no panic"),
+        5
+    );
+}
+
+#[asincrono::test(crate = "::asincrono", flavor = "multi_thread", worker_threads = 1)]
+async fn crate_may_be_an_absolute_path_beside_other_options() {
+    yield_now().await;
+}
+
+/// A method with `self`: `#[asincrono::main]` on a function other than `main` keeps its
+/// parameters and moves them into the body it blocks on.
+struct Counter(u32);
+
+impl Counter {
+    #[asincrono::main(flavor = "current_thread")]
+    async fn add_on_a_runtime(self, more: u32) -> u32 {
+        let more = asincrono::spawn(async move { more })
+            .await
+            .expect("no panic");
+        self.0 + more
+    }
+}
+
+trait Finish {
+    fn finish(self) -> String;
+}
+
+impl Finish for String {
+    #[asincrono::main]
+    async fn finish(self) -> String {
+        yield_now().await;
+        self + "!"
+    }
+}
+
+#[test]
+fn main_on_a_method_takes_self_and_its_parameters() {
+    assert_eq!(Counter(40).add_on_a_runtime(2), 42);
+    assert_eq!(String::from("done").finish(), "done!");
+}

@@ -95,8 +95,8 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// runtime with `::asincrono::runtime::Builder` and calls `block_on` on
 /// `async move { serve().await }`. The crate documentation shows the full
 /// expansion. The function keeps its attributes, visibility, name and return
-/// type (any return type works). It must be `async` and must take no
-/// parameters.
+/// type (any return type works). It must be `async`; only a function named
+/// `main` must take no parameters (see *Methods* below).
 ///
 /// # Options
 ///
@@ -111,6 +111,18 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// * `start_paused = true` adds `.start_paused(true)`: the runtime's clock
 ///   starts paused (see `asincrono::time::pause`). Only valid with
 ///   `current_thread`. `start_paused = false` is the default.
+/// * `name = "…"` adds `.name("…")`: the runtime's name, as in tokio.
+/// * `crate = "path"` names the crate the expansion calls, for code that
+///   reaches asincrono under another name (`crate = "tokio"` when it is
+///   renamed in `Cargo.toml`, or re-exported by another crate). By default
+///   the expansion calls `::asincrono::runtime::Builder`.
+///
+/// # Methods
+///
+/// A function called something other than `main` may take parameters, `self`
+/// included, as in tokio: it is an ordinary function whose body blocks on a
+/// runtime of its own, and `async move` moves the parameters into that body.
+/// A function named `main` may not, since nothing passes it arguments.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Entry::Main, args, item)
@@ -205,6 +217,11 @@ enum Flavor {
 /// is kept.
 struct Config {
     flavor: Flavor,
+    /// `crate = "path"`: the path the expansion starts from, already parsed
+    /// into tokens. `None` means `::asincrono`.
+    crate_path: Option<TokenStream>,
+    /// `name = "…"`: the runtime's name, passed on to `Builder::name`.
+    name: Option<Literal>,
     /// `Some` only with [`Flavor::MultiThread`]. The literal keeps the user's
     /// span, so a type error on it would point at their `4`, not at us.
     worker_threads: Option<Literal>,
@@ -217,6 +234,8 @@ impl Config {
     fn defaults(entry: Entry) -> Config {
         Config {
             flavor: entry.default_flavor(),
+            crate_path: None,
+            name: None,
             worker_threads: None,
             start_paused: false,
         }
@@ -234,6 +253,8 @@ impl Config {
         let mut flavor: Option<Flavor> = None;
         let mut worker_threads: Option<(Ident, Literal)> = None;
         let mut start_paused: Option<(Ident, bool)> = None;
+        let mut crate_path: Option<TokenStream> = None;
+        let mut name: Option<Literal> = None;
 
         for option in split_options(args)? {
             let key = option.key.to_string();
@@ -241,6 +262,8 @@ impl Config {
                 "flavor" => flavor.is_some(),
                 "worker_threads" => worker_threads.is_some(),
                 "start_paused" => start_paused.is_some(),
+                "crate" => crate_path.is_some(),
+                "name" => name.is_some(),
                 _ => false,
             };
             if already_set {
@@ -257,12 +280,14 @@ impl Config {
                 "start_paused" => {
                     start_paused = Some((option.key.clone(), parse_start_paused(&option)?));
                 }
+                "crate" => crate_path = Some(parse_crate_path(&option)?),
+                "name" => name = Some(parse_name(&option)?),
                 _ => {
                     return Err(Error::new(
                         option.key.span(),
                         format!(
                             "unknown option `{key}` for {}: expected `flavor`, \
-                             `worker_threads` or `start_paused`",
+                             `worker_threads`, `start_paused`, `name` or `crate`",
                             entry.attribute()
                         ),
                     ));
@@ -310,6 +335,8 @@ impl Config {
         };
         Ok(Config {
             flavor,
+            crate_path,
+            name,
             worker_threads,
             start_paused,
         })
@@ -451,6 +478,62 @@ fn parse_integer(text: &str) -> Option<usize> {
     digits.replace('_', "").parse().ok()
 }
 
+/// The text of a string literal, without its quotes, if `token` is a plain
+/// `"…"` literal with no escapes to undo (raw strings and byte strings are
+/// refused).
+fn plain_string(token: &TokenTree) -> Option<String> {
+    let TokenTree::Literal(literal) = token else {
+        return None;
+    };
+    let text = literal.to_string();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then(|| inner.to_string())
+}
+
+/// `crate = "path"`, such as `"tokio"` or `"::my_crate::rt"`: a path made of
+/// identifiers and `::`, which the expansion then starts from.
+fn parse_crate_path(option: &RawOption) -> Result<TokenStream, Error> {
+    const EXPECTED: &str = "a path in quotes, such as `\"asincrono\"`";
+    let value = option.single_value(EXPECTED)?;
+    let text = plain_string(&value)
+        .ok_or_else(|| Error::new(value.span(), format!("`crate` expects {EXPECTED}")))?;
+    let body = text.strip_prefix("::").unwrap_or(&text);
+    let segments: Vec<&str> = body.split("::").collect();
+    let is_identifier = |segment: &&str| {
+        segment.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            && segment.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    if !segments.iter().all(is_identifier) {
+        return Err(Error::new(
+            value.span(),
+            format!("`crate = {text:?}` is not a path: expected names joined by `::`"),
+        ));
+    }
+    let mut tokens = TokenStream::new();
+    for (index, segment) in segments.iter().enumerate() {
+        if index > 0 || text.starts_with("::") {
+            tokens.extend([
+                TokenTree::Punct(Punct::new(':', Spacing::Joint)),
+                punct(':'),
+            ]);
+        }
+        tokens.extend([TokenTree::Ident(Ident::new(segment, value.span()))]);
+    }
+    Ok(tokens)
+}
+
+/// `name = "…"`: any string literal, handed to `Builder::name` as written.
+fn parse_name(option: &RawOption) -> Result<Literal, Error> {
+    let value = option.single_value("a string such as `\"server\"`")?;
+    match value {
+        TokenTree::Literal(literal) if literal.to_string().ends_with('"') => Ok(literal),
+        other => Err(Error::new(
+            other.span(),
+            "`name` expects a string such as `\"server\"`",
+        )),
+    }
+}
+
 /// `start_paused = true | false`: whether the runtime's clock starts paused
 /// (time then moves only when every task is idle, which makes timer tests
 /// instant and deterministic).
@@ -482,7 +565,8 @@ struct AsyncFn {
     /// The `fn` keyword. The `async` before it is dropped.
     fn_token: Ident,
     name: Ident,
-    /// The parameter list. It is always `()` once parsing succeeds.
+    /// The parameter list: `()` for `main` and tests, anything for another
+    /// function (`(self)`, say).
     params: Group,
     /// `-> Type`, arrow included, or nothing when the function returns `()`.
     output: Vec<TokenTree>,
@@ -531,9 +615,12 @@ impl AsyncFn {
                 ));
             }
         };
-        if !params.stream().is_empty() {
-            // `main` and tests are called by the program's start-up code and
-            // the test harness, and neither of them passes arguments.
+        // `main` and tests are called by the program's start-up code and the
+        // test harness, and neither of them passes arguments. Any other
+        // function (a method taking `self`, say) is called by the user's own
+        // code, which does.
+        let called_without_arguments = matches!(entry, Entry::Test) || name.to_string() == "main";
+        if called_without_arguments && !params.stream().is_empty() {
             return Err(Error::new(
                 params.span(),
                 format!(
@@ -763,8 +850,15 @@ fn block_on(config: &Config, body: Group) -> TokenStream {
         Flavor::CurrentThread => "new_current_thread",
         Flavor::MultiThread => "new_multi_thread",
     };
-    let mut tokens = path(&["asincrono", "runtime", "Builder", constructor]);
+    let mut tokens = match &config.crate_path {
+        Some(crate_path) => crate_path.clone(),
+        None => path(&["asincrono"]),
+    };
+    tokens.extend(path(&["runtime", "Builder", constructor]));
     tokens.extend([parens(TokenStream::new())]);
+    if let Some(name) = &config.name {
+        tokens.extend(method_call("name", TokenTree::Literal(name.clone()).into()));
+    }
     if let Some(count) = &config.worker_threads {
         tokens.extend(method_call(
             "worker_threads",

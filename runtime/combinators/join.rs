@@ -81,11 +81,11 @@ use std::task::{Context, Poll};
 /// that finished early costs nothing.
 #[macro_export]
 macro_rules! join {
-    () => {
-        ()
+    (biased; $($future:expr),* $(,)?) => {
+        $crate::__join!(@number join InOrder [] [] $($future,)*)
     };
-    ($($future:expr),+ $(,)?) => {
-        $crate::__join!(@number join [] [] $($future,)+)
+    ($($future:expr),* $(,)?) => {
+        $crate::__join!(@number join Rotating [] [] $($future,)*)
     };
 }
 
@@ -130,8 +130,11 @@ macro_rules! join {
 /// cancel-safe in general.
 #[macro_export]
 macro_rules! try_join {
-    ($($future:expr),+ $(,)?) => {
-        $crate::__join!(@number try_join [] [] $($future,)+)
+    (biased; $($future:expr),* $(,)?) => {
+        $crate::__join!(@number try_join InOrder [] [] $($future,)*)
+    };
+    ($($future:expr),* $(,)?) => {
+        $crate::__join!(@number try_join Rotating [] [] $($future,)*)
     };
 }
 
@@ -144,18 +147,25 @@ macro_rules! __join {
     // future before it. That list of `_` is the future's position, in two forms: as a
     // pattern, `(_, _, state, ..)` picks the third element of a tuple; and
     // `["_", "_"].len()`, one string per `_`, is the number 2.
-    // `$mode` is `join` or `try_join`.
-    (@number $mode:ident [$($numbered:tt)*] [$($before:tt)*] $future:expr, $($rest:tt)*) => {
+    // `$mode` is `join` or `try_join`; `$order` is `Rotating`, or `InOrder` for `biased;`.
+    (@number $mode:ident $order:ident [$($numbered:tt)*] [$($before:tt)*] $future:expr, $($rest:tt)*) => {
         $crate::__join!(
-            @number $mode [$($numbered)* { [$($before)*] $future }] [$($before)* _] $($rest)*
+            @number $mode $order [$($numbered)* { [$($before)*] $future }] [$($before)* _] $($rest)*
         )
     };
-    (@number $mode:ident [$($numbered:tt)*] [$($all:tt)*]) => {
-        $crate::__join!(@$mode [$($all)*] $($numbered)*)
+    // No futures at all: nothing to wait for.
+    (@number join $order:ident [] []) => {
+        ()
+    };
+    (@number try_join $order:ident [] []) => {
+        ::core::result::Result::Ok(())
+    };
+    (@number $mode:ident $order:ident [$($numbered:tt)*] [$($all:tt)*]) => {
+        $crate::__join!(@$mode $order [$($all)*] $($numbered)*)
     };
 
     // ANCHOR: join_expand
-    (@join [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
+    (@join $order:ident [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
         // Evaluate every argument, in order, and pin each future in this block, where it
         // stays until the `join!` finishes.
         let mut states = ($(
@@ -163,10 +173,16 @@ macro_rules! __join {
                 future: ::core::pin::pin!(::core::future::IntoFuture::into_future($future)),
             },
         )+);
-        let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
-        // The future polled first on the next poll; moves one along each time.
-        let mut start: usize = 0;
-        ::core::future::poll_fn(|cx| {
+        // Which future is polled first: one further along each poll, or always the first.
+        let mut order =
+            <$crate::combinators::__private::$order as ::core::default::Default>::default();
+        // `move`: the closure owns the states (each holds only a pointer to its pinned
+        // future, or an output) and the order, so the `join!` keeps nothing else across
+        // its `.await`. Every byte kept there is a byte of the task that awaits it.
+        ::core::future::poll_fn(move |cx| {
+            // A constant, computed here rather than kept.
+            let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
+            let start = order.first(count);
             let mut all_done = true;
             for offset in 0..count {
                 let index = (start + offset) % count;
@@ -179,7 +195,6 @@ macro_rules! __join {
                     }
                 )+
             }
-            start = (start + 1) % count;
             if !all_done {
                 // Waker contract: every future that has not finished answered `Pending` in
                 // the loop above, and by that answer promised to have stored cx's waker.
@@ -187,27 +202,34 @@ macro_rules! __join {
                 // again. (Finished futures owe us nothing: they are never polled again.)
                 return ::core::task::Poll::Pending;
             }
-            ::core::task::Poll::Ready(($(
-                {
-                    let ($($before,)* state, ..) = &mut states;
-                    state.take_output()
-                },
-            )+))
+            // An output type may be uninhabited (`Infallible`): then this code is never
+            // reached, and that is no reason to warn the caller.
+            #[allow(unreachable_code)]
+            {
+                ::core::task::Poll::Ready(($(
+                    {
+                        let ($($before,)* state, ..) = &mut states;
+                        state.take_output()
+                    },
+                )+))
+            }
         })
         .await
     }};
     // ANCHOR_END: join_expand
 
     // The same as `@join`, with two differences, marked (1) and (2).
-    (@try_join [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
+    (@try_join $order:ident [$($all:tt)*] $( { [$($before:tt)*] $future:expr } )+) => {{
         let mut states = ($(
             $crate::combinators::__private::MaybeDone::Running {
                 future: ::core::pin::pin!(::core::future::IntoFuture::into_future($future)),
             },
         )+);
-        let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
-        let mut start: usize = 0;
-        ::core::future::poll_fn(|cx| {
+        let mut order =
+            <$crate::combinators::__private::$order as ::core::default::Default>::default();
+        ::core::future::poll_fn(move |cx| {
+            let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
+            let start = order.first(count);
             let mut all_done = true;
             for offset in 0..count {
                 let index = (start + offset) % count;
@@ -224,22 +246,53 @@ macro_rules! __join {
                     }
                 )+
             }
-            start = (start + 1) % count;
             if !all_done {
                 // Waker contract: as in `@join`, every unfinished future answered `Pending`
                 // just now, having stored cx's waker.
                 return ::core::task::Poll::Pending;
             }
             // (2) Every future succeeded: hand out the values inside one `Ok`.
-            ::core::task::Poll::Ready(::core::result::Result::Ok(($(
-                {
-                    let ($($before,)* state, ..) = &mut states;
-                    state.take_ok()
-                },
-            )+)))
+            #[allow(unreachable_code)]
+            {
+                ::core::task::Poll::Ready(::core::result::Result::Ok(($(
+                    {
+                        let ($($before,)* state, ..) = &mut states;
+                        state.take_ok()
+                    },
+                )+)))
+            }
         })
         .await
     }};
+}
+
+/// The order of a `join!` without `biased;`: each poll starts one future further along than
+/// the one before, so that a future that is always ready cannot make the others wait.
+#[derive(Debug, Default)]
+pub struct Rotating {
+    /// The future the next poll starts at. A `u32` (tokio's size too): a `join!` of more
+    /// than four billion futures would not compile anyway.
+    next: u32,
+}
+
+impl Rotating {
+    /// The future this poll starts at, out of `count`; moves the start along for the next.
+    pub fn first(&mut self, count: usize) -> usize {
+        let first = self.next as usize;
+        self.next = if first + 1 >= count { 0 } else { self.next + 1 };
+        first
+    }
+}
+
+/// The order of a `join!` with `biased;`: always the written order. It takes no space.
+#[derive(Debug, Default)]
+pub struct InOrder;
+
+impl InOrder {
+    /// Always the first future.
+    pub fn first(&mut self, _count: usize) -> usize {
+        0
+    }
 }
 
 // By hand: a derived `Debug` would ask `F` and its output to be `Debug`, which a `join!`

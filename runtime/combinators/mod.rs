@@ -113,17 +113,17 @@
 //! # });
 //! ```
 //!
-//! The real expansion keeps each future and its output together in a
-//! `MaybeDone` (running, done with its output, or output taken) and rotates the first
-//! future it polls. `select!` expands to two nested blocks:
+//! The real expansion keeps each future's pointer and its output together in a
+//! `MaybeDone` (running, done with its output, or output taken), moves those into the
+//! closure, and rotates the first future it polls (`biased;` does not). `select!` expands to two nested blocks:
 //!
 //! ```text
 //! {
 //!     let outputs = {
 //!         // Evaluate the `if` preconditions, then the futures; pin each future.
 //!         // Poll the enabled branches (rotating the start) until one finishes with an
-//!         // output that matches its pattern, or until every branch is disabled.
-//!         // Move the winner's output out: `(None, Some(output), None)`.
+//!         // output that matches its pattern, or until every branch is disabled; the
+//!         // poll that ends it returns the winner's output: `(None, Some(output), None)`.
 //!     }; // <- every future, winner and losers, is dropped here
 //!     match outputs {
 //!         (Some(output), ..) => match output { pattern0 => handler0 },
@@ -152,6 +152,15 @@
 //!   calling themselves once per future, and each call counts against the compiler's
 //!   `recursion_limit` (128 by default): 64 branches or futures compile, as in tokio, but
 //!   around a hundred do not.
+//! * **One pointer per future.** Whatever a `join!` or `select!` keeps across its `.await`
+//!   becomes part of the task that awaits it, so the macros keep little: each future where
+//!   it was pinned, one `Pin<&mut F>` to it, a slot for each `join!` output, and a `u32`
+//!   for a fair `join!`'s rotation (`select!` picks its first branch afresh on each poll,
+//!   so it keeps nothing for that). tokio keeps its futures in one tuple behind one
+//!   pointer and reaches each one with the `unsafe` `Pin::new_unchecked`; asincrono pins
+//!   each future with `pin!` and pays 8 bytes per future for it (the tokio tests
+//!   `join_size` and `struct_size_*` measure exactly that; chapter 12 of the book says why
+//!   asincrono keeps the difference).
 //! * **A finished `join!` future stays where it is** (not polled, just kept) until the whole
 //!   `join!` finishes; tokio drops it as soon as it has finished. A finished `async` block
 //!   has already dropped everything it held, so this is rarely visible.
@@ -164,14 +173,18 @@
 #![forbid(unsafe_code)]
 
 mod join;
+mod pin;
 mod select;
 
-pub use crate::{join, select, try_join};
+pub use crate::{join, pin, select, try_join};
 
 /// Items the macros' expansions name through `$crate::combinators::__private::…`. Not part
 /// of the API: they are public only because code expanded in another crate must reach them.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::join::MaybeDone;
-    pub use super::select::{Branch, BranchPoll, all_branches_disabled, first_branch};
+    pub use super::join::{InOrder, MaybeDone, Rotating};
+    pub use super::select::{
+        Branch, BranchPoll, all_branches_disabled, budget_spent, enabled_if, first_branch,
+        poll_branch,
+    };
 }

@@ -49,7 +49,7 @@ use std::task::{Context, Poll};
 ///
 /// When several branches are ready at once, the one polled first wins. So that a branch
 /// which is always ready cannot win every time, `select!` starts its polling at a different
-/// branch each time it runs, chosen by a thread-local counter scrambled to look random (the
+/// branch each time it is polled, chosen by a thread-local counter scrambled to look random (the
 /// [`combinators`](crate::combinators) module explains why). Write `biased;` before the
 /// branches to poll them in the order written instead: useful to give one branch priority
 /// (say, a shutdown signal before new work), or to make a test deterministic. It is then up
@@ -306,6 +306,11 @@ macro_rules! __select {
         )
     };
 
+    // `None`, once per branch (the pattern is only there to repeat over).
+    (@none $pat:pat) => {
+        ::core::option::Option::None
+    };
+
     // Whether `$output` matches `$pat`, without moving anything out of it. The pattern is
     // tried in an arm whose guard notes that it matched and then answers `false`: inside a
     // guard the pattern's bindings are only references, and an arm whose guard fails
@@ -314,11 +319,14 @@ macro_rules! __select {
     (@matches $output:ident, $pat:pat) => {{
         let mut matched = false;
         match $output {
-            #[allow(unused_variables, unused_mut)]
+            // `unreachable_patterns`: an output type that is uninhabited (`!`, which is what
+            // the output of a future that never finishes can fall back to) matches nothing.
+            #[allow(unused_variables, unused_mut, unreachable_patterns)]
             $pat if {
                 matched = true;
                 false
             } => ::core::unreachable!(),
+            #[allow(unreachable_patterns)]
             _ => {}
         }
         matched
@@ -333,42 +341,72 @@ macro_rules! __select {
         let outputs = {
             // A branch without `if <condition>` gets `true`, one with it `true && condition`.
             let preconditions = ($( true $(&& $cond)?, )*);
+            // The futures, evaluated in order into one tuple in a `let`: a temporary they
+            // borrow (`&mut ready(())`) then lives as long as this block does.
+            let futures = ($( $future, )*);
+            // Each future pinned in this block, moved out of the tuple above (a `_`
+            // pattern moves nothing, so each `let` takes just its own).
+            let pinned = ($(
+                ::core::pin::pin!(::core::future::IntoFuture::into_future({
+                    let ($($before,)* future, ..) = futures;
+                    future
+                })),
+            )*);
+            // A branch is `Some(its pinned future)` while it is enabled, `None` once it is
+            // disabled: one pointer per branch is all the `select!` keeps.
             let mut branches = ($(
-                $crate::combinators::__private::Branch {
-                    enabled: {
-                        let ($($before,)* enabled, ..) = preconditions;
-                        enabled
-                    },
-                    future: ::core::pin::pin!(::core::future::IntoFuture::into_future($future)),
-                    output: ::core::option::Option::None,
+                {
+                    let ($($before,)* enabled, ..) = preconditions;
+                    let ($($before,)* future, ..) = pinned;
+                    $crate::combinators::__private::enabled_if(enabled, future)
                 },
             )*);
-            let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
-            let start = $crate::combinators::__private::first_branch($biased, count);
-            ::core::future::poll_fn(|cx| {
+            // `move`: the closure owns the branches, so the `select!` keeps nothing else
+            // across its `.await`. Every byte kept there is a byte of the task that awaits
+            // it.
+            ::core::future::poll_fn(move |cx| {
+                // A task that has spent its budget gets `Pending` here, before any branch
+                // is polled: otherwise a branch that is always ready (one that ignores the
+                // budget) would win every time and the task would never step aside.
+                if $crate::combinators::__private::budget_spent(cx) {
+                    // Waker contract: `budget_spent` has arranged for the task to be woken.
+                    return ::core::task::Poll::Pending;
+                }
+                let count = <[&str]>::len(&[$(::core::stringify!($all)),*]);
+                // Picked afresh on every poll (as tokio does), so that it need not be kept.
+                let start = $crate::combinators::__private::first_branch($biased, count);
+                // A tuple with one `None` per branch: the outputs when no branch has won.
+                let no_outputs = || ($( $crate::__select!(@none $pat), )*);
                 let mut any_pending = false;
                 for offset in 0..count {
                     let index = (start + offset) % count;
                     $(
                         if index == <[&str]>::len(&[$(::core::stringify!($before)),*]) {
                             let ($($before,)* branch, ..) = &mut branches;
-                            match branch.poll(cx) {
-                                $crate::combinators::__private::BranchPoll::Disabled => {}
+                            // A `let` fed by a `match` with `continue` arms: besides reading
+                            // well, this lets the output type of a future that never
+                            // finishes (`poll_fn(|_| panic!())`) fall back to `()` instead
+                            // of asking for an annotation, as in tokio.
+                            // `mut`, for patterns that bind with `ref mut`.
+                            #[allow(unused_mut)]
+                            let mut output = match $crate::combinators::__private::poll_branch(branch, cx) {
+                                $crate::combinators::__private::BranchPoll::Disabled => continue,
                                 $crate::combinators::__private::BranchPoll::Pending => {
                                     any_pending = true;
+                                    continue;
                                 }
-                                // `mut`, for patterns that bind with `ref mut`.
-                                #[allow(unused_mut)]
-                                $crate::combinators::__private::BranchPoll::Ready(mut output) => {
-                                    if $crate::__select!(@matches output, $pat) {
-                                        branch.output = ::core::option::Option::Some(output);
-                                        return ::core::task::Poll::Ready(());
-                                    }
-                                    // The pattern refused the output: it is dropped here,
-                                    // and the branch stays disabled (`Branch::poll` saw to
-                                    // that when the future finished).
-                                }
+                                $crate::combinators::__private::BranchPoll::Ready(output) => output,
+                            };
+                            if $crate::__select!(@matches output, $pat) {
+                                // The winner's output, in its place in a tuple of `None`s.
+                                let mut outputs = no_outputs();
+                                let ($($before,)* slot, ..) = &mut outputs;
+                                *slot = ::core::option::Option::Some(output);
+                                return ::core::task::Poll::Ready(outputs);
                             }
+                            // The pattern refused the output: it is dropped here, and the
+                            // branch stays disabled (`poll_branch` saw to that when the
+                            // future finished).
                         }
                     )*
                 }
@@ -379,22 +417,16 @@ macro_rules! __select {
                     // branches owe us nothing: they are never polled again.
                     return ::core::task::Poll::Pending;
                 }
-                // No branch is left enabled: every output below is `None`, and `else` runs.
-                ::core::task::Poll::Ready(())
+                // No branch is left enabled: every output is `None`, and `else` runs.
+                ::core::task::Poll::Ready(no_outputs())
             })
-            .await;
-            // The winner's output, if there is one, moved out of its branch.
-            ($(
-                {
-                    let ($($before,)* branch, ..) = &mut branches;
-                    branch.output.take()
-                },
-            )*)
+            .await
         };
         match outputs {
             $(
                 #[allow(unused_mut)]
                 ($($before,)* ::core::option::Option::Some(mut output), ..) => match output {
+                    #[allow(unreachable_patterns)]
                     $pat => $handler,
                     // Unreachable: the same output matched the same pattern while polling.
                     #[allow(unreachable_patterns)]
@@ -407,26 +439,14 @@ macro_rules! __select {
     // ANCHOR_END: select_expand
 }
 
-/// One branch of a `select!`: its future, whether it may still be polled, and, once it has
-/// won, its output.
-pub struct Branch<'a, F: Future> {
-    /// False once the branch is disabled: its precondition was false, or its future has
-    /// finished (a finished future must not be polled again).
-    pub enabled: bool,
-    /// The future, pinned in the `select!`'s block.
-    pub future: Pin<&'a mut F>,
-    /// The winning output, kept here from the poll that produced it until the handler.
-    pub output: Option<F::Output>,
-}
+/// One branch of a `select!`, pinned where the `select!` put it: `Some` while it may be
+/// polled, `None` once it is disabled (a false precondition, or a finished future, which
+/// must not be polled again).
+pub type Branch<'a, F> = Option<Pin<&'a mut F>>;
 
-// By hand: a derived `Debug` would ask the future and its output to be `Debug`.
-impl<F: Future> std::fmt::Debug for Branch<'_, F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Branch")
-            .field("enabled", &self.enabled)
-            .field("has_output", &self.output.is_some())
-            .finish_non_exhaustive()
-    }
+/// A new branch: enabled if its precondition held.
+pub fn enabled_if<F: Future>(enabled: bool, future: Pin<&mut F>) -> Branch<'_, F> {
+    enabled.then_some(future)
 }
 
 /// What polling a [`Branch`] gave.
@@ -440,32 +460,36 @@ pub enum BranchPoll<T> {
     Ready(T),
 }
 
-impl<F: Future> Branch<'_, F> {
-    /// Polls the future if the branch is enabled; disables the branch when it finishes.
-    pub fn poll(&mut self, cx: &mut Context<'_>) -> BranchPoll<F::Output> {
-        if !self.enabled {
-            return BranchPoll::Disabled;
+/// Polls the branch's future if the branch is enabled; disables the branch when it
+/// finishes.
+pub fn poll_branch<F: Future>(
+    branch: &mut Branch<'_, F>,
+    cx: &mut Context<'_>,
+) -> BranchPoll<F::Output> {
+    let Some(future) = branch else {
+        return BranchPoll::Disabled;
+    };
+    match future.as_mut().poll(cx) {
+        Poll::Ready(output) => {
+            *branch = None;
+            BranchPoll::Ready(output)
         }
-        match self.future.as_mut().poll(cx) {
-            Poll::Ready(output) => {
-                self.enabled = false;
-                BranchPoll::Ready(output)
-            }
-            // Waker contract: the future answered `Pending`, so by its own contract it has
-            // stored cx's waker; the `select!` relies on that when it answers `Pending`.
-            Poll::Pending => BranchPoll::Pending,
-        }
+        // Waker contract: the future answered `Pending`, so by its own contract it has
+        // stored cx's waker; the `select!` relies on that when it answers `Pending`.
+        Poll::Pending => BranchPoll::Pending,
     }
 }
 
 thread_local! {
-    /// How many fair (not `biased;`) `select!`s with two or more branches have started on
-    /// this thread. Only ever read and bumped by `first_branch`.
-    static SELECTS_STARTED: Cell<u64> = const { Cell::new(0) };
+    /// How many polls of fair (not `biased;`) `select!`s with two or more branches have
+    /// started on this thread. Only ever read and bumped by `first_branch`.
+    static SELECT_POLLS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The branch a `select!` of `count` branches polls first: 0 when `biased`, otherwise one
-/// that changes from one `select!` to the next.
+/// The branch a `select!` of `count` branches polls first, on this poll: 0 when `biased`,
+/// otherwise one that changes from one poll of a `select!` to the next. (Choosing once per
+/// `select!` would do as well, but the choice would then have to be kept across the
+/// `.await`, in every task that awaits a `select!`.)
 ///
 /// A plain counter modulo `count` would be a poor choice: a loop that runs two `select!`s
 /// of two branches each, one after the other, would show each of them every other value of
@@ -477,7 +501,7 @@ pub fn first_branch(biased: bool, count: usize) -> usize {
     if biased || count < 2 {
         return 0;
     }
-    let turn = SELECTS_STARTED.with(|started| {
+    let turn = SELECT_POLLS.with(|started| {
         let turn = started.get();
         started.set(turn.wrapping_add(1));
         turn
@@ -486,6 +510,19 @@ pub fn first_branch(biased: bool, count: usize) -> usize {
     // `spread` is below 2³², so `spread * count` fits, and shifting it back down gives a
     // number below `count`.
     ((spread * count as u64) >> 32) as usize
+}
+
+/// Whether the task polling this `select!` has spent its cooperative budget. If it has, the
+/// task's waker has been scheduled (after the driver has had its turn, as for
+/// [`yield_now`](crate::task::yield_now)), so the caller may answer `Pending`.
+pub fn budget_spent(cx: &mut Context<'_>) -> bool {
+    if crate::task::has_budget_left() {
+        return false;
+    }
+    if !crate::task::defer::defer(cx.waker()) {
+        cx.waker().wake_by_ref();
+    }
+    true
 }
 
 /// The `else` of a `select!` written without one.

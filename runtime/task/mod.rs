@@ -18,7 +18,11 @@
 // The task core (layer 1 of the runtime, see `lib.rs`): what a task is, knowing nothing of
 // executors, the driver or the thread-local context.
 mod block_in_place;
-mod coop;
+// The budget's machinery, and (`coop_api.rs`) the part of it users see, as `task::coop`.
+#[path = "coop.rs"]
+mod budget;
+#[path = "coop_api.rs"]
+pub mod coop;
 pub(crate) mod defer;
 mod id;
 mod join;
@@ -29,7 +33,7 @@ mod state;
 mod yield_now;
 
 pub use block_in_place::block_in_place;
-pub(crate) use coop::{has_budget_left, poll_proceed, unconstrained, with_budget};
+pub(crate) use budget::{has_budget_left, poll_proceed, unconstrained, with_budget};
 pub use id::Id;
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
