@@ -72,6 +72,7 @@
 // The claim above is enforced: the compiler rejects any `unsafe` in here.
 #![forbid(unsafe_code)]
 
+mod blocking;
 pub mod mpsc;
 mod mutex;
 mod notify;

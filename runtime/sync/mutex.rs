@@ -126,6 +126,35 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// [`lock`](Mutex::lock) for a plain thread: parks the thread until the lock is ours.
+    /// The way synchronous code shares data with tasks.
+    ///
+    /// ```
+    /// use asincrono::sync::Mutex;
+    /// use std::sync::Arc;
+    ///
+    /// let shared = Arc::new(Mutex::new(1));
+    /// let from_thread = shared.clone();
+    /// std::thread::spawn(move || *from_thread.blocking_lock() += 1).join().unwrap();
+    /// assert_eq!(*shared.blocking_lock(), 2);
+    /// ```
+    ///
+    /// # Panics
+    /// Inside a runtime: parking a thread there would stall its tasks.
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        super::blocking::block_on("Mutex::blocking_lock", self.lock())
+    }
+
+    /// [`lock_owned`](Mutex::lock_owned) for a plain thread.
+    ///
+    /// # Panics
+    /// Inside a runtime.
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        super::blocking::block_on("Mutex::blocking_lock_owned", self.lock_owned())
+    }
+
     /// Takes the lock if it is free and nobody is waiting for it; never waits.
     ///
     /// ```
