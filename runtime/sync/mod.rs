@@ -79,6 +79,7 @@ mod notify;
 pub mod oneshot;
 mod semaphore;
 mod wait_queue;
+pub mod watch;
 
 #[cfg(test)]
 mod test_support;
