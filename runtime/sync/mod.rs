@@ -72,10 +72,12 @@
 // The claim above is enforced: the compiler rejects any `unsafe` in here.
 #![forbid(unsafe_code)]
 
+mod barrier;
 mod blocking;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod semaphore;
 mod wait_queue;
@@ -84,8 +86,10 @@ pub mod watch;
 #[cfg(test)]
 mod test_support;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::Notify;
+pub use once_cell::{OnceCell, SetError};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
