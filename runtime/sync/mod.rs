@@ -79,6 +79,7 @@ mod mutex;
 mod notify;
 mod once_cell;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
 mod wait_queue;
 pub mod watch;
@@ -90,6 +91,9 @@ pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::Notify;
 pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

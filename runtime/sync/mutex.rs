@@ -65,11 +65,12 @@ pub struct Mutex<T> {
 }
 // ANCHOR_END: mutex_fields
 
-/// The error of [`Mutex::try_lock`]: somebody holds the lock (or is next in line for it).
+/// The error of [`Mutex::try_lock`] (and of `RwLock`'s `try_read` and `try_write`): somebody
+/// holds the lock (or is next in line for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TryLockError(
-    /// Private, so that only the mutex makes one.
-    (),
+    /// Private, so that only the mutex and the `RwLock` make one.
+    pub(super) (),
 );
 
 impl<T> Mutex<T> {
