@@ -101,5 +101,5 @@ pub use semaphore::{
 
 /// Named futures returned by this module, where tokio names them too.
 pub mod futures {
-    pub use super::notify::Notified;
+    pub use super::notify::{Notified, OwnedNotified};
 }

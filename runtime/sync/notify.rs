@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 /// A way for one task to tell others "something changed, go and look", carrying no data.
@@ -98,6 +98,20 @@ impl Notify {
         Notified {
             notify: self,
             generation: lock(&self.state).generation,
+            stage: Stage::Unpolled,
+        }
+    }
+
+    /// [`notified`](Notify::notified) with a future that owns a reference to the `Notify`,
+    /// so that it is `'static` and can move into a spawned task.
+    ///
+    /// # Cancel safety
+    /// As for `notified`.
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        let generation = lock(&self.state).generation;
+        OwnedNotified {
+            notify: self,
+            generation,
             stage: Stage::Unpolled,
         }
     }
@@ -300,13 +314,15 @@ impl Future for Notified<'_> {
 }
 
 // ANCHOR: notified_drop
-impl Drop for Notified<'_> {
-    fn drop(&mut self) {
-        let Stage::Waiting(ticket) = self.stage else {
+impl Notify {
+    /// A `Notified` in `stage` is dropped: out of the queue, and a notification it was
+    /// chosen for passes on.
+    fn leave(&self, stage: &Stage) {
+        let Stage::Waiting(ticket) = *stage else {
             return;
         };
         let (passed_on, _removed) = {
-            let mut state = lock(&self.notify.state);
+            let mut state = lock(&self.state);
             match state.chosen.remove(&ticket) {
                 // Chosen by a notification but dropped before it saw it: pass it on.
                 Some(end) => (state.notify(end), None),
@@ -318,7 +334,63 @@ impl Drop for Notified<'_> {
         }
     }
 }
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        self.notify.leave(&self.stage);
+    }
+}
 // ANCHOR_END: notified_drop
+
+/// The future returned by [`Notify::notified_owned`]: a [`Notified`] that keeps its
+/// `Notify` alive through an `Arc`. Everything else is the same.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct OwnedNotified {
+    /// The `Notify` it waits on.
+    notify: Arc<Notify>,
+    /// As in [`Notified`].
+    generation: u64,
+    /// As in [`Notified`].
+    stage: Stage,
+}
+
+impl OwnedNotified {
+    /// As [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        let (notified, _stale) = this.notify.check(&mut this.stage, this.generation, None);
+        notified
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let (notified, _stale_waker) =
+            this.notify
+                .check(&mut this.stage, this.generation, Some(cx.waker()));
+        if notified {
+            Poll::Ready(())
+        } else {
+            // Waker contract: as for `Notified`.
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.notify.leave(&self.stage);
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified").finish_non_exhaustive()
+    }
+}
 
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
