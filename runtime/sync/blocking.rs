@@ -36,6 +36,7 @@ fn in_runtime() -> bool {
     crate::context::try_current().is_some()
 }
 
+// ANCHOR: blocking_block_on
 /// Runs `future` to completion on this thread, parking between polls.
 ///
 /// # Panics
@@ -62,3 +63,4 @@ pub(super) fn block_on<F: Future>(what: &str, future: F) -> F::Output {
         thread::park();
     }
 }
+// ANCHOR_END: blocking_block_on

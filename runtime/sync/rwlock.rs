@@ -287,6 +287,7 @@ impl<T> RwLock<T> {
         }
     }
 
+    // ANCHOR: rwlock_share
     /// A reader's share of the value. Called with a reader's permit held, so no writer has
     /// it out.
     fn share(&self) -> Arc<T> {
@@ -304,6 +305,8 @@ impl<T> RwLock<T> {
             Slot::Out => unreachable!("a reader's permit means no writer has the value"),
         }
     }
+
+    // ANCHOR_END: rwlock_share
 
     /// The writer takes the value out. Called with every permit held.
     fn take(&self) -> Held<T> {

@@ -231,6 +231,7 @@ impl<T> Sender<T> {
     /// Lets `modify` change the value in place; tells the receivers only if it returns
     /// `true` (it should return whether it changed anything). Returns what it returned.
     /// `modify` runs under the value's write lock: it must not borrow the value itself.
+    // ANCHOR: watch_send
     pub fn send_if_modified(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
         let mut value = self.shared.write();
         if !modify(&mut value) {
@@ -248,6 +249,7 @@ impl<T> Sender<T> {
         to_wake.wake_all();
         true
     }
+    // ANCHOR_END: watch_send
 
     /// Borrows the value (see [`Ref`]).
     pub fn borrow(&self) -> Ref<'_, T> {

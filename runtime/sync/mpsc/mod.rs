@@ -15,6 +15,21 @@
 //! once every sender is gone and the queue is empty. Dropping the receiver makes every
 //! later send fail (the error hands the value back) and drops the messages still queued.
 //!
+//! # Permits, and what `close` waits for
+//!
+//! A bounded sender can take a slot before it has a message: [`Sender::reserve`] waits
+//! for room (in the same first-come queue as `send`) and returns a [`Permit`], whose
+//! `send` cannot wait or fail. That is the back-pressure pattern for a message that is
+//! expensive to build, and the cancel-safe way to send from a `select!`: a dropped
+//! `reserve` holds no message to lose. `reserve_many` takes several slots at once,
+//! `reserve_owned` gives an [`OwnedPermit`] that owns its sender, and the `try_` forms
+//! never wait. A permit is a slot of the channel's own count, not of a second semaphore.
+//!
+//! Permits taken before the receiver calls [`Receiver::close`] may still send after it:
+//! the receiver keeps receiving until the queue is empty **and** every slot is back, and
+//! whoever returns the last slot wakes it. Only then does `recv` return `None` (and
+//! `try_recv` `Disconnected`). That is tokio's rule.
+//!
 //! # How it is built
 //!
 //! Both flavours share one core (`chan.rs`): a `VecDeque` of messages, a count of live
