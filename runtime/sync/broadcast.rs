@@ -39,12 +39,13 @@
 //! waking tasks, happens after the lock is let go.
 
 use super::wait_queue::{Ticket, WaitQueue, WakeList, replace_waker};
+use crate::primitives::Mutex;
 use crate::util::lock;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
 /// The errors of the broadcast channel.

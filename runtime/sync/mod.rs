@@ -73,6 +73,15 @@
 //! | `Barrier::wait` | **not safe**: the arrival stays counted (as in tokio) |
 //! | `OnceCell::get_or_init` | the place in the queue; a running initialiser is cancelled, the next caller runs its own |
 //!
+//! # Checked by loom
+//!
+//! The `Semaphore` (and so `Mutex`, `RwLock`, `OnceCell`), the `RwLock`'s slot and the
+//! `broadcast` channel take their lock from `crate::primitives`: std's in a normal build,
+//! loom's under `--cfg loom`, where `loom_models/sync.rs` runs `broadcast`'s lag accounting
+//! and `RwLock`'s reader-writer hand-off through every interleaving. (Their constructors
+//! are `const fn` except under loom, whose locks cannot be made in a `const` context: the
+//! `const_unless_loom!` macro below.) The other primitives still use std's lock directly.
+//!
 //! # What a production runtime does instead
 //!
 //! tokio reaches the same behaviour without a lock on most fast paths: atomic state words,
@@ -88,6 +97,18 @@
 
 // The claim above is enforced: the compiler rejects any `unsafe` in here.
 #![forbid(unsafe_code)]
+
+/// A constructor that is a `const fn` in a normal build and a plain `fn` under
+/// `--cfg loom`, where the `Semaphore`'s lock is loom's and cannot be made in a `const`
+/// context. For the constructors of `Semaphore` and of what is built on it.
+macro_rules! const_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])* $vis const fn $($rest)*
+        #[cfg(loom)]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
 
 mod barrier;
 mod blocking;

@@ -74,17 +74,21 @@ pub struct TryLockError(
 );
 
 impl<T> Mutex<T> {
-    /// A new, unlocked mutex holding `value`. `const`, so it can live in a `static`.
-    pub const fn new(value: T) -> Mutex<T> {
-        Mutex {
-            turn: Semaphore::new(1),
-            slot: std::sync::Mutex::new(Some(value)),
+    const_unless_loom! {
+        /// A new, unlocked mutex holding `value`. `const`, so it can live in a `static`.
+        pub fn new(value: T) -> Mutex<T> {
+            Mutex {
+                turn: Semaphore::new(1),
+                slot: std::sync::Mutex::new(Some(value)),
+            }
         }
     }
 
-    /// The same as [`new`](Mutex::new), under tokio's name for the `const` constructor.
-    pub const fn const_new(value: T) -> Mutex<T> {
-        Mutex::new(value)
+    const_unless_loom! {
+        /// The same as [`new`](Mutex::new), under tokio's name for the `const` constructor.
+        pub fn const_new(value: T) -> Mutex<T> {
+            Mutex::new(value)
+        }
     }
 
     /// Waits for the lock, then returns a guard that gives access to the value and unlocks

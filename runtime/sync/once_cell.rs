@@ -75,11 +75,13 @@ impl<T> OnceCell<T> {
         OnceCell::const_new()
     }
 
-    /// An empty cell; `const`, so it can be a `static`.
-    pub const fn const_new() -> OnceCell<T> {
-        OnceCell {
-            value: OnceLock::new(),
-            initialising: Semaphore::const_new(1),
+    const_unless_loom! {
+        /// An empty cell; `const`, so it can be a `static`.
+        pub fn const_new() -> OnceCell<T> {
+            OnceCell {
+                value: OnceLock::new(),
+                initialising: Semaphore::const_new(1),
+            }
         }
     }
 

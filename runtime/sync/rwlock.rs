@@ -22,6 +22,7 @@
 
 use super::mutex::TryLockError;
 use super::semaphore::{Acquire, Semaphore, TryAcquireError};
+use crate::primitives::Mutex;
 use crate::util::lock;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -55,7 +56,7 @@ pub struct RwLock<T> {
     /// How many permits a writer takes.
     max_readers: u32,
     /// Where the value is while nobody writes.
-    slot: std::sync::Mutex<Slot<T>>,
+    slot: Mutex<Slot<T>>,
 }
 
 /// Where a `RwLock`'s value is.
@@ -111,9 +112,11 @@ impl<T> RwLock<T> {
         RwLock::const_new(value)
     }
 
-    /// The same as [`new`](RwLock::new), `const` so that it can be a `static`.
-    pub const fn const_new(value: T) -> RwLock<T> {
-        RwLock::const_with_max_readers(value, MAX_READS)
+    const_unless_loom! {
+        /// The same as [`new`](RwLock::new), `const` so that it can be a `static`.
+        pub fn const_new(value: T) -> RwLock<T> {
+            RwLock::const_with_max_readers(value, MAX_READS)
+        }
     }
 
     /// A lock that admits at most `max_readers` readers at once.
@@ -124,23 +127,25 @@ impl<T> RwLock<T> {
         RwLock::const_with_max_readers(value, max_readers)
     }
 
-    /// [`with_max_readers`](RwLock::with_max_readers), `const`.
-    ///
-    /// # Panics
-    /// As for `with_max_readers`.
-    pub const fn const_with_max_readers(value: T, max_readers: u32) -> RwLock<T> {
-        assert!(
-            max_readers > 0,
-            "a RwLock may not be created with 0 readers"
-        );
-        assert!(
-            max_readers <= MAX_READS,
-            "a RwLock admits at most u32::MAX >> 3 readers"
-        );
-        RwLock {
-            turn: Semaphore::const_new(max_readers as usize),
-            max_readers,
-            slot: std::sync::Mutex::new(Slot::Alone(value)),
+    const_unless_loom! {
+        /// [`with_max_readers`](RwLock::with_max_readers), `const`.
+        ///
+        /// # Panics
+        /// As for `with_max_readers`.
+        pub fn const_with_max_readers(value: T, max_readers: u32) -> RwLock<T> {
+            assert!(
+                max_readers > 0,
+                "a RwLock may not be created with 0 readers"
+            );
+            assert!(
+                max_readers <= MAX_READS,
+                "a RwLock admits at most u32::MAX >> 3 readers"
+            );
+            RwLock {
+                turn: Semaphore::const_new(max_readers as usize),
+                max_readers,
+                slot: Mutex::new(Slot::Alone(value)),
+            }
         }
     }
 

@@ -1,12 +1,13 @@
 //! `Semaphore`: a count of permits, handed out oldest request first.
 
 use super::wait_queue::{Ticket, WaitQueue, WakeList, replace_waker};
+use crate::primitives::Mutex;
 use crate::util::lock;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
 /// A counting semaphore: a pool of permits that tasks acquire and give back.
@@ -95,23 +96,27 @@ impl Semaphore {
     /// The most permits a semaphore can hold: `usize::MAX >> 3`, as in tokio.
     pub const MAX_PERMITS: usize = usize::MAX >> 3;
 
-    /// A semaphore with `permits` permits. `const`, so it can live in a `static`.
-    ///
-    /// # Panics
-    /// If `permits` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
-    pub const fn new(permits: usize) -> Semaphore {
-        assert!(
-            permits <= Semaphore::MAX_PERMITS,
-            "a Semaphore holds at most Semaphore::MAX_PERMITS permits"
-        );
-        Semaphore {
-            state: Mutex::new(Permits::new(permits)),
+    const_unless_loom! {
+        /// A semaphore with `permits` permits. `const`, so it can live in a `static`.
+        ///
+        /// # Panics
+        /// If `permits` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
+        pub fn new(permits: usize) -> Semaphore {
+            assert!(
+                permits <= Semaphore::MAX_PERMITS,
+                "a Semaphore holds at most Semaphore::MAX_PERMITS permits"
+            );
+            Semaphore {
+                state: Mutex::new(Permits::new(permits)),
+            }
         }
     }
 
-    /// The same as [`new`](Semaphore::new), under tokio's name for the `const` constructor.
-    pub const fn const_new(permits: usize) -> Semaphore {
-        Semaphore::new(permits)
+    const_unless_loom! {
+        /// The same as [`new`](Semaphore::new), under tokio's name for the `const` constructor.
+        pub fn const_new(permits: usize) -> Semaphore {
+            Semaphore::new(permits)
+        }
     }
 
     /// How many permits are free right now.
