@@ -82,12 +82,17 @@ impl<T> State<T> {
     /// `n` slots are free again (the receiver took messages out, or a permit went unused):
     /// they go to the oldest waiting senders first. Returns the wakers to wake after
     /// unlocking, the receiver's among them if that made a closed channel idle.
+    #[inline]
     fn slots_freed(&mut self, n: usize) -> WakeList {
         let mut to_wake = match &mut self.room {
             Some(room) => room.release(n),
             None => WakeList::new(),
         };
-        to_wake.extend(self.receiver_if_done());
+        // Only a closed receiver waits for slots to come back; an open channel (every
+        // receive on the hot path) pays one test.
+        if self.closed {
+            to_wake.extend(self.receiver_if_done());
+        }
         to_wake
     }
 
@@ -116,19 +121,30 @@ impl<T> State<T> {
     }
 
     // ANCHOR: poll_slots
-    /// One poll of a wait for `request.wanted` slots, under the lock. The slots are taken
-    /// when it returns `Taken`; on `Refused` the channel is closed and whatever the request
-    /// held went back.
-    fn poll_slots(&mut self, request: &mut SlotRequest, waker: &Waker) -> SlotPoll {
+    /// One poll of a wait for `wanted` slots, under the lock. The slots are taken when it
+    /// returns `Taken`; on `Refused` the channel is closed, whatever the request held went
+    /// back, and `to_wake` has the wakers to wake after the lock.
+    #[inline]
+    fn poll_slots(
+        &mut self,
+        request: &mut SlotRequest,
+        wanted: usize,
+        waker: &Waker,
+        to_wake: &mut WakeList,
+    ) -> SlotPoll {
         let closed = self.closed;
         let room = self.room.as_mut().expect(BOUNDED);
-        let (progress, stale) = match request.ticket {
+        let (progress, stale) = if request.held {
             // Taken in an earlier poll that then ran out of budget: still ours.
-            _ if std::mem::take(&mut request.held) => (Progress::Acquired, None),
-            None => (room.start(request.wanted, waker), None),
-            Some(ticket) => room.check(ticket, waker),
+            request.held = false;
+            (Progress::Acquired, None)
+        } else {
+            match request.ticket {
+                None => (room.start(wanted, waker), None),
+                Some(ticket) => room.check(ticket, waker),
+            }
         };
-        match progress {
+        let given_back = match progress {
             Progress::Queued(ticket) => {
                 request.ticket = Some(ticket);
                 return SlotPoll::Waiting(stale);
@@ -138,33 +154,34 @@ impl<T> State<T> {
                 return SlotPoll::Taken;
             }
             // Granted while waiting, and the receiver closed since: give the slots back.
-            Progress::Acquired => {}
+            Progress::Acquired => wanted,
             // The room closes with the channel (what a refused request held came back).
-            Progress::Closed => request.wanted = 0,
-        }
+            Progress::Closed => 0,
+        };
         request.ticket = None;
-        SlotPoll::Refused(self.slots_freed(request.wanted))
+        *to_wake = self.slots_freed(given_back);
+        SlotPoll::Refused
     }
     // ANCHOR_END: poll_slots
 
-    /// A wait for slots dropped before it completed: out of the queue, and any slot it was
-    /// granted goes on to the next sender. Returns the wakers, and the request's own waker
-    /// (dropped by the caller), both for after the lock.
-    fn cancel_slots(&mut self, request: &SlotRequest) -> (WakeList, Option<Waker>) {
+    /// A wait for `wanted` slots dropped before it completed: out of the queue, and any
+    /// slot it was granted goes on to the next sender. Returns the wakers, and the
+    /// request's own waker (dropped by the caller), both for after the lock.
+    fn cancel_slots(&mut self, request: &SlotRequest, wanted: usize) -> (WakeList, Option<Waker>) {
         let Some(ticket) = request.ticket else {
             return (WakeList::new(), None);
         };
         let room = self.room.as_mut().expect(BOUNDED);
-        let (mut to_wake, own) = room.cancel(ticket, request.wanted);
+        let (mut to_wake, own) = room.cancel(ticket, wanted);
         to_wake.extend(self.receiver_if_done());
         (to_wake, own)
     }
 }
 
-/// A wait for slots: how many, and where it stands in the room's queue.
+/// Where a wait for slots stands in the room's queue. How many slots it wants is passed
+/// to each call instead of stored: for a `send` it is always one.
+#[derive(Default)]
 pub(super) struct SlotRequest {
-    /// Slots asked for.
-    wanted: usize,
     /// Its place in the room's queue, while it waits (or has been granted its slots and
     /// not polled since).
     ticket: Option<Ticket>,
@@ -179,8 +196,8 @@ enum SlotPoll {
     Waiting(Option<Waker>),
     /// The slots are the caller's.
     Taken,
-    /// The channel is closed; the wakers to wake after the lock.
-    Refused(WakeList),
+    /// The channel is closed (the wakers to wake are in the caller's list).
+    Refused,
 }
 
 impl<T> Chan<T> {
@@ -244,11 +261,7 @@ impl<T> Chan<T> {
         Send {
             chan: self,
             value: Some(value),
-            request: SlotRequest {
-                wanted: 1,
-                ticket: None,
-                held: false,
-            },
+            request: SlotRequest::default(),
         }
     }
 
@@ -256,11 +269,8 @@ impl<T> Chan<T> {
     pub(super) fn reserve(&self, n: usize) -> Reserve<'_, T> {
         Reserve {
             chan: self,
-            request: SlotRequest {
-                wanted: n,
-                ticket: None,
-                held: false,
-            },
+            wanted: n,
+            request: SlotRequest::default(),
             done: false,
         }
     }
@@ -570,7 +580,8 @@ impl<T> Future for Send<'_, T> {
             "a send future was polled after completion"
         );
         let mut state = lock(&this.chan.state);
-        let (receiver, to_wake) = match state.poll_slots(&mut this.request, cx.waker()) {
+        let mut to_wake = WakeList::new();
+        let receiver = match state.poll_slots(&mut this.request, 1, cx.waker(), &mut to_wake) {
             SlotPoll::Waiting(stale) => {
                 drop(state);
                 drop(stale);
@@ -580,11 +591,8 @@ impl<T> Future for Send<'_, T> {
                 return Poll::Pending;
             }
             // The slot is ours: push in the same critical section.
-            SlotPoll::Taken => (
-                state.enqueue(this.value.take().expect("checked")),
-                WakeList::new(),
-            ),
-            SlotPoll::Refused(to_wake) => (None, to_wake),
+            SlotPoll::Taken => state.enqueue(this.value.take().expect("checked")),
+            SlotPoll::Refused => None,
         };
         drop(state);
         to_wake.wake_all();
@@ -606,7 +614,7 @@ impl<T> Drop for Send<'_, T> {
         // any) to the next sender in line. (A send that completed holds no ticket and
         // does not lock again.)
         if self.request.ticket.is_some() {
-            let (to_wake, _own_waker) = lock(&self.chan.state).cancel_slots(&self.request);
+            let (to_wake, _own_waker) = lock(&self.chan.state).cancel_slots(&self.request, 1);
             to_wake.wake_all();
         }
         // The unsent value, if any, is dropped after this, with the future's fields: after
@@ -628,6 +636,8 @@ impl<T> Drop for Send<'_, T> {
 pub(super) struct Reserve<'a, T> {
     /// The channel.
     chan: &'a Chan<T>,
+    /// How many slots it asks for.
+    wanted: usize,
     /// Its wait for the slots.
     request: SlotRequest,
     /// Set once it returned its result.
@@ -641,28 +651,30 @@ impl<T> Future for Reserve<'_, T> {
         let this = self.get_mut();
         assert!(!this.done, "a reserve future was polled after completion");
         let mut state = lock(&this.chan.state);
-        let result = match state.poll_slots(&mut this.request, cx.waker()) {
-            SlotPoll::Waiting(stale) => {
-                drop(state);
-                drop(stale);
-                // Waker contract: as for `Send`, our waker is in the room's queue.
-                return Poll::Pending;
-            }
-            SlotPoll::Taken => {
-                drop(state);
-                if crate::task::poll_proceed(cx).is_pending() {
-                    this.request.held = true;
-                    // Waker contract: `poll_proceed` has arranged our task's wake.
+        let mut to_wake = WakeList::new();
+        let result =
+            match state.poll_slots(&mut this.request, this.wanted, cx.waker(), &mut to_wake) {
+                SlotPoll::Waiting(stale) => {
+                    drop(state);
+                    drop(stale);
+                    // Waker contract: as for `Send`, our waker is in the room's queue.
                     return Poll::Pending;
                 }
-                Ok(())
-            }
-            SlotPoll::Refused(to_wake) => {
-                drop(state);
-                to_wake.wake_all();
-                Err(SendError(()))
-            }
-        };
+                SlotPoll::Taken => {
+                    drop(state);
+                    if crate::task::poll_proceed(cx).is_pending() {
+                        this.request.held = true;
+                        // Waker contract: `poll_proceed` has arranged our task's wake.
+                        return Poll::Pending;
+                    }
+                    Ok(())
+                }
+                SlotPoll::Refused => {
+                    drop(state);
+                    to_wake.wake_all();
+                    Err(SendError(()))
+                }
+            };
         this.done = true;
         Poll::Ready(result)
     }
@@ -671,9 +683,10 @@ impl<T> Future for Reserve<'_, T> {
 impl<T> Drop for Reserve<'_, T> {
     fn drop(&mut self) {
         if self.request.held {
-            self.chan.unreserve(self.request.wanted);
+            self.chan.unreserve(self.wanted);
         } else if self.request.ticket.is_some() {
-            let (to_wake, _own_waker) = lock(&self.chan.state).cancel_slots(&self.request);
+            let (to_wake, _own_waker) =
+                lock(&self.chan.state).cancel_slots(&self.request, self.wanted);
             to_wake.wake_all();
         }
     }
