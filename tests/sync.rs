@@ -671,3 +671,168 @@ fn a_cancelled_acquire_gives_back_the_permits_it_had_collected() {
         assert_eq!(permits.num_permits(), 2);
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// tokio's shape: permits, the blocking bridges, notify_last, permit juggling
+
+#[test]
+fn a_permit_reserved_in_one_task_is_filled_in_another_after_the_receiver_closed() {
+    on_each_flavour(|| async {
+        let (tx, mut rx) = mpsc::channel::<String>(2);
+        let permit = tx.clone().reserve_owned().await.expect("room");
+        // One slot is free, two are asked for: it waits, holding the free one.
+        let mut blocked = Box::pin(tx.reserve_many(2));
+        queue_now(&mut blocked).await;
+        rx.close();
+        assert!(
+            blocked.await.is_err(),
+            "turned away, it gives its slot back"
+        );
+        let filler = asincrono::spawn(async move {
+            yield_now().await;
+            // Built only now that the slot is ours; the close does not undo the permit.
+            permit.send("late but reserved".to_string());
+        });
+        assert_eq!(rx.recv().await.as_deref(), Some("late but reserved"));
+        assert_eq!(rx.recv().await, None, "every slot is back: the end");
+        filler.await.expect("the filler");
+    });
+}
+
+#[test]
+fn blocking_send_and_blocking_recv_bridge_threads_and_tasks() {
+    const MESSAGES: usize = 1000;
+    on_each_flavour(|| async {
+        let (to_task, mut from_thread) = mpsc::channel(4);
+        let (to_thread, mut from_task) = mpsc::channel(4);
+        let thread = std::thread::spawn(move || {
+            for i in 0..MESSAGES {
+                to_task.blocking_send(i).expect("the task listens");
+                assert_eq!(from_task.blocking_recv(), Some(i * 2));
+            }
+            drop(to_task); // ends the task's loop, which then drops its sender
+            assert_eq!(from_task.blocking_recv(), None);
+        });
+        while let Some(i) = from_thread.recv().await {
+            to_thread.send(i * 2).await.expect("the thread listens");
+        }
+        drop(to_thread);
+        thread.join().expect("the bridging thread");
+    });
+}
+
+#[test]
+fn a_blocking_call_inside_a_runtime_panics_instead_of_stalling_it() {
+    on_each_flavour(|| async {
+        let (_tx, mut rx) = mpsc::channel::<()>(1);
+        let task = asincrono::spawn(async move { rx.blocking_recv() });
+        let error = task.await.expect_err("it panics");
+        assert!(error.is_panic());
+        let semaphore = Arc::new(Semaphore::new(1));
+        let task = asincrono::spawn(async move { semaphore.blocking_acquire().map(drop) });
+        assert!(task.await.expect_err("it panics").is_panic());
+    });
+}
+
+#[test]
+fn blocking_lock_and_blocking_acquire_wait_for_a_task_to_let_go() {
+    on_each_flavour(|| async {
+        let mutex = Arc::new(Mutex::new(0));
+        let semaphore = Arc::new(Semaphore::new(0));
+        let guard = mutex.clone().lock_owned().await;
+        let (thread_mutex, thread_semaphore) = (mutex.clone(), semaphore.clone());
+        let thread = std::thread::spawn(move || {
+            let permits = thread_semaphore.blocking_acquire_many(2).expect("open");
+            *thread_mutex.blocking_lock() += permits.num_permits();
+        });
+        semaphore.add_permits(2);
+        drop(guard);
+        asincrono::task::spawn_blocking(move || thread.join().expect("the thread"))
+            .await
+            .expect("the join");
+        assert_eq!(*mutex.lock().await, 2);
+        assert_eq!(semaphore.available_permits(), 2);
+    });
+}
+
+#[test]
+fn send_timeout_hands_the_value_back_when_no_room_comes() {
+    on_each_flavour(|| async {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.send_timeout(1, Duration::from_secs(5))
+            .await
+            .expect("room for one");
+        let error = tx
+            .send_timeout(2, Duration::from_millis(20))
+            .await
+            .expect_err("full");
+        assert!(matches!(error, mpsc::error::SendTimeoutError::Timeout(2)));
+        assert_eq!(rx.recv().await, Some(1));
+        drop(rx);
+        let error = tx
+            .send_timeout(3, Duration::from_secs(5))
+            .await
+            .expect_err("closed");
+        assert!(matches!(error, mpsc::error::SendTimeoutError::Closed(3)));
+    });
+}
+
+#[test]
+fn polling_a_waiting_reservation_by_hand_does_not_spend_the_tasks_budget() {
+    on_each_flavour(|| async {
+        // The shape of tokio's own test: each round completes one reservation and polls a
+        // waiting one by hand. If waiting polls spent budget, a round would run out of it
+        // in the hand-polled future, which would then never complete.
+        for n in 1..100 {
+            let (tx, _rx) = mpsc::channel::<()>(n);
+            let held = tx.reserve_many(n).await.expect("room");
+            let mut waiting = Box::pin(tx.reserve_many(n));
+            queue_now(&mut waiting).await;
+            drop(held);
+            let granted = poll_fn(|cx| Poll::Ready(waiting.as_mut().poll(cx))).await;
+            assert!(matches!(granted, Poll::Ready(Ok(_))), "round {n}");
+        }
+    });
+}
+
+#[test]
+fn notify_last_wakes_the_task_that_came_last() {
+    on_each_flavour(|| async {
+        let notify = Arc::new(Notify::new());
+        let woken = Arc::new(AtomicUsize::new(usize::MAX));
+        let mut tasks = Vec::new();
+        for id in 0..3 {
+            let (notify, woken) = (notify.clone(), woken.clone());
+            let mut waiting = Box::pin(async move {
+                notify.notified().await;
+                woken.store(id, Ordering::SeqCst);
+            });
+            queue_now(&mut waiting).await;
+            tasks.push(asincrono::spawn(waiting));
+        }
+        notify.notify_last();
+        let last = tasks.pop().expect("three tasks");
+        last.await.expect("the last waiter");
+        assert_eq!(woken.load(Ordering::SeqCst), 2);
+        notify.notify_waiters();
+        join_all(tasks).await;
+    });
+}
+
+#[test]
+fn weak_unbounded_senders_upgrade_only_while_a_sender_lives() {
+    on_each_flavour(|| async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let weak = tx.downgrade();
+        let task = asincrono::spawn(async move {
+            let tx = weak.upgrade().expect("the first sender is alive");
+            tx.send("through an upgraded weak sender").expect("open");
+            weak
+        });
+        let weak = task.await.expect("the task");
+        drop(tx);
+        assert_eq!(rx.recv().await, Some("through an upgraded weak sender"));
+        assert_eq!(rx.recv().await, None, "the weak sender keeps nothing open");
+        assert!(weak.upgrade().is_none());
+    });
+}

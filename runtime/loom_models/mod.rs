@@ -19,6 +19,7 @@
 
 mod blocking;
 mod support;
+mod sync;
 mod tasks;
 mod timers;
 mod workers;

@@ -65,25 +65,30 @@ pub struct Mutex<T> {
 }
 // ANCHOR_END: mutex_fields
 
-/// The error of [`Mutex::try_lock`]: somebody holds the lock (or is next in line for it).
+/// The error of [`Mutex::try_lock`] (and of `RwLock`'s `try_read` and `try_write`): somebody
+/// holds the lock (or is next in line for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TryLockError(
-    /// Private, so that only the mutex makes one.
-    (),
+    /// Private, so that only the mutex and the `RwLock` make one.
+    pub(super) (),
 );
 
 impl<T> Mutex<T> {
-    /// A new, unlocked mutex holding `value`. `const`, so it can live in a `static`.
-    pub const fn new(value: T) -> Mutex<T> {
-        Mutex {
-            turn: Semaphore::new(1),
-            slot: std::sync::Mutex::new(Some(value)),
+    const_unless_loom! {
+        /// A new, unlocked mutex holding `value`. `const`, so it can live in a `static`.
+        pub fn new(value: T) -> Mutex<T> {
+            Mutex {
+                turn: Semaphore::new(1),
+                slot: std::sync::Mutex::new(Some(value)),
+            }
         }
     }
 
-    /// The same as [`new`](Mutex::new), under tokio's name for the `const` constructor.
-    pub const fn const_new(value: T) -> Mutex<T> {
-        Mutex::new(value)
+    const_unless_loom! {
+        /// The same as [`new`](Mutex::new), under tokio's name for the `const` constructor.
+        pub fn const_new(value: T) -> Mutex<T> {
+            Mutex::new(value)
+        }
     }
 
     /// Waits for the lock, then returns a guard that gives access to the value and unlocks
@@ -124,6 +129,35 @@ impl<T> Mutex<T> {
             mutex: self,
             value: Some(value),
         }
+    }
+
+    /// [`lock`](Mutex::lock) for a plain thread: parks the thread until the lock is ours.
+    /// The way synchronous code shares data with tasks.
+    ///
+    /// ```
+    /// use asincrono::sync::Mutex;
+    /// use std::sync::Arc;
+    ///
+    /// let shared = Arc::new(Mutex::new(1));
+    /// let from_thread = shared.clone();
+    /// std::thread::spawn(move || *from_thread.blocking_lock() += 1).join().unwrap();
+    /// assert_eq!(*shared.blocking_lock(), 2);
+    /// ```
+    ///
+    /// # Panics
+    /// Inside a runtime: parking a thread there would stall its tasks.
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        super::blocking::block_on("Mutex::blocking_lock", self.lock())
+    }
+
+    /// [`lock_owned`](Mutex::lock_owned) for a plain thread.
+    ///
+    /// # Panics
+    /// Inside a runtime.
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        super::blocking::block_on("Mutex::blocking_lock_owned", self.lock_owned())
     }
 
     /// Takes the lock if it is free and nobody is waiting for it; never waits.

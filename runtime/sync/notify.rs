@@ -2,11 +2,11 @@
 
 use super::wait_queue::{Ticket, WaitQueue, WakeList, replace_waker};
 use crate::util::lock;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 /// A way for one task to tell others "something changed, go and look", carrying no data.
@@ -47,11 +47,22 @@ struct State {
     permit: bool,
     /// How many times `notify_waiters` has been called.
     generation: u64,
-    /// `Notified` futures that polled and now wait, oldest first.
-    waiting: WaitQueue<Waker>,
-    /// Waiters that `notify_one` chose and woke but that have not polled since. One that is
-    /// dropped instead passes its notification on, so that it is not lost.
-    chosen: BTreeSet<Ticket>,
+    /// `Notified` futures that polled (or were enabled) and now wait, oldest first, each
+    /// with its task's waker; `None` for one enabled but never polled.
+    waiting: WaitQueue<Option<Waker>>,
+    /// Waiters that `notify_one` or `notify_last` chose and woke but that have not polled
+    /// since, with which end of the queue chose them. One that is dropped instead passes
+    /// its notification on, to the same end, so that it is not lost.
+    chosen: BTreeMap<Ticket, End>,
+}
+
+/// Which waiter a single notification goes to.
+#[derive(Clone, Copy)]
+enum End {
+    /// The one that has waited longest (`notify_one`).
+    Oldest,
+    /// The one that started waiting last (`notify_last`).
+    Newest,
 }
 
 impl Notify {
@@ -63,7 +74,7 @@ impl Notify {
                 permit: false,
                 generation: 0,
                 waiting: WaitQueue::new(),
-                chosen: BTreeSet::new(),
+                chosen: BTreeMap::new(),
             }),
         }
     }
@@ -91,6 +102,20 @@ impl Notify {
         }
     }
 
+    /// [`notified`](Notify::notified) with a future that owns a reference to the `Notify`,
+    /// so that it is `'static` and can move into a spawned task.
+    ///
+    /// # Cancel safety
+    /// As for `notified`.
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        let generation = lock(&self.state).generation;
+        OwnedNotified {
+            notify: self,
+            generation,
+            stage: Stage::Unpolled,
+        }
+    }
+
     /// Wakes the task that has waited longest, or, if none waits, stores a permit for the
     /// next one (if one is stored already, nothing changes).
     ///
@@ -104,7 +129,16 @@ impl Notify {
     /// });
     /// ```
     pub fn notify_one(&self) {
-        let chosen = lock(&self.state).notify_one();
+        let chosen = lock(&self.state).notify(End::Oldest);
+        if let Some(waker) = chosen {
+            waker.wake();
+        }
+    }
+
+    /// Like [`notify_one`](Notify::notify_one), but wakes the task that started waiting
+    /// last. With nobody waiting, it stores the same permit.
+    pub fn notify_last(&self) {
+        let chosen = lock(&self.state).notify(End::Newest);
         if let Some(waker) = chosen {
             waker.wake();
         }
@@ -130,7 +164,7 @@ impl Notify {
             let mut state = lock(&self.state);
             state.generation = state.generation.wrapping_add(1);
             let mut to_wake = WakeList::new();
-            to_wake.extend(state.waiting.take_all());
+            to_wake.extend(state.waiting.take_all().flatten());
             to_wake
         };
         to_wake.wake_all();
@@ -138,12 +172,17 @@ impl Notify {
 }
 
 impl State {
-    /// `notify_one` under the lock: returns the chosen waiter's waker, to wake after it.
-    fn notify_one(&mut self) -> Option<Waker> {
-        match self.waiting.pop_front() {
+    /// `notify_one` or `notify_last` under the lock: returns the chosen waiter's waker (if
+    /// it has one: an enabled, never polled waiter has none), to wake after the lock.
+    fn notify(&mut self, end: End) -> Option<Waker> {
+        let chosen = match end {
+            End::Oldest => self.waiting.pop_front(),
+            End::Newest => self.waiting.pop_back(),
+        };
+        match chosen {
             Some((ticket, waker)) => {
-                self.chosen.insert(ticket);
-                Some(waker)
+                self.chosen.insert(ticket, end);
+                waker
             }
             None => {
                 self.permit = true;
@@ -199,9 +238,15 @@ pub struct Notified<'a> {
 
 impl Notify {
     /// One poll of a `Notified` in `stage`, created at `generation`: has it been notified?
-    /// If not, it is queued with `waker`. Also returns the stale waker it replaced, for the
+    /// If not, it is queued with `waker` (or, from `enable`, with no waker, keeping the one
+    /// it has if it is queued already). Also returns the stale waker it replaced, for the
     /// caller to drop after the lock.
-    fn check(&self, stage: &mut Stage, generation: u64, waker: &Waker) -> (bool, Option<Waker>) {
+    fn check(
+        &self,
+        stage: &mut Stage,
+        generation: u64,
+        waker: Option<&Waker>,
+    ) -> (bool, Option<Waker>) {
         let mut state = lock(&self.state);
         match *stage {
             Stage::Done => (true, None),
@@ -210,17 +255,21 @@ impl Notify {
                     *stage = Stage::Done;
                     (true, None)
                 } else {
-                    *stage = Stage::Waiting(state.waiting.push_back(waker.clone()));
+                    *stage = Stage::Waiting(state.waiting.push_back(waker.cloned()));
                     (false, None)
                 }
             }
             Stage::Waiting(ticket) => {
-                if state.chosen.remove(&ticket) {
+                if state.chosen.remove(&ticket).is_some() {
                     *stage = Stage::Done;
                     return (true, None);
                 }
                 match state.waiting.get_mut(ticket) {
-                    Some(queued) => (false, replace_waker(queued, waker)),
+                    Some(queued) => match (queued, waker) {
+                        (Some(queued), Some(waker)) => (false, replace_waker(queued, waker)),
+                        (queued @ None, Some(waker)) => (false, queued.replace(waker.clone())),
+                        (_, None) => (false, None),
+                    },
                     None => {
                         // Neither queued nor chosen: `notify_waiters` emptied the queue.
                         *stage = Stage::Done;
@@ -232,6 +281,20 @@ impl Notify {
     }
 }
 
+impl Notified<'_> {
+    /// Puts this future in the queue without polling it, so that from now on a
+    /// `notify_one` can choose it (an unpolled `Notified` is otherwise reachable only by
+    /// `notify_waiters`). Returns whether it has been notified already; if so, the next
+    /// poll completes at once. No task is woken for it until it has been polled.
+    ///
+    /// Takes `Pin<&mut Self>` for tokio's signature; the future is `Unpin` here.
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        let (notified, _stale) = this.notify.check(&mut this.stage, this.generation, None);
+        notified
+    }
+}
+
 impl Future for Notified<'_> {
     type Output = ();
 
@@ -239,7 +302,7 @@ impl Future for Notified<'_> {
         let this = self.get_mut();
         let (notified, _stale_waker) =
             this.notify
-                .check(&mut this.stage, this.generation, cx.waker());
+                .check(&mut this.stage, this.generation, Some(cx.waker()));
         if notified {
             Poll::Ready(())
         } else {
@@ -251,18 +314,19 @@ impl Future for Notified<'_> {
 }
 
 // ANCHOR: notified_drop
-impl Drop for Notified<'_> {
-    fn drop(&mut self) {
-        let Stage::Waiting(ticket) = self.stage else {
+impl Notify {
+    /// A `Notified` in `stage` is dropped: out of the queue, and a notification it was
+    /// chosen for passes on.
+    fn leave(&self, stage: &Stage) {
+        let Stage::Waiting(ticket) = *stage else {
             return;
         };
         let (passed_on, _removed) = {
-            let mut state = lock(&self.notify.state);
-            if state.chosen.remove(&ticket) {
-                // Chosen by `notify_one` but dropped before it saw it: pass it on.
-                (state.notify_one(), None)
-            } else {
-                (None, state.waiting.remove(ticket))
+            let mut state = lock(&self.state);
+            match state.chosen.remove(&ticket) {
+                // Chosen by a notification but dropped before it saw it: pass it on.
+                Some(end) => (state.notify(end), None),
+                None => (None, state.waiting.remove(ticket).flatten()),
             }
         };
         if let Some(waker) = passed_on {
@@ -270,7 +334,63 @@ impl Drop for Notified<'_> {
         }
     }
 }
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        self.notify.leave(&self.stage);
+    }
+}
 // ANCHOR_END: notified_drop
+
+/// The future returned by [`Notify::notified_owned`]: a [`Notified`] that keeps its
+/// `Notify` alive through an `Arc`. Everything else is the same.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct OwnedNotified {
+    /// The `Notify` it waits on.
+    notify: Arc<Notify>,
+    /// As in [`Notified`].
+    generation: u64,
+    /// As in [`Notified`].
+    stage: Stage,
+}
+
+impl OwnedNotified {
+    /// As [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        let (notified, _stale) = this.notify.check(&mut this.stage, this.generation, None);
+        notified
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let (notified, _stale_waker) =
+            this.notify
+                .check(&mut this.stage, this.generation, Some(cx.waker()));
+        if notified {
+            Poll::Ready(())
+        } else {
+            // Waker contract: as for `Notified`.
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.notify.leave(&self.stage);
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified").finish_non_exhaustive()
+    }
+}
 
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -364,5 +484,34 @@ mod tests {
         drop(notified);
         notify.notify_one(); // nobody waits any more: stored
         assert!(poll_once(Pin::new(&mut notify.notified()), &waker).is_ready());
+    }
+
+    #[test]
+    fn notify_last_wakes_the_newest_waiter_and_a_dropped_choice_passes_to_the_next_newest() {
+        let notify = Notify::new();
+        let counters: Vec<_> = (0..3).map(|_| CountingWaker::new()).collect();
+        let mut waiters: Vec<_> = (0..3).map(|_| notify.notified()).collect();
+        for (waiter, (_, waker)) in waiters.iter_mut().zip(&counters) {
+            assert!(poll_once(Pin::new(waiter), waker).is_pending());
+        }
+        notify.notify_last();
+        let wakes = || counters.iter().map(|(c, _)| c.wakes()).collect::<Vec<_>>();
+        assert_eq!(wakes(), [0, 0, 1]);
+        drop(waiters.pop());
+        assert_eq!(wakes(), [0, 1, 1]);
+        assert!(poll_once(Pin::new(&mut waiters[1]), &counters[1].1).is_ready());
+        assert!(poll_once(Pin::new(&mut waiters[0]), &counters[0].1).is_pending());
+    }
+
+    #[test]
+    fn an_enabled_future_can_be_chosen_before_it_is_ever_polled() {
+        let notify = Notify::new();
+        let mut notified = notify.notified();
+        assert!(!Pin::new(&mut notified).enable());
+        notify.notify_one(); // chooses it: no permit is stored
+        assert!(Pin::new(&mut notified).enable());
+        let (_, waker) = CountingWaker::new();
+        assert!(poll_once(Pin::new(&mut notify.notified()), &waker).is_pending());
+        assert!(poll_once(Pin::new(&mut notified), &waker).is_ready());
     }
 }

@@ -277,6 +277,40 @@ impl<T> Receiver<T> {
         }
     }
 
+    /// Whether the receiver has given its answer (the value, or that none will come)
+    /// through `try_recv` or by being awaited; polling it again would panic.
+    pub fn is_terminated(&self) -> bool {
+        self.shared.is_none()
+    }
+
+    /// Whether no value is waiting to be taken: none was sent yet, it was taken already, or
+    /// none will come.
+    pub fn is_empty(&self) -> bool {
+        match &self.shared {
+            None => true,
+            Some(shared) => lock(&shared.state).value.is_none(),
+        }
+    }
+
+    /// Waits for the value on a plain thread, parking it: the bridge from synchronous code
+    /// to a task that answers.
+    ///
+    /// ```
+    /// use asincrono::sync::oneshot;
+    ///
+    /// let (tx, rx) = oneshot::channel();
+    /// let runtime = asincrono::Runtime::new().unwrap();
+    /// runtime.spawn(async move { tx.send(7).unwrap() });
+    /// assert_eq!(rx.blocking_recv(), Ok(7));
+    /// ```
+    ///
+    /// # Panics
+    /// Inside a runtime: parking a thread there would stall its tasks.
+    #[track_caller]
+    pub fn blocking_recv(self) -> Result<T, RecvError> {
+        super::blocking::block_on("oneshot::Receiver::blocking_recv", self)
+    }
+
     /// The receiver has its answer (the value, or that none will come): it lets go of the
     /// shared state. Nothing there concerns it any more: the value is out, and the sender is
     /// gone or can only fail (its `send` sees `receiver_closed` and hands the value back), so
@@ -287,8 +321,11 @@ impl<T> Receiver<T> {
 }
 
 /// Awaiting the receiver yields the value, or [`RecvError`] if the sender was dropped
-/// without sending (or the receiver was closed before a value came). Once it has returned
-/// the value, polling it again returns `RecvError` (tokio panics instead).
+/// without sending (or the receiver was closed before a value came).
+///
+/// # Panics
+/// When polled again after it gave its answer (or after `try_recv` gave one), as in tokio:
+/// the channel is spent, and [`is_terminated`](Receiver::is_terminated) says so.
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
@@ -296,7 +333,7 @@ impl<T> Future for Receiver<T> {
         ready!(crate::task::poll_proceed(cx));
         let this = self.get_mut();
         let Some(shared) = &this.shared else {
-            return Poll::Ready(Err(RecvError(()))); // the answer was given already
+            panic!("a oneshot::Receiver was polled after it completed");
         };
         let result = {
             let mut state = lock(&shared.state);
@@ -399,12 +436,29 @@ mod tests {
         tx.send(5).unwrap();
         assert_eq!(poll_once(Pin::new(&mut rx), &waker), Poll::Ready(Ok(5)));
         assert!(rx.shared.is_none(), "answered: the state is let go");
-        assert_eq!(
-            poll_once(Pin::new(&mut rx), &waker),
-            Poll::Ready(Err(RecvError(())))
-        );
+        assert!(rx.is_terminated() && rx.is_empty());
         assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
         rx.close(); // nothing left to close
+    }
+
+    #[test]
+    #[should_panic(expected = "polled after it completed")]
+    fn a_receiver_polled_after_its_answer_panics() {
+        let (tx, mut rx) = channel();
+        let (_, waker) = CountingWaker::new();
+        tx.send(5).unwrap();
+        assert_eq!(poll_once(Pin::new(&mut rx), &waker), Poll::Ready(Ok(5)));
+        let _ = poll_once(Pin::new(&mut rx), &waker);
+    }
+
+    #[test]
+    fn is_empty_and_is_terminated_follow_the_value() {
+        let (tx, mut rx) = channel();
+        assert!(rx.is_empty() && !rx.is_terminated());
+        tx.send(1).unwrap();
+        assert!(!rx.is_empty() && !rx.is_terminated());
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert!(rx.is_empty() && rx.is_terminated());
     }
 
     #[test]

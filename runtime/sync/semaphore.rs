@@ -1,12 +1,13 @@
 //! `Semaphore`: a count of permits, handed out oldest request first.
 
 use super::wait_queue::{Ticket, WaitQueue, WakeList, replace_waker};
+use crate::primitives::Mutex;
 use crate::util::lock;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
 /// A counting semaphore: a pool of permits that tasks acquire and give back.
@@ -56,6 +57,11 @@ pub(super) struct Permits {
     /// Acquirers that were handed everything they asked for but have not polled since.
     /// Their future collects the permits when it polls, or gives them back if it is dropped.
     granted: BTreeSet<Ticket>,
+    /// Acquirers turned away by `close` while holding part of what they asked for, with
+    /// how many they hold. Those permits stay out until the acquirer polls (and fails) or is
+    /// dropped, as in tokio: a bounded channel counts them as still taken, so that its
+    /// closed receiver does not see the channel as idle before the acquirer has let go.
+    refused: BTreeMap<Ticket, usize>,
 }
 // ANCHOR_END: semaphore_state
 
@@ -90,23 +96,27 @@ impl Semaphore {
     /// The most permits a semaphore can hold: `usize::MAX >> 3`, as in tokio.
     pub const MAX_PERMITS: usize = usize::MAX >> 3;
 
-    /// A semaphore with `permits` permits. `const`, so it can live in a `static`.
-    ///
-    /// # Panics
-    /// If `permits` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
-    pub const fn new(permits: usize) -> Semaphore {
-        assert!(
-            permits <= Semaphore::MAX_PERMITS,
-            "a Semaphore holds at most Semaphore::MAX_PERMITS permits"
-        );
-        Semaphore {
-            state: Mutex::new(Permits::new(permits)),
+    const_unless_loom! {
+        /// A semaphore with `permits` permits. `const`, so it can live in a `static`.
+        ///
+        /// # Panics
+        /// If `permits` exceeds [`MAX_PERMITS`](Semaphore::MAX_PERMITS).
+        pub fn new(permits: usize) -> Semaphore {
+            assert!(
+                permits <= Semaphore::MAX_PERMITS,
+                "a Semaphore holds at most Semaphore::MAX_PERMITS permits"
+            );
+            Semaphore {
+                state: Mutex::new(Permits::new(permits)),
+            }
         }
     }
 
-    /// The same as [`new`](Semaphore::new), under tokio's name for the `const` constructor.
-    pub const fn const_new(permits: usize) -> Semaphore {
-        Semaphore::new(permits)
+    const_unless_loom! {
+        /// The same as [`new`](Semaphore::new), under tokio's name for the `const` constructor.
+        pub fn const_new(permits: usize) -> Semaphore {
+            Semaphore::new(permits)
+        }
     }
 
     /// How many permits are free right now.
@@ -229,6 +239,56 @@ impl Semaphore {
         })
     }
 
+    /// Takes up to `n` free permits out of the semaphore for good, without waiting, and
+    /// returns how many it took (fewer than `n` if fewer were free). Permits that are held
+    /// are not touched: shrink by those with [`SemaphorePermit::forget`].
+    pub fn forget_permits(&self, n: usize) -> usize {
+        lock(&self.state).forget(n)
+    }
+
+    /// [`acquire`](Semaphore::acquire) for a plain thread: parks the thread until a permit
+    /// is free.
+    ///
+    /// # Panics
+    /// Inside a runtime: parking a thread there would stall its tasks.
+    #[track_caller]
+    pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
+        super::blocking::block_on("Semaphore::blocking_acquire", self.acquire())
+    }
+
+    /// [`acquire_many`](Semaphore::acquire_many) for a plain thread.
+    ///
+    /// # Panics
+    /// Inside a runtime.
+    #[track_caller]
+    pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
+        super::blocking::block_on("Semaphore::blocking_acquire_many", self.acquire_many(n))
+    }
+
+    /// [`acquire_owned`](Semaphore::acquire_owned) for a plain thread.
+    ///
+    /// # Panics
+    /// Inside a runtime.
+    #[track_caller]
+    pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
+        super::blocking::block_on("Semaphore::blocking_acquire_owned", self.acquire_owned())
+    }
+
+    /// [`acquire_many_owned`](Semaphore::acquire_many_owned) for a plain thread.
+    ///
+    /// # Panics
+    /// Inside a runtime.
+    #[track_caller]
+    pub fn blocking_acquire_many_owned(
+        self: Arc<Self>,
+        n: u32,
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        super::blocking::block_on(
+            "Semaphore::blocking_acquire_many_owned",
+            self.acquire_many_owned(n),
+        )
+    }
+
     /// Takes one permit if one is free and nobody is queued for it; never waits.
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
@@ -302,6 +362,7 @@ impl Permits {
             closed: false,
             waiting: WaitQueue::new(),
             granted: BTreeSet::new(),
+            refused: BTreeMap::new(),
         }
     }
 
@@ -335,12 +396,21 @@ impl Permits {
     pub(super) fn close(&mut self) -> WakeList {
         self.closed = true;
         let mut to_wake = WakeList::new();
-        for waiter in self.waiting.take_all() {
-            // What the head had collected goes back to the pool: nobody claims it now.
-            self.available += waiter.held;
+        while let Some((ticket, waiter)) = self.waiting.pop_front() {
+            // What the head had collected comes back when it polls or is dropped.
+            if waiter.held > 0 {
+                self.refused.insert(ticket, waiter.held);
+            }
             to_wake.push(waiter.waker);
         }
         to_wake
+    }
+
+    /// Takes up to `n` free permits out for good; returns how many it took.
+    pub(super) fn forget(&mut self, n: usize) -> usize {
+        let taken = n.min(self.available);
+        self.available -= taken;
+        taken
     }
 
     // ANCHOR: acquire_start
@@ -377,8 +447,12 @@ impl Permits {
                 Progress::Queued(ticket),
                 replace_waker(&mut waiter.waker, waker),
             ),
-            // Only `close` takes a waiter out without granting it.
-            None => (Progress::Closed, None),
+            // Only `close` takes a waiter out without granting it. What it held goes back;
+            // after a close nobody is queued, so nobody is owed it.
+            None => {
+                self.available += self.refused.remove(&ticket).unwrap_or(0);
+                (Progress::Closed, None)
+            }
         }
     }
 
@@ -393,7 +467,8 @@ impl Permits {
         } else {
             match self.waiting.remove(ticket) {
                 Some(waiter) => (waiter.held, Some(waiter.waker)),
-                None => (0, None), // closed: its permits went back already
+                // Turned away by `close`, perhaps holding a part.
+                None => (self.refused.remove(&ticket).unwrap_or(0), None),
             }
         };
         (self.release(held), removed)
@@ -539,6 +614,33 @@ impl SemaphorePermit<'_> {
     pub fn num_permits(&self) -> usize {
         self.permits
     }
+
+    /// The semaphore the permits came from.
+    pub fn semaphore(&self) -> &Semaphore {
+        self.semaphore
+    }
+
+    /// Takes `other`'s permits into this handle, so that they go back together.
+    ///
+    /// # Panics
+    /// If `other` holds permits of another semaphore.
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            std::ptr::eq(self.semaphore, other.semaphore),
+            "cannot merge permits of different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
+
+    /// Moves `n` of this handle's permits into a new handle; `None` (and nothing moved)
+    /// if it holds fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(SemaphorePermit {
+            semaphore: self.semaphore,
+            permits: n,
+        })
+    }
 }
 
 impl Drop for SemaphorePermit<'_> {
@@ -573,6 +675,28 @@ impl OwnedSemaphorePermit {
     /// The semaphore the permits came from.
     pub fn semaphore(&self) -> &Arc<Semaphore> {
         &self.semaphore
+    }
+
+    /// Takes `other`'s permits into this handle, so that they go back together.
+    ///
+    /// # Panics
+    /// If `other` holds permits of another semaphore.
+    pub fn merge(&mut self, mut other: Self) {
+        assert!(
+            Arc::ptr_eq(&self.semaphore, &other.semaphore),
+            "cannot merge permits of different semaphores"
+        );
+        self.permits += std::mem::take(&mut other.permits);
+    }
+
+    /// Moves `n` of this handle's permits into a new handle; `None` (and nothing moved)
+    /// if it holds fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        self.permits = self.permits.checked_sub(n)?;
+        Some(OwnedSemaphorePermit {
+            semaphore: self.semaphore.clone(),
+            permits: n,
+        })
     }
 }
 
@@ -733,15 +857,67 @@ mod tests {
     }
 
     #[test]
-    fn close_returns_the_partial_grant_of_the_head() {
-        let semaphore = Semaphore::new(1);
+    fn the_head_turned_away_by_close_returns_its_partial_grant_when_it_polls_or_drops() {
+        let semaphore = Semaphore::new(2);
         let (_, waker) = CountingWaker::new();
-        let mut acquire = Box::pin(semaphore.acquire_many(2));
-        assert!(poll_once(acquire.as_mut(), &waker).is_pending());
+        let mut polled = Box::pin(semaphore.acquire_many(3));
+        assert!(poll_once(polled.as_mut(), &waker).is_pending());
         assert_eq!(semaphore.available_permits(), 0);
         semaphore.close();
+        assert_eq!(semaphore.available_permits(), 0, "still held by the head");
+        assert!(poll_once(polled.as_mut(), &waker).is_ready());
+        assert_eq!(semaphore.available_permits(), 2);
+
+        let semaphore = Semaphore::new(1);
+        let mut dropped = Box::pin(semaphore.acquire_many(2));
+        assert!(poll_once(dropped.as_mut(), &waker).is_pending());
+        semaphore.close();
+        drop(dropped);
         assert_eq!(semaphore.available_permits(), 1);
-        assert!(poll_once(acquire.as_mut(), &waker).is_ready());
+    }
+
+    #[test]
+    fn forget_permits_takes_only_what_is_free() {
+        let semaphore = Semaphore::new(3);
+        let _held = semaphore.try_acquire().unwrap();
+        assert_eq!(semaphore.forget_permits(5), 2);
+        assert_eq!(semaphore.available_permits(), 0);
+    }
+
+    #[test]
+    fn split_and_merge_move_permits_between_handles() {
+        let semaphore = Semaphore::new(4);
+        let mut three = semaphore.try_acquire_many(3).unwrap();
+        let one = three.split(1).unwrap();
+        assert!(three.split(3).is_none(), "only two left to split off");
+        assert_eq!((three.num_permits(), one.num_permits()), (2, 1));
+        drop(one);
+        assert_eq!(semaphore.available_permits(), 2);
+        let other = semaphore.try_acquire().unwrap();
+        three.merge(other);
+        assert_eq!(three.num_permits(), 3);
+        drop(three);
+        assert_eq!(semaphore.available_permits(), 4);
+    }
+
+    #[test]
+    #[should_panic(expected = "different semaphores")]
+    fn merging_permits_of_two_semaphores_panics() {
+        let (first, second) = (Semaphore::new(1), Semaphore::new(1));
+        let mut permit = first.try_acquire().unwrap();
+        permit.merge(second.try_acquire().unwrap());
+    }
+
+    #[test]
+    fn blocking_acquire_waits_for_a_permit_from_another_thread() {
+        let semaphore = Arc::new(Semaphore::new(0));
+        let adder = semaphore.clone();
+        let thread = std::thread::spawn(move || adder.add_permits(2));
+        let two = semaphore.blocking_acquire_many(2).unwrap();
+        thread.join().unwrap();
+        assert_eq!(two.num_permits(), 2);
+        semaphore.close();
+        assert!(semaphore.clone().blocking_acquire_owned().is_err());
     }
 
     #[test]

@@ -52,6 +52,11 @@ impl<W> WaitQueue<W> {
         self.waiters.pop_first()
     }
 
+    /// Takes the newest waiter out.
+    pub(super) fn pop_back(&mut self) -> Option<(Ticket, W)> {
+        self.waiters.pop_last()
+    }
+
     /// The waiter filed under `ticket`, if it is still queued.
     pub(super) fn get_mut(&mut self, ticket: Ticket) -> Option<&mut W> {
         self.waiters.get_mut(&ticket)

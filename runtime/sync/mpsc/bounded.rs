@@ -10,9 +10,11 @@
 //! lock-free semaphore.
 
 use super::chan::Chan;
-use super::error::{SendError, TrySendError};
+use super::error::{SendError, SendTimeoutError, TrySendError};
+use super::permit::{OwnedPermit, Permit, PermitIterator};
 use crate::sync::Semaphore;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Creates a bounded channel holding at most `capacity` messages: senders wait for room
 /// when it is full (back-pressure).
@@ -55,7 +57,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// The sending half of a bounded channel. Clone it for more producers.
 pub struct Sender<T> {
     /// The channel.
-    chan: Arc<Chan<T>>,
+    pub(super) chan: Arc<Chan<T>>,
 }
 
 /// The receiving half of a bounded channel.
@@ -96,13 +98,163 @@ impl<T> Sender<T> {
         self.chan.try_send(value)
     }
 
-    /// How many messages could be sent right now without waiting.
+    /// How many messages could be sent right now without waiting: the slots neither
+    /// holding a message nor reserved by a permit.
     pub fn capacity(&self) -> usize {
         self.chan.free_slots()
     }
+
+    /// The channel's number of slots, as given to [`channel`]; it never changes.
+    pub fn max_capacity(&self) -> usize {
+        self.chan.capacity()
+    }
+
+    /// Waits for a free slot and reserves it: the returned [`Permit`] sends one message
+    /// without waiting and without failing. Waits in the same first-come queue as `send`.
+    /// Fails if the receiver is gone or closed.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future loses only its place in the queue; a slot it had
+    /// just been granted goes on to the next sender.
+    pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
+        self.chan.reserve(1).await?;
+        Ok(Permit { chan: &self.chan })
+    }
+
+    /// Waits for `n` free slots and reserves them all at once, as an iterator of permits.
+    /// Fails at once if `n` is more than the channel's capacity (it could never succeed),
+    /// and when the receiver is gone or closed.
+    ///
+    /// ```
+    /// use asincrono::sync::mpsc;
+    ///
+    /// asincrono::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(4);
+    ///     for (i, permit) in tx.reserve_many(3).await.unwrap().enumerate() {
+    ///         permit.send(i);
+    ///     }
+    ///     assert_eq!(rx.len(), 3);
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    /// As for [`reserve`](Sender::reserve): slots granted so far go back.
+    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
+        if n > self.max_capacity() {
+            return Err(SendError(()));
+        }
+        self.chan.reserve(n).await?;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            left: n,
+        })
+    }
+
+    /// [`reserve`](Sender::reserve) with a permit that owns the sender, so that it can
+    /// move into a spawned task.
+    ///
+    /// # Cancel safety
+    /// As for [`reserve`](Sender::reserve); the sender is dropped with the future.
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        self.chan.reserve(1).await?;
+        Ok(OwnedPermit { sender: Some(self) })
+    }
+
+    /// Reserves a slot if one is free now (and nobody waits for room before us); never
+    /// waits.
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        self.chan.try_reserve(1)?;
+        Ok(Permit { chan: &self.chan })
+    }
+
+    /// Reserves `n` slots if they are all free now; never waits. `Full` if `n` is more
+    /// than the channel's capacity.
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        self.chan.try_reserve(n)?;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            left: n,
+        })
+    }
+
+    /// [`try_reserve`](Sender::try_reserve) with an owning permit. On failure the sender
+    /// comes back inside the error.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        match self.chan.try_reserve(1) {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(self)),
+            Err(TrySendError::Closed(())) => Err(TrySendError::Closed(self)),
+        }
+    }
+
+    /// [`send`](Sender::send), giving up after `timeout`. The value comes back in the
+    /// error either way: it is only moved into the channel once a slot is ours.
+    ///
+    /// # Cancel safety
+    /// As for [`send`](Sender::send): a dropped future drops the value unsent.
+    ///
+    /// # Panics
+    /// When polled outside a runtime while it has to wait (the timer needs one).
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match crate::time::timeout(timeout, self.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(value);
+                Ok(())
+            }
+            Ok(Err(SendError(()))) => Err(SendTimeoutError::Closed(value)),
+            Err(_elapsed) => Err(SendTimeoutError::Timeout(value)),
+        }
+    }
+
+    /// [`send`](Sender::send) for a plain thread: parks it until there is room. The way
+    /// synchronous code feeds a task.
+    ///
+    /// ```
+    /// use asincrono::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let producer = std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         tx.blocking_send(i).unwrap(); // parks while the slot is taken
+    ///     }
+    /// });
+    /// let total = asincrono::block_on(async move {
+    ///     let mut total = 0;
+    ///     while let Some(i) = rx.recv().await {
+    ///         total += i;
+    ///     }
+    ///     total
+    /// });
+    /// producer.join().unwrap();
+    /// assert_eq!(total, 3);
+    /// ```
+    ///
+    /// # Panics
+    /// Inside a runtime: parking a thread there would stall its tasks.
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        crate::sync::blocking::block_on("mpsc::Sender::blocking_send", self.send(value))
+    }
 }
 
-channel_ends!(Sender, Receiver);
+impl<T> Receiver<T> {
+    /// How many more messages the channel could hold right now: its slots neither holding
+    /// a message nor reserved by a permit.
+    pub fn capacity(&self) -> usize {
+        self.chan.free_slots()
+    }
+
+    /// The channel's number of slots, as given to [`channel`].
+    pub fn max_capacity(&self) -> usize {
+        self.chan.capacity()
+    }
+}
+
+channel_ends!(Sender, Receiver, WeakSender);
 
 #[cfg(test)]
 mod tests {
@@ -338,5 +490,128 @@ mod tests {
     #[should_panic(expected = "capacity must be at least 1")]
     fn a_zero_capacity_panics() {
         let _ = channel::<u8>(0);
+    }
+
+    #[test]
+    fn a_permit_holds_its_slot_until_it_sends_or_drops() {
+        let (tx, mut rx) = channel(2);
+        let permit = tx.try_reserve().unwrap();
+        let mut permits = tx.try_reserve_many(1).unwrap();
+        assert_eq!((tx.capacity(), tx.max_capacity()), (0, 2));
+        assert!(matches!(tx.try_send(1), Err(TrySendError::Full(1))));
+        let (sender, waker) = CountingWaker::new();
+        let mut send = Box::pin(tx.send(3));
+        assert!(poll_once(send.as_mut(), &waker).is_pending());
+        permit.send(1);
+        assert_eq!(sender.wakes(), 0, "a sent permit's slot holds the message");
+        drop(permits.next()); // an unused permit gives its slot back...
+        assert_eq!(sender.wakes(), 1, "...to the sender waiting for one");
+        assert!(poll_once(send.as_mut(), &waker).is_ready());
+        assert!(permits.next().is_none());
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Ok(3));
+        assert_eq!(tx.capacity(), 2, "no slot was lost");
+    }
+
+    #[test]
+    fn a_closed_receiver_waits_for_the_permits_taken_before_the_close() {
+        let (tx, mut rx) = channel(4);
+        let first = tx.try_reserve().unwrap();
+        let second = tx.clone().try_reserve_owned().unwrap();
+        rx.close();
+        assert!(
+            tx.try_reserve().is_err(),
+            "no new reservation after the close"
+        );
+        let (receiver, waker) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Empty),
+            "permits are still out"
+        );
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        first.send(1);
+        assert_eq!(receiver.wakes(), 1);
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(1)));
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        let sender = second.release(); // the last slot comes back: the end
+        assert_eq!(receiver.wakes(), 2);
+        assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+        drop(sender);
+    }
+
+    #[test]
+    fn reservations_beyond_the_capacity_fail_at_once() {
+        let (tx, _rx) = channel::<()>(2);
+        assert!(matches!(
+            tx.try_reserve_many(3),
+            Err(TrySendError::Full(()))
+        ));
+        let (_, waker) = CountingWaker::new();
+        let mut reserve = Box::pin(tx.reserve_many(3));
+        assert!(matches!(
+            poll_once(reserve.as_mut(), &waker),
+            Poll::Ready(Err(SendError(())))
+        ));
+        assert_eq!(tx.try_reserve_many(0).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_dropped_receiver_drops_its_waker_and_what_permits_send_later() {
+        let (tx, mut rx) = channel(2);
+        let (counter, waker) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        let permit = tx.try_reserve().unwrap();
+        assert_eq!(
+            Arc::strong_count(&counter),
+            3,
+            "the test, `waker`, the channel"
+        );
+        drop(rx);
+        assert_eq!(
+            Arc::strong_count(&counter),
+            2,
+            "the channel let go of the waker"
+        );
+        let value = Arc::new(());
+        permit.send(value.clone());
+        assert_eq!(Arc::strong_count(&value), 1, "nobody can read it: dropped");
+        assert_eq!(tx.capacity(), 2);
+    }
+
+    #[test]
+    fn weak_senders_neither_keep_the_channel_open_nor_outlive_the_last_sender() {
+        let (tx, mut rx) = channel::<u8>(1);
+        let weak = tx.downgrade();
+        let weak_clone = weak.clone();
+        assert_eq!((tx.strong_count(), tx.weak_count()), (1, 2));
+        let upgraded = weak.upgrade().expect("a sender is alive");
+        assert_eq!(rx.sender_strong_count(), 2);
+        drop((tx, upgraded));
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+        assert!(weak_clone.upgrade().is_none());
+        drop(weak);
+        assert_eq!(rx.sender_weak_count(), 1);
+    }
+
+    #[test]
+    fn recv_many_takes_up_to_its_limit_and_frees_their_slots() {
+        let (tx, mut rx) = channel(4);
+        for i in 0..4 {
+            tx.try_send(i).unwrap();
+        }
+        let (_, waker) = CountingWaker::new();
+        let mut cx = Context::from_waker(&waker);
+        let mut buffer = vec![-1];
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 0), Poll::Ready(0));
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut buffer, 3), Poll::Ready(3));
+        assert_eq!((buffer, rx.len(), tx.capacity()), (vec![-1, 0, 1, 2], 1, 3));
+        drop(tx);
+        let mut rest = Vec::new();
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut rest, 8), Poll::Ready(1));
+        assert_eq!(rx.poll_recv_many(&mut cx, &mut rest, 8), Poll::Ready(0));
+        assert!(rx.is_empty() && rx.is_closed());
     }
 }

@@ -1,6 +1,13 @@
 //! The channel itself, shared by both flavours: a queue of messages, the receiver's waker,
 //! who is still connected and, for the bounded flavour, the free slots and the senders
 //! waiting for one. All of it sits behind one lock.
+//!
+//! A bounded channel's slot is taken either by a `send` (which pushes in the same critical
+//! section) or by a `reserve` (which hands the slot to a permit that pushes later). Both
+//! wait for slots through the one [`SlotRequest`], so they queue together, in one order.
+//! A closed receiver still receives what the permits taken before the close send; it sees
+//! the end of the channel only once the queue is empty and every slot is back (tokio's
+//! "idle" rule), and whoever returns the last slot wakes it.
 
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::sync::semaphore::{Permits, Progress, TryAcquireError};
@@ -27,6 +34,14 @@ struct State<T> {
     senders: usize,
     /// Set when the receiver closes or is dropped: sends fail from then on.
     closed: bool,
+    /// Set when the receiver is dropped: a permit's send then drops its value, since
+    /// nobody will ever read it.
+    receiver_gone: bool,
+    /// How many `WeakSender`s (or `WeakUnboundedSender`s) exist. They keep nothing open;
+    /// the count is only reported.
+    weak_senders: usize,
+    /// A bounded channel's number of slots; unused (zero) for an unbounded one.
+    capacity: usize,
     /// The receiver's task, while it waits for a message.
     receiver_waker: Option<Waker>,
     /// Tasks waiting in `Sender::closed()`, any number of them.
@@ -64,14 +79,125 @@ impl<T> State<T> {
     }
     // ANCHOR_END: chan_enqueue
 
-    /// The receiver took a message out: in a bounded channel its slot is free again, and
-    /// goes to the oldest waiting sender first. Returns the wakers to wake after unlocking.
-    fn slot_freed(&mut self) -> WakeList {
-        match &mut self.room {
-            Some(room) => room.release(1),
+    /// `n` slots are free again (the receiver took messages out, or a permit went unused):
+    /// they go to the oldest waiting senders first. Returns the wakers to wake after
+    /// unlocking, the receiver's among them if that made a closed channel idle.
+    #[inline]
+    fn slots_freed(&mut self, n: usize) -> WakeList {
+        let mut to_wake = match &mut self.room {
+            Some(room) => room.release(n),
             None => WakeList::new(),
+        };
+        // Only a closed receiver waits for slots to come back; an open channel (every
+        // receive on the hot path) pays one test.
+        if self.closed {
+            to_wake.extend(self.receiver_if_done());
+        }
+        to_wake
+    }
+
+    /// Whether every slot is back: no message queued, no permit out, no slot granted to a
+    /// sender that has yet to collect it. Always true of an unbounded channel.
+    fn idle(&self) -> bool {
+        self.room
+            .as_ref()
+            .is_none_or(|room| room.available() == self.capacity)
+    }
+
+    /// Whether the receiver has seen everything it ever will: the queue is empty and either
+    /// every sender is gone or the channel is closed and idle.
+    fn done(&self) -> bool {
+        self.queue.is_empty() && (self.senders == 0 || (self.closed && self.idle()))
+    }
+
+    /// The receiver's waker, if it waits and a slot coming back just made it done: a
+    /// closed receiver waits for the permits still out, and the last one back wakes it.
+    fn receiver_if_done(&mut self) -> Option<Waker> {
+        if self.closed && self.receiver_waker.is_some() && self.done() {
+            self.receiver_waker.take()
+        } else {
+            None
         }
     }
+
+    // ANCHOR: poll_slots
+    /// One poll of a wait for `wanted` slots, under the lock. The slots are taken when it
+    /// returns `Taken`; on `Refused` the channel is closed, whatever the request held went
+    /// back, and `to_wake` has the wakers to wake after the lock.
+    #[inline]
+    fn poll_slots(
+        &mut self,
+        request: &mut SlotRequest,
+        wanted: usize,
+        waker: &Waker,
+        to_wake: &mut WakeList,
+    ) -> SlotPoll {
+        let closed = self.closed;
+        let room = self.room.as_mut().expect(BOUNDED);
+        let (progress, stale) = if request.held {
+            // Taken in an earlier poll that then ran out of budget: still ours.
+            request.held = false;
+            (Progress::Acquired, None)
+        } else {
+            match request.ticket {
+                None => (room.start(wanted, waker), None),
+                Some(ticket) => room.check(ticket, waker),
+            }
+        };
+        let given_back = match progress {
+            Progress::Queued(ticket) => {
+                request.ticket = Some(ticket);
+                return SlotPoll::Waiting(stale);
+            }
+            Progress::Acquired if !closed => {
+                request.ticket = None;
+                return SlotPoll::Taken;
+            }
+            // Granted while waiting, and the receiver closed since: give the slots back.
+            Progress::Acquired => wanted,
+            // The room closes with the channel (what a refused request held came back).
+            Progress::Closed => 0,
+        };
+        request.ticket = None;
+        *to_wake = self.slots_freed(given_back);
+        SlotPoll::Refused
+    }
+    // ANCHOR_END: poll_slots
+
+    /// A wait for `wanted` slots dropped before it completed: out of the queue, and any
+    /// slot it was granted goes on to the next sender. Returns the wakers, and the
+    /// request's own waker (dropped by the caller), both for after the lock.
+    fn cancel_slots(&mut self, request: &SlotRequest, wanted: usize) -> (WakeList, Option<Waker>) {
+        let Some(ticket) = request.ticket else {
+            return (WakeList::new(), None);
+        };
+        let room = self.room.as_mut().expect(BOUNDED);
+        let (mut to_wake, own) = room.cancel(ticket, wanted);
+        to_wake.extend(self.receiver_if_done());
+        (to_wake, own)
+    }
+}
+
+/// Where a wait for slots stands in the room's queue. How many slots it wants is passed
+/// to each call instead of stored: for a `send` it is always one.
+#[derive(Default)]
+pub(super) struct SlotRequest {
+    /// Its place in the room's queue, while it waits (or has been granted its slots and
+    /// not polled since).
+    ticket: Option<Ticket>,
+    /// Set when it took its slots in a poll that could not complete for lack of budget:
+    /// the slots are its own, to collect at the next poll or give back if dropped.
+    held: bool,
+}
+
+/// What one poll of a [`SlotRequest`] found.
+enum SlotPoll {
+    /// Still waiting; the waker it replaced, to drop after the lock.
+    Waiting(Option<Waker>),
+    /// The slots are the caller's.
+    Taken,
+    /// The channel is closed (the wakers to wake are in the caller's list).
+    Refused,
 }
 
 impl<T> Chan<T> {
@@ -83,6 +209,9 @@ impl<T> Chan<T> {
                 queue: VecDeque::new(),
                 senders: 1,
                 closed: false,
+                receiver_gone: false,
+                weak_senders: 0,
+                capacity: capacity.unwrap_or(0),
                 receiver_waker: None,
                 closed_waiters: WaitQueue::new(),
                 room: capacity.map(Permits::new),
@@ -132,13 +261,102 @@ impl<T> Chan<T> {
         Send {
             chan: self,
             value: Some(value),
-            ticket: None,
+            request: SlotRequest::default(),
         }
+    }
+
+    /// The future that waits for `n` slots and takes them, for permits to fill later.
+    pub(super) fn reserve(&self, n: usize) -> Reserve<'_, T> {
+        Reserve {
+            chan: self,
+            wanted: n,
+            request: SlotRequest::default(),
+            done: false,
+        }
+    }
+
+    /// Takes `n` slots if they are free now (and nobody waits for room before us).
+    pub(super) fn try_reserve(&self, n: usize) -> Result<(), TrySendError<()>> {
+        let mut state = lock(&self.state);
+        if n > state.capacity {
+            return Err(TrySendError::Full(()));
+        }
+        match state.room.as_mut().expect(BOUNDED).try_take(n) {
+            Ok(()) => Ok(()),
+            Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
+            Err(TryAcquireError::Closed) => Err(TrySendError::Closed(())),
+        }
+    }
+
+    /// A permit's send: pushes `value` into the slot the permit holds. If the receiver is
+    /// gone the value is dropped instead (after unlocking) and its slot freed.
+    pub(super) fn send_reserved(&self, value: T) {
+        let mut state = lock(&self.state);
+        if state.receiver_gone {
+            let to_wake = state.slots_freed(1);
+            drop(state);
+            to_wake.wake_all();
+            drop(value);
+            return;
+        }
+        let receiver = state.enqueue(value);
+        drop(state);
+        if let Some(waker) = receiver {
+            waker.wake();
+        }
+    }
+
+    /// Gives back `n` reserved slots that were never used.
+    pub(super) fn unreserve(&self, n: usize) {
+        let to_wake = lock(&self.state).slots_freed(n);
+        to_wake.wake_all();
     }
 
     /// How many messages a bounded channel could take right now without waiting.
     pub(super) fn free_slots(&self) -> usize {
         lock(&self.state).room.as_ref().expect(BOUNDED).available()
+    }
+
+    /// A bounded channel's number of slots.
+    pub(super) fn capacity(&self) -> usize {
+        lock(&self.state).capacity
+    }
+
+    /// How many messages are queued.
+    pub(super) fn len(&self) -> usize {
+        lock(&self.state).queue.len()
+    }
+
+    /// Whether every sender is gone or the receiver closed (messages may still be queued).
+    pub(super) fn is_closed_for_receiver(&self) -> bool {
+        let state = lock(&self.state);
+        state.closed || state.senders == 0
+    }
+
+    /// How many senders, and how many weak senders, exist.
+    pub(super) fn sender_counts(&self) -> (usize, usize) {
+        let state = lock(&self.state);
+        (state.senders, state.weak_senders)
+    }
+
+    /// A weak sender is made (or cloned).
+    pub(super) fn add_weak_sender(&self) {
+        lock(&self.state).weak_senders += 1;
+    }
+
+    /// A weak sender is dropped.
+    pub(super) fn drop_weak_sender(&self) {
+        lock(&self.state).weak_senders -= 1;
+    }
+
+    /// A weak sender asks to become a sender: it may while at least one sender exists.
+    pub(super) fn upgrade(&self) -> bool {
+        let mut state = lock(&self.state);
+        if state.senders == 0 {
+            return false;
+        }
+        state.senders += 1;
+        true
     }
 
     // ANCHOR: chan_poll_recv
@@ -148,32 +366,64 @@ impl<T> Chan<T> {
         ready!(crate::task::poll_proceed(cx));
         let mut state = lock(&self.state);
         if let Some(value) = state.queue.pop_front() {
-            let senders = state.slot_freed();
+            let senders = state.slots_freed(1);
             drop(state);
             senders.wake_all();
             return Poll::Ready(Some(value));
         }
-        if state.closed || state.senders == 0 {
+        if state.done() {
             return Poll::Ready(None);
         }
         let stale = store_waker(&mut state.receiver_waker, cx.waker());
         drop(state);
         drop(stale);
         // Waker contract: our waker is in `receiver_waker`. The next push takes and wakes
-        // it, and so does the last sender's drop; both after unlocking.
+        // it, and so does the last sender's drop, and (once closed) the return of the last
+        // slot; all after unlocking.
         Poll::Pending
     }
     // ANCHOR_END: chan_poll_recv
+
+    /// Moves up to `limit` queued messages to the end of `buffer`, waiting for the first
+    /// one; `Ready(0)` at once when `limit` is zero, and once nothing more can arrive.
+    pub(super) fn poll_recv_many(
+        &self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        ready!(crate::task::poll_proceed(cx));
+        let mut state = lock(&self.state);
+        let taken = limit.min(state.queue.len());
+        if taken > 0 {
+            // `extend` from a `Drain` reserves only what it adds: a buffer with room for
+            // `taken` more keeps its capacity.
+            buffer.extend(state.queue.drain(..taken));
+            let senders = state.slots_freed(taken);
+            drop(state);
+            senders.wake_all();
+            return Poll::Ready(taken);
+        }
+        if state.done() {
+            return Poll::Ready(0);
+        }
+        let stale = store_waker(&mut state.receiver_waker, cx.waker());
+        drop(state);
+        drop(stale);
+        // Waker contract: as for `poll_recv`.
+        Poll::Pending
+    }
 
     /// Takes the oldest message if there is one; never waits.
     pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
         let (value, senders) = {
             let mut state = lock(&self.state);
             match state.queue.pop_front() {
-                Some(value) => (value, state.slot_freed()),
-                None if state.closed || state.senders == 0 => {
-                    return Err(TryRecvError::Disconnected);
-                }
+                Some(value) => (value, state.slots_freed(1)),
+                None if state.done() => return Err(TryRecvError::Disconnected),
                 None => return Err(TryRecvError::Empty),
             }
         };
@@ -199,11 +449,19 @@ impl<T> Chan<T> {
     }
 
     // ANCHOR: close_and_discard
-    /// The receiver is dropped: close, and drop the messages nobody will read (after
-    /// unlocking: their destructors are user code).
+    /// The receiver is dropped: close, and drop the messages nobody will read and the
+    /// receiver's waker (after unlocking: destructors are user code, and a waker may hold
+    /// the last reference to a task).
     pub(super) fn close_and_discard(&self) {
         self.close();
-        let unread = std::mem::take(&mut lock(&self.state).queue);
+        let (unread, waker) = {
+            let mut state = lock(&self.state);
+            state.receiver_gone = true;
+            let unread = std::mem::take(&mut state.queue);
+            let freed = state.slots_freed(unread.len());
+            (unread, (freed, state.receiver_waker.take()))
+        };
+        drop(waker);
         drop(unread);
     }
     // ANCHOR_END: close_and_discard
@@ -302,9 +560,8 @@ pub(super) struct Send<'a, T> {
     chan: &'a Chan<T>,
     /// The value, until it is pushed or handed back; `None` once the future completed.
     value: Option<T>,
-    /// Its place in the room's queue, while it waits for a slot (or has been granted one
-    /// and not polled since).
-    ticket: Option<Ticket>,
+    /// Its wait for one slot.
+    request: SlotRequest,
 }
 
 // The value is only ever moved, never pinned: nothing here hands out a `Pin<&mut T>`, so the
@@ -323,34 +580,22 @@ impl<T> Future for Send<'_, T> {
             "a send future was polled after completion"
         );
         let mut state = lock(&this.chan.state);
-        let closed = state.closed;
-        let room = state.room.as_mut().expect(BOUNDED);
-        let (progress, stale) = match this.ticket {
-            None => (room.start(1, cx.waker()), None),
-            Some(ticket) => room.check(ticket, cx.waker()),
-        };
-        let mut senders = WakeList::new();
-        let mut receiver = None;
-        match progress {
-            Progress::Queued(ticket) => {
-                this.ticket = Some(ticket);
+        let mut to_wake = WakeList::new();
+        let receiver = match state.poll_slots(&mut this.request, 1, cx.waker(), &mut to_wake) {
+            SlotPoll::Waiting(stale) => {
                 drop(state);
                 drop(stale);
-                // Waker contract: our waker is in the room's queue under `ticket`. Whoever
-                // hands us a slot (the receive that frees one, or a sender granted one
-                // before us that gives it up) or closes the channel takes it out and wakes
-                // it, after unlocking.
+                // Waker contract: our waker is in the room's queue. Whoever hands us a slot
+                // (the receive that frees one, or a sender granted one before us that gives
+                // it up) or closes the channel takes it out and wakes it, after unlocking.
                 return Poll::Pending;
             }
-            // The room closes with the channel: the receiver is gone or closed.
-            Progress::Closed => {}
-            // Granted a slot while waiting, and the receiver closed since: give it back.
-            Progress::Acquired if closed => senders = room.release(1),
-            Progress::Acquired => receiver = state.enqueue(this.value.take().expect("checked")),
-        }
-        this.ticket = None;
+            // The slot is ours: push in the same critical section.
+            SlotPoll::Taken => state.enqueue(this.value.take().expect("checked")),
+            SlotPoll::Refused => None,
+        };
         drop(state);
-        senders.wake_all();
+        to_wake.wake_all();
         if let Some(waker) = receiver {
             waker.wake();
         }
@@ -365,17 +610,84 @@ impl<T> Future for Send<'_, T> {
 
 impl<T> Drop for Send<'_, T> {
     fn drop(&mut self) {
-        if let Some(ticket) = self.ticket {
-            // Still queued, or granted a slot it never used: out of the queue, and the slot
-            // (if any) to the next sender in line.
-            let (senders, _own_waker) = lock(&self.chan.state)
-                .room
-                .as_mut()
-                .expect(BOUNDED)
-                .cancel(ticket, 1);
-            senders.wake_all();
+        // Still queued, or granted a slot it never used: out of the queue, and the slot (if
+        // any) to the next sender in line. (A send that completed holds no ticket and
+        // does not lock again.)
+        if self.request.ticket.is_some() {
+            let (to_wake, _own_waker) = lock(&self.chan.state).cancel_slots(&self.request, 1);
+            to_wake.wake_all();
         }
         // The unsent value, if any, is dropped after this, with the future's fields: after
         // the lock, since its destructor is user code.
+    }
+}
+
+/// The future behind the `reserve` family: waits for `n` slots and takes them, for a
+/// permit to fill. Queued with the sends, in one first-come order.
+///
+/// Unlike `Send`, it spends cooperative budget only in the poll that completes, as tokio's
+/// operations do (tokio hands the unit back when an operation returns `Pending`): a task
+/// that polls a waiting reservation by hand, again and again, is not cut off for it. When
+/// the budget is gone just as the slots are taken, it keeps them (`held`) for the next
+/// poll. `Send` checks the budget first instead, because it pushes under the same lock
+/// that takes the slot, and a budget check there could wake a task with the lock held.
+///
+/// Dropping it before it completes gives back whatever slots it was granted.
+pub(super) struct Reserve<'a, T> {
+    /// The channel.
+    chan: &'a Chan<T>,
+    /// How many slots it asks for.
+    wanted: usize,
+    /// Its wait for the slots.
+    request: SlotRequest,
+    /// Set once it returned its result.
+    done: bool,
+}
+
+impl<T> Future for Reserve<'_, T> {
+    type Output = Result<(), SendError<()>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "a reserve future was polled after completion");
+        let mut state = lock(&this.chan.state);
+        let mut to_wake = WakeList::new();
+        let result =
+            match state.poll_slots(&mut this.request, this.wanted, cx.waker(), &mut to_wake) {
+                SlotPoll::Waiting(stale) => {
+                    drop(state);
+                    drop(stale);
+                    // Waker contract: as for `Send`, our waker is in the room's queue.
+                    return Poll::Pending;
+                }
+                SlotPoll::Taken => {
+                    drop(state);
+                    if crate::task::poll_proceed(cx).is_pending() {
+                        this.request.held = true;
+                        // Waker contract: `poll_proceed` has arranged our task's wake.
+                        return Poll::Pending;
+                    }
+                    Ok(())
+                }
+                SlotPoll::Refused => {
+                    drop(state);
+                    to_wake.wake_all();
+                    Err(SendError(()))
+                }
+            };
+        this.done = true;
+        Poll::Ready(result)
+    }
+}
+
+impl<T> Drop for Reserve<'_, T> {
+    fn drop(&mut self) {
+        if self.request.held {
+            self.chan.unreserve(self.wanted);
+        } else if self.request.ticket.is_some() {
+            let (to_wake, _own_waker) =
+                lock(&self.chan.state).cancel_slots(&self.request, self.wanted);
+            to_wake.wake_all();
+        }
     }
 }

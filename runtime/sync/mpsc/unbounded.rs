@@ -46,4 +46,4 @@ impl<T> UnboundedSender<T> {
     }
 }
 
-channel_ends!(UnboundedSender, UnboundedReceiver);
+channel_ends!(UnboundedSender, UnboundedReceiver, WeakUnboundedSender);

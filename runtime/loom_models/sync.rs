@@ -1,0 +1,98 @@
+//! The sync primitives whose correctness hangs on a race: `broadcast`'s lag accounting
+//! against a concurrent sender, and `RwLock`'s hand-off between readers and writers.
+//!
+//! Both run the real `sync` code: under `--cfg loom` the `Semaphore`, the `RwLock`'s slot
+//! and the broadcast channel take their `Mutex` from `primitives.rs`, so loom chooses the
+//! order of every lock acquisition. The tasks are loom threads driven by
+//! `loom::future::block_on`, whose waker unparks the loom thread: a wake-up that the code
+//! forgets shows as a deadlock.
+
+use super::support::{model, model_with_preemption_bound};
+use crate::sync::RwLock;
+use crate::sync::broadcast::{self, error::RecvError};
+use loom::future::block_on;
+use loom::thread;
+use std::sync::Arc;
+
+// ANCHOR: model_broadcast_lag
+/// A sender fills a ring of 2 with 3 messages while a receiver waits on another thread.
+/// Whatever the order, every message is accounted for exactly once, either received (in
+/// order) or counted in a `Lagged`, and then the receiver sees `Closed`; nothing is kept
+/// once it has read everything.
+/// Would catch: a lag count off by one (positions against the oldest kept), a message
+/// counted both as lagged and as received, a send that forgets to wake the waiting
+/// receiver (a deadlock), or a message kept after the last reader had it.
+#[test]
+fn broadcast_every_message_is_received_or_counted_as_lagged_exactly_once() {
+    model(|| {
+        const SENT: u64 = 3;
+        let (tx, mut rx) = broadcast::channel::<u64>(2);
+        let observer = tx.clone();
+        let sender = thread::spawn(move || {
+            for message in 0..SENT {
+                tx.send(message).expect("the receiver lives");
+            }
+        });
+        let mut accounted = 0;
+        loop {
+            match block_on(rx.recv()) {
+                Ok(message) => {
+                    assert_eq!(message, accounted, "in order, and none twice");
+                    accounted += 1;
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    assert!(missed > 0);
+                    accounted += missed;
+                }
+                Err(RecvError::Closed) => unreachable!("a sender is alive"),
+            }
+            if accounted == SENT {
+                break;
+            }
+        }
+        sender.join().unwrap();
+        assert_eq!(accounted, SENT, "each message exactly once");
+        assert!(observer.is_empty(), "nothing kept that nobody needs");
+        drop(observer);
+        assert_eq!(block_on(rx.recv()), Err(RecvError::Closed));
+    });
+}
+// ANCHOR_END: model_broadcast_lag
+
+// ANCHOR: model_rwlock_handoff
+/// A writer, a reader and a second writer contend for one lock. Each writer must find
+/// itself the only holder of the value (`Arc::get_mut` panics otherwise), a reader must
+/// never see a write half-done, and both writes must land.
+/// Would catch: a read guard giving its permit back before it drops its share of the value
+/// (a writer let in while the reader still holds it), a writer putting the value back after
+/// releasing its permits, or a hand-off that loses a waiter's wake-up (a deadlock).
+#[test]
+fn rwlock_readers_and_writers_hand_the_value_over_cleanly() {
+    model_with_preemption_bound(3, || {
+        let lock = Arc::new(RwLock::new((0u32, 0u32)));
+        let writer = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                let mut guard = block_on(lock.write());
+                guard.0 += 1;
+                guard.1 += 1;
+            })
+        };
+        let reader = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                let guard = block_on(lock.read());
+                assert_eq!(guard.0, guard.1, "a read never sees half a write");
+            })
+        };
+        {
+            let mut guard = block_on(lock.write());
+            guard.0 += 1;
+            guard.1 += 1;
+        }
+        writer.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(*block_on(lock.read()), (2, 2));
+    });
+}
+// ANCHOR_END: model_rwlock_handoff
