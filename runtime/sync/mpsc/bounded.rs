@@ -11,7 +11,6 @@
 
 use super::chan::Chan;
 use super::error::{SendError, SendTimeoutError, TrySendError};
-use super::permit::{OwnedPermit, Permit, PermitIterator};
 use crate::sync::Semaphore;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,84 +106,6 @@ impl<T> Sender<T> {
     /// The channel's number of slots, as given to [`channel`]; it never changes.
     pub fn max_capacity(&self) -> usize {
         self.chan.capacity()
-    }
-
-    /// Waits for a free slot and reserves it: the returned [`Permit`] sends one message
-    /// without waiting and without failing. Waits in the same first-come queue as `send`.
-    /// Fails if the receiver is gone or closed.
-    ///
-    /// # Cancel safety
-    /// Cancel-safe: dropping the future loses only its place in the queue; a slot it had
-    /// just been granted goes on to the next sender.
-    pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
-        self.chan.reserve(1).await?;
-        Ok(Permit { chan: &self.chan })
-    }
-
-    /// Waits for `n` free slots and reserves them all at once, as an iterator of permits.
-    /// Fails at once if `n` is more than the channel's capacity (it could never succeed),
-    /// and when the receiver is gone or closed.
-    ///
-    /// ```
-    /// use asincrono::sync::mpsc;
-    ///
-    /// asincrono::block_on(async {
-    ///     let (tx, mut rx) = mpsc::channel(4);
-    ///     for (i, permit) in tx.reserve_many(3).await.unwrap().enumerate() {
-    ///         permit.send(i);
-    ///     }
-    ///     assert_eq!(rx.len(), 3);
-    /// });
-    /// ```
-    ///
-    /// # Cancel safety
-    /// As for [`reserve`](Sender::reserve): slots granted so far go back.
-    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
-        if n > self.max_capacity() {
-            return Err(SendError(()));
-        }
-        self.chan.reserve(n).await?;
-        Ok(PermitIterator {
-            chan: &self.chan,
-            left: n,
-        })
-    }
-
-    /// [`reserve`](Sender::reserve) with a permit that owns the sender, so that it can
-    /// move into a spawned task.
-    ///
-    /// # Cancel safety
-    /// As for [`reserve`](Sender::reserve); the sender is dropped with the future.
-    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
-        self.chan.reserve(1).await?;
-        Ok(OwnedPermit { sender: Some(self) })
-    }
-
-    /// Reserves a slot if one is free now (and nobody waits for room before us); never
-    /// waits.
-    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
-        self.chan.try_reserve(1)?;
-        Ok(Permit { chan: &self.chan })
-    }
-
-    /// Reserves `n` slots if they are all free now; never waits. `Full` if `n` is more
-    /// than the channel's capacity.
-    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
-        self.chan.try_reserve(n)?;
-        Ok(PermitIterator {
-            chan: &self.chan,
-            left: n,
-        })
-    }
-
-    /// [`try_reserve`](Sender::try_reserve) with an owning permit. On failure the sender
-    /// comes back inside the error.
-    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
-        match self.chan.try_reserve(1) {
-            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
-            Err(TrySendError::Full(())) => Err(TrySendError::Full(self)),
-            Err(TrySendError::Closed(())) => Err(TrySendError::Closed(self)),
-        }
     }
 
     /// [`send`](Sender::send), giving up after `timeout`. The value comes back in the

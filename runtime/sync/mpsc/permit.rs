@@ -12,11 +12,13 @@
 //! end of the channel). tokio's permits are the same idea over its separate semaphore.
 //!
 //! The three kinds share their mechanics through the channel (`send_reserved` and
-//! `unreserve`): [`Permit`] borrows the sender, [`OwnedPermit`] owns it (to move into a
+//! `unreserve`), and the `reserve` methods of `Sender` are written here, beside what they
+//! return, so that `bounded.rs` need not name the permits: [`Permit`] borrows the sender, [`OwnedPermit`] owns it (to move into a
 //! task), and [`PermitIterator`] holds several slots and hands out one permit each.
 
 use super::bounded::Sender;
 use super::chan::Chan;
+use super::error::{SendError, TrySendError};
 use std::fmt;
 use std::iter::FusedIterator;
 
@@ -159,5 +161,86 @@ impl<T> fmt::Debug for PermitIterator<'_, T> {
         f.debug_struct("PermitIterator")
             .field("left", &self.left)
             .finish_non_exhaustive()
+    }
+}
+
+/// Taking slots now to fill later.
+impl<T> Sender<T> {
+    /// Waits for a free slot and reserves it: the returned [`Permit`] sends one message
+    /// without waiting and without failing. Waits in the same first-come queue as `send`.
+    /// Fails if the receiver is gone or closed.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future loses only its place in the queue; a slot it had
+    /// just been granted goes on to the next sender.
+    pub async fn reserve(&self) -> Result<Permit<'_, T>, SendError<()>> {
+        self.chan.reserve(1).await?;
+        Ok(Permit { chan: &self.chan })
+    }
+
+    /// Waits for `n` free slots and reserves them all at once, as an iterator of permits.
+    /// Fails at once if `n` is more than the channel's capacity (it could never succeed),
+    /// and when the receiver is gone or closed.
+    ///
+    /// ```
+    /// use asincrono::sync::mpsc;
+    ///
+    /// asincrono::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(4);
+    ///     for (i, permit) in tx.reserve_many(3).await.unwrap().enumerate() {
+    ///         permit.send(i);
+    ///     }
+    ///     assert_eq!(rx.len(), 3);
+    /// });
+    /// ```
+    ///
+    /// # Cancel safety
+    /// As for [`reserve`](Sender::reserve): slots granted so far go back.
+    pub async fn reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, SendError<()>> {
+        if n > self.max_capacity() {
+            return Err(SendError(()));
+        }
+        self.chan.reserve(n).await?;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            left: n,
+        })
+    }
+
+    /// [`reserve`](Sender::reserve) with a permit that owns the sender, so that it can
+    /// move into a spawned task.
+    ///
+    /// # Cancel safety
+    /// As for [`reserve`](Sender::reserve); the sender is dropped with the future.
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        self.chan.reserve(1).await?;
+        Ok(OwnedPermit { sender: Some(self) })
+    }
+
+    /// Reserves a slot if one is free now (and nobody waits for room before us); never
+    /// waits.
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        self.chan.try_reserve(1)?;
+        Ok(Permit { chan: &self.chan })
+    }
+
+    /// Reserves `n` slots if they are all free now; never waits. `Full` if `n` is more
+    /// than the channel's capacity.
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        self.chan.try_reserve(n)?;
+        Ok(PermitIterator {
+            chan: &self.chan,
+            left: n,
+        })
+    }
+
+    /// [`try_reserve`](Sender::try_reserve) with an owning permit. On failure the sender
+    /// comes back inside the error.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        match self.chan.try_reserve(1) {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(self)),
+            Err(TrySendError::Closed(())) => Err(TrySendError::Closed(self)),
+        }
     }
 }
