@@ -158,7 +158,8 @@ impl fmt::Display for TryCurrentError {
 
 impl std::error::Error for TryCurrentError {}
 
-/// Keeps a runtime current on this thread; see [`Runtime::enter`] and [`Handle::enter`].
+/// Keeps a runtime current on this thread; see [`Runtime::enter`](super::Runtime::enter) and
+/// [`Handle::enter`].
 #[must_use = "the runtime stops being current when the guard drops"]
 #[derive(Debug)]
 pub struct EnterGuard<'a> {
