@@ -21,6 +21,12 @@ thread_local! {
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Whether this thread drives a runtime right now (a worker, or inside `block_on`): where
+/// parking the thread would stop the tasks it runs.
+pub(crate) fn drives_a_runtime() -> bool {
+    IN_BLOCK_ON.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Marks this thread as inside `block_on` until the guard drops.
 pub(crate) struct BlockOnGuard(());
 

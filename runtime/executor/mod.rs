@@ -15,7 +15,7 @@
 //! trace recorder) and the thread-local that holds the current one. The imports go one
 //! way: `context.rs` names the schedulers, the schedulers never name it.
 
-mod block_on;
+pub(crate) mod block_on;
 pub(crate) mod context;
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
