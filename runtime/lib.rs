@@ -15,11 +15,11 @@
 //! | layer | what it holds | files |
 //! |---|---|---|
 //! | 0 · leaves | small helpers, the std-or-loom facade, the trace recorder, the task id | `util.rs` `primitives.rs` `trace.rs` `task/id.rs` |
-//! | 1 · task core | a task's allocation, state word, `JoinHandle`, budget, deferred wakes, and `Schedule`, its one way up | `task/{raw,state,join,coop,coop_api,defer,schedule,yield_now}.rs` |
+//! | 1 · task core | a task's allocation, state word, `JoinHandle`, budget, deferred wakes, and `Schedule`, its one way up | `task/{raw,state,join,coop,coop_api,defer,schedule,yield_now,local_future}.rs` |
 //! | 2 · driver | `epoll_wait`, the reactor, the timer queue (handed the time), the clock | `driver/` |
 //! | 3 · blocking | the blocking pool, the offloaded handle of files and stdio, and `RuntimeContext`, what they need from above | `blocking/` |
 //! | 4 · executor | both schedulers, the owner list, the `Handle` and the thread-local context | `executor/` |
-//! | 5 · public API | `spawn`, `time`, `net`, `io`, `fs`, `sync`, `join!`/`select!`, `Runtime` | `lib.rs` `runtime.rs` `runtime/` `task/mod.rs` `task/block_in_place.rs` `task/join_set.rs` `time/` `net/` `io/` `fs/` `sync/` `combinators/` |
+//! | 5 · public API | `spawn`, `time`, `net`, `io`, `fs`, `sync`, `join!`/`select!`, `Runtime` | `lib.rs` `runtime.rs` `runtime/` `task/mod.rs` `task/block_in_place.rs` `task/join_set.rs` `task/local_set.rs` `time/` `net/` `io/` `fs/` `sync/` `combinators/` |
 //!
 //! Data flows one way, and the imports follow it: user code → task/`JoinHandle` →
 //! scheduler → driver (reactor, timers) → wakers → back to the scheduler.

@@ -20,7 +20,7 @@ pub(crate) mod context;
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 pub(crate) mod owned;
-mod spawn;
+pub(crate) mod spawn;
 mod tuning;
 
 use crate::blocking::ThreadHooks;

@@ -53,6 +53,11 @@ impl OwnedTasks {
         drop(removed);
     }
 
+    /// Whether every task in the list has completed (a `LocalSet` awaits that).
+    pub(crate) fn is_empty(&self) -> bool {
+        lock(&self.inner).tasks.is_empty()
+    }
+
     // ANCHOR: close_and_take
     /// Closes the list and hands out every task in it, so the caller can drop their futures
     /// **after** the lock is released (a future's destructor may wake or spawn tasks, which

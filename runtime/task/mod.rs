@@ -27,6 +27,8 @@ pub(crate) mod defer;
 mod id;
 mod join;
 mod join_set;
+mod local_future;
+mod local_set;
 mod raw;
 mod schedule;
 mod state;
@@ -37,6 +39,7 @@ pub(crate) use budget::{has_budget_left, poll_proceed, unconstrained, with_budge
 pub use id::Id;
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub use local_set::{LocalEnterGuard, LocalSet, spawn_local};
 pub(crate) use raw::new_task;
 pub(crate) use schedule::{Schedule, TaskRef};
 pub use yield_now::yield_now;
