@@ -436,7 +436,7 @@ impl<F: FnOnce() -> R, R> Future for RunOnce<F> {
             .expect("a blocking job is polled once: it is ready on its first poll");
         // The cooperative budget is for tasks sharing a scheduler thread. A pool thread runs
         // this one job and nothing else, so nothing the closure calls is made to yield.
-        Poll::Ready(crate::task::unconstrained(f))
+        Poll::Ready(crate::task::with_unlimited_budget(f))
     }
 }
 // ANCHOR_END: run_once

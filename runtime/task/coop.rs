@@ -25,7 +25,7 @@ pub(crate) fn with_budget<R>(poll: impl FnOnce() -> R) -> R {
 
 /// Runs `poll` with no budget limit, restoring the outer budget afterwards. For a deadline
 /// check that must run even when the future beside it spent the whole budget (`timeout`).
-pub(crate) fn unconstrained<R>(poll: impl FnOnce() -> R) -> R {
+pub(crate) fn with_unlimited_budget<R>(poll: impl FnOnce() -> R) -> R {
     with_budget_set_to(None, poll)
 }
 

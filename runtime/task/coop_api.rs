@@ -92,6 +92,6 @@ impl<F: Future> Future for Unconstrained<F> {
         // Waker contract: the inner future's answer is passed on unchanged, so a `Pending`
         // from it has stored cx's waker.
         let future = self.future.as_mut();
-        super::budget::unconstrained(|| future.poll(cx))
+        super::budget::with_unlimited_budget(|| future.poll(cx))
     }
 }

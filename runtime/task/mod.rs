@@ -35,7 +35,8 @@ mod state;
 mod yield_now;
 
 pub use block_in_place::block_in_place;
-pub(crate) use budget::{has_budget_left, poll_proceed, unconstrained, with_budget};
+pub(crate) use budget::{has_budget_left, poll_proceed, with_budget, with_unlimited_budget};
+pub use coop::{Unconstrained, consume_budget, unconstrained};
 pub use id::Id;
 pub use join::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;

@@ -76,7 +76,7 @@ async fn race_deadline<F: Future>(mut timer: Sleep, future: F) -> Result<F::Outp
         }
         let mut poll_timer = || Pin::new(&mut timer).poll(cx).map(|()| Err(Elapsed(())));
         if had_budget && !task::has_budget_left() {
-            task::unconstrained(poll_timer)
+            task::with_unlimited_budget(poll_timer)
         } else {
             poll_timer()
         }
