@@ -41,12 +41,14 @@ impl<F> ThreadBound<F> {
     }
 }
 
+// ANCHOR: thread_bound_send
 // SAFETY: `Send` lets the wrapper move to another thread; what must not happen there is any
 // use of the `F` inside (it may hold an `Rc` whose count another thread also changes). The
 // only ways to reach the `F` are `poll`, which panics before touching it unless it runs on
 // `owner`, and `drop`, which off the owner thread leaks the future instead of dropping it.
 // So the `F` is only ever used by the thread that created it, which is all `!Send` asks.
 unsafe impl<F> Send for ThreadBound<F> {}
+// ANCHOR_END: thread_bound_send
 
 impl<F: Future> Future for ThreadBound<F> {
     type Output = F::Output;

@@ -176,6 +176,7 @@ impl LocalSetInner {
         spawn_on(&self.shared, &self.shared.owned, ThreadBound::new(future))
     }
 
+    // ANCHOR: tick
     /// Runs up to [`TASKS_PER_TICK`] woken tasks. Leaves `cx`'s waker as the one to wake for
     /// new work, and wakes it at once if work is left over, so the runtime polls us again
     /// after its other tasks.
@@ -192,6 +193,7 @@ impl LocalSetInner {
             cx.waker().wake_by_ref();
         }
     }
+    // ANCHOR_END: tick
 
     fn set_driver(&self, waker: &Waker) {
         let mut state = lock(&self.shared.state);
