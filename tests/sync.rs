@@ -795,6 +795,52 @@ fn polling_a_waiting_reservation_by_hand_does_not_spend_the_tasks_budget() {
     });
 }
 
+/// A waker that only records that it was woken.
+struct WokenFlag(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for WokenFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+fn woken_flag() -> (Arc<WokenFlag>, std::task::Waker) {
+    let flag = Arc::new(WokenFlag(std::sync::atomic::AtomicBool::new(false)));
+    (flag.clone(), flag.into())
+}
+
+#[test]
+fn a_lock_polled_out_of_budget_still_takes_its_place_in_line() {
+    // tokio's `mutex_fifo_with_coop_budget`: a task that has spent its budget asks for a
+    // held mutex, then a second task asks. The first must be queued, and so served, first.
+    on_each_flavour(|| async {
+        let mutex = Arc::new(Mutex::new(()));
+        let held = mutex.clone().lock_owned().await;
+        let (first_woken, first_waker) = woken_flag();
+        let (second_woken, second_waker) = woken_flag();
+        let mut first = pin!(mutex.clone().lock_owned());
+        let mut second = pin!(mutex.clone().lock_owned());
+        poll_fn(|cx| {
+            while pin!(asincrono::task::consume_budget()).poll(cx).is_ready() {}
+            let mut first_cx = std::task::Context::from_waker(&first_waker);
+            assert!(first.as_mut().poll(&mut first_cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        let mut second_cx = std::task::Context::from_waker(&second_waker);
+        assert!(second.as_mut().poll(&mut second_cx).is_pending());
+        drop(held);
+        assert!(
+            first_woken.0.load(Ordering::SeqCst),
+            "the first in line gets the lock"
+        );
+        assert!(
+            !second_woken.0.load(Ordering::SeqCst),
+            "the second must wait its turn"
+        );
+    });
+}
+
 #[test]
 fn notify_last_wakes_the_task_that_came_last() {
     on_each_flavour(|| async {

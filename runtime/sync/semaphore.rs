@@ -518,6 +518,9 @@ enum Stage {
     Unpolled,
     /// In the queue (or granted and not yet told) under this ticket.
     Queued(Ticket),
+    /// The permits are ours, but the task's budget ran out: hand them over on the next poll
+    /// (or give them back if dropped first).
+    Held,
     /// Completed: the permits belong to whoever took the output.
     Done,
 }
@@ -551,15 +554,19 @@ impl Future for Acquire<'_> {
     type Output = Result<(), AcquireError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        ready!(crate::task::poll_proceed(cx));
         let this = self.get_mut();
+        // The queue first, the budget second (as tokio): a task out of budget still takes
+        // its place in line, so a later task cannot overtake it while it yields.
         let (progress, _stale_waker) = match this.stage {
             Stage::Unpolled => (this.semaphore.start(this.wanted, cx.waker()), None),
             Stage::Queued(ticket) => this.semaphore.check(ticket, cx.waker()),
+            Stage::Held => (Progress::Acquired, None),
             Stage::Done => panic!("an acquire future was polled after it completed"),
         };
         match progress {
             Progress::Acquired => {
+                this.stage = Stage::Held;
+                ready!(crate::task::poll_proceed(cx));
                 this.stage = Stage::Done;
                 Poll::Ready(Ok(()))
             }
@@ -581,8 +588,10 @@ impl Future for Acquire<'_> {
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
-        if let Stage::Queued(ticket) = self.stage {
-            self.semaphore.cancel(ticket, self.wanted);
+        match self.stage {
+            Stage::Queued(ticket) => self.semaphore.cancel(ticket, self.wanted),
+            Stage::Held => self.semaphore.release(self.wanted),
+            Stage::Unpolled | Stage::Done => {}
         }
     }
 }
