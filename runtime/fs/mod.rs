@@ -20,6 +20,21 @@
 //! over is never silently dropped. Jobs that only look (read, metadata, listing) are
 //! cancelled instead.
 //!
+//! # Where each function lives
+//!
+//! | file | what |
+//! |---|---|
+//! | `on_pool.rs` | the one helper every call goes through: a job on the pool, an error naming the path |
+//! | `contents.rs` | a whole file at once: [`read`], [`read_to_string`], [`write()`] |
+//! | `dirs.rs`, `dir_builder.rs` | [`create_dir`], [`create_dir_all`], [`remove_dir`], [`remove_dir_all`], [`DirBuilder`] |
+//! | `file_ops.rs` | a file by its name: [`copy`], [`rename`], [`remove_file`] |
+//! | `links.rs` | [`hard_link`], [`symlink`], [`read_link`], [`canonicalize`] |
+//! | `metadata.rs` | [`metadata`], [`symlink_metadata`], [`try_exists`], [`set_permissions`] |
+//! | `read_dir.rs` | [`read_dir`], [`ReadDir`], [`DirEntry`]: a batch of entries per job |
+//! | `open_options.rs` | [`OpenOptions`], and `File::open`/`create`/`create_new`/`options` |
+//! | `file.rs` | [`File`]: reads, writes, seeks, `sync_all`, `set_len`, `set_max_buf_size`, … |
+//! | `file_std.rs` | [`File`] and std's file or a raw descriptor: `from_std`, `into_std`, `try_clone`, `AsRawFd`, … |
+//!
 //! # What a production runtime does
 //!
 //! tokio does the same thing: `tokio::fs` runs each call on `spawn_blocking`, and its
