@@ -13,6 +13,8 @@ use common::{FLAVOURS, TEST_DEADLINE, on_each_flavour, within};
 use std::collections::BTreeSet;
 use std::future::{Future, poll_fn};
 use std::io::{ErrorKind, SeekFrom};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -532,6 +534,442 @@ fn fs_outside_a_runtime_is_an_error_not_a_panic() {
                 "expected an error at once, got {:?}",
                 other.map(|r| r.is_ok())
             ),
+        }
+    });
+}
+
+// ---- Directories, names and links -------------------------------------------------------
+
+#[test]
+fn create_dir_dir_builder_and_remove_dir_all() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("dirs");
+        let one = dir.join("one");
+        fs::create_dir(&one).await.unwrap();
+        assert!(one.is_dir());
+        let again = fs::create_dir(&one).await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::AlreadyExists, "{again}");
+        let orphan = fs::create_dir(dir.join("no/parent")).await.unwrap_err();
+        assert_eq!(orphan.kind(), ErrorKind::NotFound, "{orphan}");
+        assert!(orphan.to_string().contains("no/parent"), "{orphan}");
+
+        let deep = dir.join("a/b/c");
+        let not_recursive = fs::DirBuilder::new().create(&deep).await.unwrap_err();
+        assert_eq!(not_recursive.kind(), ErrorKind::NotFound);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&deep)
+            .await
+            .unwrap();
+        let mode = fs::metadata(&deep).await.unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        // Recursive accepts a directory that exists.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .create(&deep)
+            .await
+            .unwrap();
+
+        fs::write(deep.join("leaf"), "x").await.unwrap();
+        let not_empty = fs::remove_dir(dir.join("a")).await.unwrap_err();
+        assert_eq!(not_empty.kind(), ErrorKind::DirectoryNotEmpty);
+        fs::remove_dir_all(dir.join("a")).await.unwrap();
+        assert!(!fs::try_exists(dir.join("a")).await.unwrap());
+        assert!(fs::try_exists(&one).await.unwrap());
+        let gone = fs::remove_dir_all(dir.join("a")).await.unwrap_err();
+        assert_eq!(gone.kind(), ErrorKind::NotFound);
+    });
+}
+
+#[test]
+fn copy_rename_and_their_errors_name_both_paths() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("names");
+        let (a, b, c) = (dir.join("a"), dir.join("b"), dir.join("c"));
+        fs::write(&a, "contents").await.unwrap();
+        fs::set_permissions(&a, std::fs::Permissions::from_mode(0o640))
+            .await
+            .unwrap();
+        assert_eq!(fs::copy(&a, &b).await.unwrap(), 8);
+        assert_eq!(fs::read_to_string(&b).await.unwrap(), "contents");
+        let copied_mode = fs::metadata(&b).await.unwrap().permissions().mode();
+        assert_eq!(copied_mode & 0o777, 0o640, "copy keeps the permission bits");
+
+        fs::rename(&b, &c).await.unwrap();
+        assert!(!fs::try_exists(&b).await.unwrap());
+        assert_eq!(fs::read_to_string(&c).await.unwrap(), "contents");
+
+        let missing = dir.join("missing");
+        for error in [
+            fs::copy(&missing, &b).await.unwrap_err(),
+            fs::rename(&missing, &b).await.unwrap_err(),
+        ] {
+            assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+            let shown = error.to_string();
+            assert!(shown.contains(&missing.display().to_string()), "{shown}");
+            assert!(shown.contains(&b.display().to_string()), "{shown}");
+        }
+    });
+}
+
+#[test]
+fn hard_links_symlinks_and_what_they_resolve_to() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("links");
+        let (target, hard, soft) = (dir.join("target"), dir.join("hard"), dir.join("soft"));
+        fs::write(&target, "linked").await.unwrap();
+
+        fs::hard_link(&target, &hard).await.unwrap();
+        assert_eq!(fs::metadata(&target).await.unwrap().nlink(), 2);
+        let taken = fs::hard_link(&target, &hard).await.unwrap_err();
+        assert_eq!(taken.kind(), ErrorKind::AlreadyExists);
+        assert!(taken.to_string().contains(" as "), "{taken}");
+
+        fs::symlink("target", &soft).await.unwrap();
+        assert_eq!(fs::read_link(&soft).await.unwrap(), Path::new("target"));
+        assert!(fs::symlink_metadata(&soft).await.unwrap().is_symlink());
+        assert!(fs::metadata(&soft).await.unwrap().is_file(), "followed");
+        assert_eq!(fs::read_to_string(&soft).await.unwrap(), "linked");
+        assert_eq!(
+            fs::canonicalize(&soft).await.unwrap(),
+            std::fs::canonicalize(&target).unwrap()
+        );
+        let not_a_link = fs::read_link(&target).await.unwrap_err();
+        assert_eq!(not_a_link.kind(), ErrorKind::InvalidInput);
+
+        // A dangling link exists as a link, not as a file.
+        fs::remove_file(&target).await.unwrap();
+        assert!(!fs::try_exists(&soft).await.unwrap());
+        assert!(fs::symlink_metadata(&soft).await.is_ok());
+        let dangling = fs::canonicalize(&soft).await.unwrap_err();
+        assert_eq!(dangling.kind(), ErrorKind::NotFound);
+        assert_eq!(fs::read_to_string(&hard).await.unwrap(), "linked");
+    });
+}
+
+#[test]
+fn read_dir_entries_know_their_inode_and_poll_next_entry_ends_with_none() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("ino");
+        fs::write(dir.join("only"), "1").await.unwrap();
+        let mut entries = fs::read_dir(&dir.0).await.unwrap();
+        let entry = poll_fn(|cx| entries.poll_next_entry(cx))
+            .await
+            .unwrap()
+            .expect("one entry");
+        assert_eq!(entry.ino(), fs::metadata(entry.path()).await.unwrap().ino());
+        assert!(format!("{entry:?}").contains("only"));
+        assert!(
+            poll_fn(|cx| entries.poll_next_entry(cx))
+                .await
+                .unwrap()
+                .is_none()
+        );
+    });
+}
+
+// ---- OpenOptions -------------------------------------------------------------------------
+
+#[test]
+fn open_options_create_new_mode_append_truncate_and_custom_flags() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("options");
+        let path = dir.join("new");
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .await
+            .unwrap();
+        file.write_all(b"first").await.unwrap();
+        file.flush().await.unwrap();
+        let mode = fs::metadata(&path).await.unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let exists = File::create_new(&path).await.unwrap_err();
+        assert_eq!(exists.kind(), ErrorKind::AlreadyExists, "{exists}");
+        assert!(exists.to_string().contains(&path.display().to_string()));
+
+        let mut log = File::options().append(true).open(&path).await.unwrap();
+        log.write_all(b"+more").await.unwrap();
+        log.flush().await.unwrap();
+        assert_eq!(fs::read_to_string(&path).await.unwrap(), "first+more");
+
+        OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .await
+            .unwrap();
+        assert_eq!(fs::metadata(&path).await.unwrap().len(), 0);
+
+        // No access mode at all is refused with a clear error, not a panic.
+        let no_access = OpenOptions::new().open(&path).await.unwrap_err();
+        assert_eq!(no_access.kind(), ErrorKind::InvalidInput, "{no_access}");
+
+        // custom_flags reaches open(2): O_NOFOLLOW refuses a symbolic link.
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let refused = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&link)
+            .await
+            .unwrap_err();
+        // The message keeps the OS's error number (the kind, `FilesystemLoop`, is unstable).
+        let eloop = format!("(os error {})", libc::ELOOP);
+        assert!(refused.to_string().contains(&eloop), "{refused}");
+
+        // Options built by blocking code work too.
+        let mut std_options = std::fs::OpenOptions::new();
+        std_options.read(true);
+        let from_std = OpenOptions::from(std_options);
+        assert!(from_std.open(&path).await.is_ok());
+    });
+}
+
+// ---- File: buffer size, conversions, operations that wait for the one in flight ----------
+
+#[test]
+fn set_max_buf_size_limits_each_read_and_write() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("max-buf");
+        let path = dir.join("f");
+        let mut file = open_holding(&path, "0123456789").await;
+        assert_eq!(file.max_buf_size(), 1 << 20);
+        file.set_max_buf_size(3);
+        assert_eq!(file.max_buf_size(), 3);
+        let mut buffer = [0; 10];
+        assert_eq!(file.read(&mut buffer).await.unwrap(), 3);
+        assert_eq!(&buffer[..3], b"012");
+        assert_eq!(file.write(b"abcdef").await.unwrap(), 3);
+        file.flush().await.unwrap();
+        assert_eq!(fs::read_to_string(&path).await.unwrap(), "012abc6789");
+
+        // A larger limit takes effect at the next operation.
+        file.set_max_buf_size(100);
+        assert_eq!(file.read(&mut buffer).await.unwrap(), 4);
+        assert_eq!(&buffer[..4], b"6789");
+    });
+}
+
+#[test]
+#[should_panic(expected = "`max_buf_size` must be greater than 0")]
+fn set_max_buf_size_of_zero_panics_as_in_tokio() {
+    let runtime = Builder::new_current_thread().build().unwrap();
+    let dir = TempDir::new("max-buf-zero");
+    let path = dir.join("f");
+    runtime.block_on(async {
+        let mut file = File::create(&path).await.unwrap();
+        file.set_max_buf_size(0);
+    });
+}
+
+#[test]
+fn try_clone_shares_the_position_and_keeps_the_buffer_size() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("clone");
+        let path = dir.join("f");
+        let mut file = open_holding(&path, "abcdef").await;
+        file.set_max_buf_size(2);
+        let mut clone = file.try_clone().await.unwrap();
+        assert_eq!(clone.max_buf_size(), 2);
+        let mut two = [0; 2];
+        file.read_exact(&mut two).await.unwrap();
+        assert_eq!(&two, b"ab");
+        clone.read_exact(&mut two).await.unwrap();
+        assert_eq!(&two, b"cd", "one position for both");
+        assert_ne!(file.as_raw_fd(), clone.as_raw_fd());
+    });
+}
+
+#[test]
+fn into_std_gives_back_the_file_where_the_async_reader_stopped() {
+    for_each_flavour(|flavour| {
+        let runtime = runtime_with_pool(flavour, 1);
+        runtime.block_on(async {
+            let dir = TempDir::new("into-std");
+            let path = dir.join("letters");
+            let mut file = open_holding(&path, "abcdefghij").await;
+            // A dropped read leaves "abcd" read ahead; the reader takes only "a".
+            start_and_drop_a_read(&mut file, 4).await;
+            let mut one = [0; 1];
+            file.read_exact(&mut one).await.unwrap();
+            let mut std_file = file.into_std().await;
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut std_file, &mut rest).unwrap();
+            assert_eq!(rest, "bcdefghij", "the read-ahead bytes were given back");
+
+            // A write in flight is finished first.
+            let mut file = File::create(&path).await.unwrap();
+            file.write_all(b"written").await.unwrap();
+            let std_file = file.into_std().await;
+            assert_eq!(std_file.metadata().unwrap().len(), 7);
+        });
+    });
+}
+
+#[test]
+fn try_into_std_refuses_while_a_write_is_in_flight() {
+    for_each_flavour(|flavour| {
+        let runtime = runtime_with_pool(flavour, 1);
+        runtime.block_on(async {
+            let dir = TempDir::new("try-into-std");
+            let path = dir.join("f");
+            let mut file = File::create(&path).await.unwrap();
+            // The pool's one thread is busy, so the write surely waits in the queue.
+            let (release, released) = mpsc::channel::<()>();
+            let blocker = spawn_blocking(move || released.recv());
+            file.write_all(b"queued").await.unwrap();
+            let mut file = file.try_into_std().expect_err("a write is in flight");
+            release.send(()).unwrap();
+            blocker.await.unwrap().unwrap();
+            file.flush().await.unwrap();
+            let std_file = file.try_into_std().expect("idle now");
+            assert_eq!(std_file.metadata().unwrap().len(), 6);
+        });
+    });
+}
+
+#[test]
+fn raw_descriptors_and_from_conversions() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("raw-fd");
+        let path = dir.join("f");
+        fs::write(&path, "raw").await.unwrap();
+
+        let file = File::open(&path).await.unwrap();
+        assert_eq!(file.as_raw_fd(), file.as_fd().as_raw_fd());
+        let debug = format!("{file:?}");
+        assert!(
+            debug.starts_with("asincrono::fs::File { std: File { fd:"),
+            "{debug}"
+        );
+        let raw = file.into_std().await.into_raw_fd();
+        // SAFETY: `raw` was just released by `into_raw_fd`; nothing else owns it.
+        let mut file = unsafe { File::from_raw_fd(raw) };
+        let mut text = String::new();
+        file.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "raw");
+
+        let owned = std::os::fd::OwnedFd::from(std::fs::File::open(&path).unwrap());
+        let mut text = String::new();
+        File::from(owned).read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "raw");
+        let mut text = String::new();
+        File::from(std::fs::File::open(&path).unwrap())
+            .read_to_string(&mut text)
+            .await
+            .unwrap();
+        assert_eq!(text, "raw");
+    });
+}
+
+#[test]
+fn set_len_and_seek_wait_for_the_write_in_flight() {
+    for_each_flavour(|flavour| {
+        let runtime = runtime_with_pool(flavour, 1);
+        runtime.block_on(async {
+            let dir = TempDir::new("in-flight");
+            let path = dir.join("f");
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .await
+                .unwrap();
+            // Hold the pool so that the write is surely still queued when set_len starts.
+            let (release, released) = mpsc::channel::<()>();
+            let blocker = spawn_blocking(move || released.recv());
+            file.write_all(b"0123456789").await.unwrap();
+            {
+                let mut set_len = pin!(file.set_len(4));
+                assert!(
+                    poll_once(&mut set_len).await.is_none(),
+                    "waits for the write"
+                );
+                release.send(()).unwrap();
+                set_len.await.unwrap();
+            }
+            blocker.await.unwrap().unwrap();
+            assert_eq!(fs::read_to_string(&path).await.unwrap(), "0123");
+
+            // The position stayed at 10: the next write leaves a gap of zeros.
+            file.write_all(b"!").await.unwrap();
+            assert_eq!(file.seek(SeekFrom::Start(0)).await.unwrap(), 0);
+            let mut back = Vec::new();
+            file.read_to_end(&mut back).await.unwrap();
+            assert_eq!(back, b"0123\0\0\0\0\0\0!");
+        });
+    });
+}
+
+#[test]
+fn set_permissions_and_set_times_on_an_open_file() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("file-meta");
+        let path = dir.join("f");
+        let file = File::create(&path).await.unwrap();
+        file.set_permissions(std::fs::Permissions::from_mode(0o604))
+            .await
+            .unwrap();
+        let modified = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000);
+        let accessed = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+        file.set_times(
+            fs::FileTimes::new()
+                .set_accessed(accessed)
+                .set_modified(modified),
+        )
+        .await
+        .unwrap();
+        let metadata = file.metadata().await.unwrap();
+        assert_eq!(metadata.permissions().mode() & 0o777, 0o604);
+        assert_eq!(metadata.modified().unwrap(), modified);
+        assert_eq!(metadata.accessed().unwrap(), accessed);
+        let later = modified + Duration::from_secs(60);
+        file.set_modified(later).await.unwrap();
+        assert_eq!(
+            fs::metadata(&path).await.unwrap().modified().unwrap(),
+            later
+        );
+    });
+}
+
+#[test]
+fn the_new_functions_fail_outside_a_runtime_and_name_the_missing_path() {
+    within(TEST_DEADLINE, "outside", || {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut exists = pin!(fs::try_exists("/whatever"));
+        match exists.as_mut().poll(&mut cx) {
+            Poll::Ready(Err(error)) => assert!(
+                error.to_string().contains("asincrono::fs::try_exists"),
+                "{error}"
+            ),
+            other => panic!("expected an error at once, got {other:?}"),
+        }
+    });
+    on_each_flavour(|| async {
+        let dir = TempDir::new("missing-new");
+        let missing = dir.join("no-such-thing");
+        let shown = missing.display().to_string();
+        let errors = [
+            fs::remove_dir_all(&missing).await.unwrap_err(),
+            fs::read_link(&missing).await.unwrap_err(),
+            fs::symlink_metadata(&missing).await.unwrap_err(),
+            fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o600))
+                .await
+                .unwrap_err(),
+            fs::canonicalize(&missing).await.unwrap_err(),
+            fs::hard_link(&missing, dir.join("other"))
+                .await
+                .unwrap_err(),
+        ];
+        for error in errors {
+            assert_eq!(error.kind(), ErrorKind::NotFound, "{error}");
+            assert!(error.to_string().contains(&shown), "no path in: {error}");
         }
     });
 }

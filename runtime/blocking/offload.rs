@@ -13,8 +13,9 @@
 //! - **At most one job in flight.** Every operation first waits for the previous job
 //!   ([`Offloaded::poll_finish`]); that is what keeps the operations on one handle in order.
 //! - **One buffer, reused.** Only one job runs at a time, so one buffer suffices. Its storage
-//!   grows to the largest chunk used (at most [`MAX_CHUNK`]) and then stays: no allocation
-//!   per read or write after that.
+//!   grows to the largest chunk used (at most the handle's chunk limit, [`MAX_CHUNK`] unless
+//!   changed with [`Offloaded::set_max_chunk`]) and then stays: no allocation per read or
+//!   write after that.
 //! - **Writes return at once.** `poll_write` copies the caller's bytes into the buffer,
 //!   starts the job that writes them and returns `Ready(n)` before they reach the OS. The
 //!   job's result is an [`Outcome::Changed`]; an error in it is never dropped: whichever
@@ -53,6 +54,9 @@ pub(crate) struct Offloaded<H> {
     handle: Arc<H>,
     /// Whether a job is in flight; who holds the buffer.
     state: State,
+    /// The most bytes one job may read or write. The buffer carries a copy (the job uses it
+    /// on the pool thread); this one outlives a buffer lost with a cancelled job.
+    max_chunk: usize,
 }
 
 /// Who holds the buffer.
@@ -81,12 +85,63 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
         Offloaded {
             handle: Arc::new(handle),
             state: State::Idle(Buffer::default()),
+            max_chunk: MAX_CHUNK,
         }
     }
 
     /// The handle, for work that does not go through the buffer (`File::metadata`).
     pub(crate) fn handle(&self) -> &Arc<H> {
         &self.handle
+    }
+
+    /// The most bytes one job reads or writes.
+    pub(crate) fn max_chunk(&self) -> usize {
+        self.max_chunk
+    }
+
+    /// Changes the most bytes one job reads or writes, from the next job on (a job in
+    /// flight keeps the limit it started with). `max_chunk` must not be zero: a job of
+    /// zero bytes would look like the end of the file.
+    pub(crate) fn set_max_chunk(&mut self, max_chunk: usize) {
+        debug_assert!(max_chunk > 0, "a chunk limit of 0 would read nothing");
+        self.max_chunk = max_chunk;
+        if let State::Idle(buffer) = &mut self.state {
+            buffer.limit = max_chunk;
+        }
+    }
+
+    /// Whether no job is in flight.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle(_))
+    }
+
+    /// The handle and the buffer, if no job is in flight and nothing else shares the handle
+    /// (a job started by `File::metadata` whose future was dropped may still hold it);
+    /// otherwise `self` back, unchanged.
+    pub(crate) fn try_into_parts(self) -> Result<(H, Buffer), Offloaded<H>> {
+        let Offloaded {
+            handle,
+            state,
+            max_chunk,
+        } = self;
+        let buffer = match state {
+            State::Idle(buffer) => buffer,
+            busy => {
+                return Err(Offloaded {
+                    handle,
+                    state: busy,
+                    max_chunk,
+                });
+            }
+        };
+        match Arc::try_unwrap(handle) {
+            Ok(handle) => Ok((handle, buffer)),
+            Err(handle) => Err(Offloaded {
+                handle,
+                state: State::Idle(buffer),
+                max_chunk,
+            }),
+        }
     }
 
     /// Waits for the job in flight, if any, and takes the buffer back.
@@ -106,13 +161,15 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
         // Pending: the JoinHandle keeps our waker; the pool thread wakes it when the job
         // returns (or the pool, when it cancels the job at shutdown).
         let finished = ready!(Pin::new(job).poll(cx));
-        let (buffer, outcome) = match finished {
+        let (mut buffer, outcome) = match finished {
             Ok(finished) => finished,
             Err(join_error) => {
-                self.state = State::Idle(Buffer::default());
+                self.state = State::Idle(Buffer::with_limit(self.max_chunk));
                 return Poll::Ready(Err(io::Error::other(join_error)));
             }
         };
+        // The limit may have changed while the job had the buffer.
+        buffer.limit = self.max_chunk;
         self.state = State::Idle(buffer);
         match outcome {
             Outcome::Changed(Err(err)) => Poll::Ready(Err(err)),
@@ -148,7 +205,7 @@ impl<H: Send + Sync + 'static> Offloaded<H> {
         self.state = State::Busy(job);
     }
 
-    /// Accepts up to [`MAX_CHUNK`] bytes of `src` and starts a job that writes them:
+    /// Accepts up to [`Offloaded::max_chunk`] bytes of `src` and starts a job that writes them:
     /// `write(&handle, bytes, unread)`, where `unread` counts the bytes read ahead and
     /// dropped from the buffer (a file steps back over them first, so that the write lands
     /// where the reader stopped). The job is mandatory: once accepted, the bytes are written
@@ -236,18 +293,36 @@ impl<H: fmt::Debug> fmt::Debug for Offloaded<H> {
 
 /// The reusable buffer: storage that only grows, and the window of bytes in it that count
 /// (read and not yet handed out, or waiting to be written).
-#[derive(Default)]
 pub(crate) struct Buffer {
-    /// The bytes. Its length is only ever raised (up to [`MAX_CHUNK`]), never lowered, so
-    /// the storage is allocated and zeroed once, then reused by every job.
+    /// The bytes. Its length is only ever raised (up to `limit`), never lowered, so the
+    /// storage is allocated and zeroed once, then reused by every job.
     storage: Vec<u8>,
     /// Where the bytes that count start.
     start: usize,
     /// Where they end.
     end: usize,
+    /// The most bytes one read or write takes ([`MAX_CHUNK`] unless the handle changed it).
+    limit: usize,
+}
+
+impl Default for Buffer {
+    fn default() -> Buffer {
+        Buffer::with_limit(MAX_CHUNK)
+    }
 }
 
 impl Buffer {
+    /// An empty buffer whose reads and writes take at most `limit` bytes (nothing is
+    /// allocated yet).
+    fn with_limit(limit: usize) -> Buffer {
+        Buffer {
+            storage: Vec::new(),
+            start: 0,
+            end: 0,
+            limit,
+        }
+    }
+
     /// How many bytes count.
     pub(crate) fn len(&self) -> usize {
         self.end - self.start
@@ -277,22 +352,22 @@ impl Buffer {
         n
     }
 
-    /// Replaces the buffer's bytes with the front of `src`, at most [`MAX_CHUNK`] of them;
+    /// Replaces the buffer's bytes with the front of `src`, at most the limit of them;
     /// returns how many.
     pub(crate) fn copy_from(&mut self, src: &[u8]) -> usize {
-        let n = src.len().min(MAX_CHUNK);
+        let n = src.len().min(self.limit);
         self.room(n).copy_from_slice(&src[..n]);
         self.start = 0;
         self.end = n;
         n
     }
 
-    /// Replaces the buffer's bytes with one read of up to `len` bytes (at most
-    /// [`MAX_CHUNK`]) from `source`, retrying if a signal interrupts it. Empty afterwards
+    /// Replaces the buffer's bytes with one read of up to `len` bytes (at most the limit)
+    /// from `source`, retrying if a signal interrupts it. Empty afterwards
     /// means end of file.
     pub(crate) fn read_from(&mut self, mut source: impl Read, len: usize) -> io::Result<()> {
         self.clear();
-        let room = self.room(len.min(MAX_CHUNK));
+        let room = self.room(len.min(self.limit));
         let n = loop {
             match source.read(room) {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,

@@ -1,27 +1,32 @@
-//! `File` and `OpenOptions`: an open file whose reads, writes and seeks run on the blocking
-//! pool through one reusable buffer (the machinery is `blocking/offload.rs`).
+//! `File`: an open file whose reads, writes and seeks run on the blocking pool through one
+//! reusable buffer (the machinery is `blocking/offload.rs`), and the operations on the open
+//! file that are not reads or writes (`sync_all`, `set_len`, `metadata`, …).
+//!
+//! Opening lives with [`OpenOptions`](super::OpenOptions) (`open_options.rs`), and the
+//! conversions to and from std's file and raw descriptors in `file_std.rs`.
 
-use super::{on_path, on_pool};
+use super::on_pool::on_pool;
 use crate::blocking::Mandatory;
 use crate::blocking::offload::{self, Buffer, Offloaded, Outcome};
 use crate::executor::context;
 use crate::io::{AsyncRead, AsyncSeek, AsyncWrite};
 use std::fmt;
-use std::fs::{Metadata, Permissions};
+use std::fs::{FileTimes, Metadata, Permissions};
 use std::io::{self, Seek, SeekFrom};
-use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::SystemTime;
 
 /// An open file, for use from async code.
 ///
 /// Every operation runs on the runtime's blocking pool (see the [module doc](super) for
-/// why), one at a time, through one buffer of at most 1 MiB that the `File` reuses.
+/// why), one at a time, through one buffer that the `File` reuses. One read or write moves
+/// at most 1 MiB (tokio: 2 MiB), or what [`set_max_buf_size`](File::set_max_buf_size) says.
 ///
 /// # Writes finish in the background
 ///
-/// A write copies your bytes (up to 1 MiB per call) into the buffer, starts a job that
-/// writes them, and returns at once. The job's result is only known later:
+/// A write copies your bytes (up to the buffer's limit per call) into the buffer, starts a
+/// job that writes them, and returns at once. The job's result is only known later:
 ///
 /// - the next operation on the `File` waits for the job first, and if the write failed it
 ///   returns that error (whatever operation it is);
@@ -54,14 +59,17 @@ use std::task::{Context, Poll, ready};
 /// | `write`, `flush` | safe: `write` accepted all or nothing; the job runs on |
 /// | `seek` | not safe: the seek still happens (see the `AsyncSeek` impl below) |
 /// | `sync_all`, `sync_data`, `set_len` | the change still happens; its error goes to the next operation |
-/// | `open`, `metadata` | safe: they only look |
-/// | `create`, `set_permissions` | not safe: the change still happens |
+/// | `open`, `metadata`, `try_clone`, `into_std` | safe: they only look (a clone made is closed) |
+/// | `create`, `create_new`, `set_permissions`, `set_times` | not safe: the change still happens |
 ///
 /// # Differences from tokio
 ///
 /// `sync_all`, `sync_data` and `set_len` take `&mut self` where tokio takes `&self`: they
 /// must wait for the job in flight, and tokio lets several tasks share one `File` by
-/// guarding it with an async mutex. asincrono relies on the exclusive borrow instead.
+/// guarding it with an async mutex. asincrono relies on the exclusive borrow instead. The
+/// methods that take `&self` as in tokio (`metadata`, `set_permissions`, `set_times`,
+/// `try_clone`) cannot wait for a job in flight, so they do not: `flush` first when one
+/// must come after the last write. tokio's `set_times` and `try_clone` do wait.
 ///
 /// ```
 /// use asincrono::fs::File;
@@ -84,47 +92,10 @@ use std::task::{Context, Poll, ready};
 /// ```
 pub struct File {
     /// The open file, its buffer and the job in flight.
-    inner: Offloaded<std::fs::File>,
+    pub(super) inner: Offloaded<std::fs::File>,
 }
 
 impl File {
-    /// Opens the file at `path` for reading.
-    ///
-    /// Errors keep the OS's kind (`NotFound`, `PermissionDenied`, …) and name the path.
-    ///
-    /// # Cancel safety
-    /// Safe: dropping the future at most leaves the open to finish on the pool, and the file
-    /// it opened is closed.
-    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().read(true).open(path).await
-    }
-
-    /// Opens the file at `path` for writing, creating it if it does not exist and emptying
-    /// it if it does.
-    ///
-    /// # Cancel safety
-    /// Not safe: once polled, the file is created (or emptied) even if the future is dropped.
-    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .await
-    }
-
-    /// Options for opening a file another way (append, create only if new, …).
-    pub fn options() -> OpenOptions {
-        OpenOptions::new()
-    }
-
-    /// Wraps a file opened by blocking code.
-    pub fn from_std(file: std::fs::File) -> File {
-        File {
-            inner: Offloaded::new(file),
-        }
-    }
-
     /// Waits for the write in flight, then has the OS write the file's data and metadata to
     /// the disk. When this returns `Ok`, everything written so far is durable.
     ///
@@ -155,8 +126,10 @@ impl File {
             .await
     }
 
-    /// Truncates or extends the file to `size` bytes (extending adds zeros). The position
-    /// does not change.
+    /// Waits for the operation in flight (a write lands before the size changes), then
+    /// truncates or extends the file to `size` bytes (extending adds zeros). The position
+    /// does not change: a write after it goes where the last read or write stopped, even
+    /// past the new end (the gap reads as zeros).
     ///
     /// # Cancel safety
     /// Not safe: once polled, the size changes even if the future is dropped (an error goes
@@ -182,8 +155,7 @@ impl File {
     /// # Cancel safety
     /// Safe: it only reads.
     pub async fn metadata(&self) -> io::Result<Metadata> {
-        let file = self.inner.handle().clone();
-        on_pool("asincrono::fs::File::metadata", Mandatory::No, move || {
+        self.on_handle("asincrono::fs::File::metadata", Mandatory::No, |file| {
             file.metadata()
         })
         .await
@@ -194,21 +166,79 @@ impl File {
     /// # Cancel safety
     /// Not safe: once polled, the change happens even if the future is dropped.
     pub async fn set_permissions(&self, permissions: Permissions) -> io::Result<()> {
-        let file = self.inner.handle().clone();
-        on_pool(
+        self.on_handle(
             "asincrono::fs::File::set_permissions",
             Mandatory::Yes,
-            move || file.set_permissions(permissions),
+            move |file| file.set_permissions(permissions),
         )
         .await
+    }
+
+    /// Changes the file's access and modification times (`FileTimes::new()
+    /// .set_modified(t)`, …; a time left unset is left as it is).
+    ///
+    /// It does not wait for a write in flight, which would set the modification time again
+    /// when it lands: `flush` first.
+    ///
+    /// # Cancel safety
+    /// Not safe: once polled, the change happens even if the future is dropped.
+    pub async fn set_times(&self, times: FileTimes) -> io::Result<()> {
+        self.on_handle(
+            "asincrono::fs::File::set_times",
+            Mandatory::Yes,
+            move |file| file.set_times(times),
+        )
+        .await
+    }
+
+    /// Changes the file's modification time: [`File::set_times`] with only that one.
+    ///
+    /// # Cancel safety
+    /// As [`File::set_times`].
+    pub async fn set_modified(&self, time: SystemTime) -> io::Result<()> {
+        self.set_times(FileTimes::new().set_modified(time)).await
+    }
+
+    /// Sets the most bytes one read or write moves (1 MiB by default), from the next
+    /// operation on: a read asks the OS for at most this many, a write accepts at most this
+    /// many per call. Small values mean many jobs (each a hand-off to a pool thread); the
+    /// buffer keeps the size of the largest chunk moved so far.
+    ///
+    /// # Panics
+    /// If `max_buf_size` is 0 (a read of 0 bytes would look like the end of the file), as
+    /// tokio's does.
+    pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
+        assert!(max_buf_size > 0, "`max_buf_size` must be greater than 0");
+        self.inner.set_max_chunk(max_buf_size);
+    }
+
+    /// The most bytes one read or write moves; see [`File::set_max_buf_size`].
+    pub fn max_buf_size(&self) -> usize {
+        self.inner.max_chunk()
+    }
+
+    /// Runs `op` on the open file as a job of its own, beside any job in flight (it does not
+    /// wait for one: `&self` cannot), and waits for it.
+    pub(super) async fn on_handle<T, F>(
+        &self,
+        what: &str,
+        mandatory: Mandatory,
+        op: F,
+    ) -> io::Result<T>
+    where
+        F: FnOnce(&std::fs::File) -> io::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let file = self.inner.handle().clone();
+        on_pool(what, mandatory, move || op(&file)).await
     }
 }
 
 /// Moves the OS position back over `unread` bytes that a read fetched and nobody took, so
 /// that the OS position is the one the `File`'s user sees again.
-fn step_back(file: &std::fs::File, unread: usize) -> io::Result<()> {
+pub(super) fn step_back(file: &std::fs::File, unread: usize) -> io::Result<()> {
     if unread > 0 {
-        // `unread` is at most MAX_CHUNK (1 MiB), far below i64::MAX.
+        // `unread` is the length of bytes held in memory, so below isize::MAX: it fits.
         let back = -i64::try_from(unread).expect("a chunk fits in i64");
         (&*file).seek(SeekFrom::Current(back))?;
     }
@@ -342,122 +372,21 @@ fn user_target(pos: SeekFrom, buffer: &Buffer) -> io::Result<SeekFrom> {
     }
 }
 
+/// Like tokio's: the type's name and std's file (which shows the descriptor, the path and
+/// the access mode), then whether a job is in flight.
 impl fmt::Debug for File {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("File").field("inner", &self.inner).finish()
-    }
-}
-
-/// How to open a file: `std::fs::OpenOptions`, with an async `open`.
-///
-/// ```
-/// use asincrono::fs::OpenOptions;
-/// use asincrono::io::AsyncWriteExt;
-///
-/// let path = std::env::temp_dir().join(format!("asincrono-doc-options-{}", std::process::id()));
-/// asincrono::block_on(async {
-///     for line in ["one\n", "two\n"] {
-///         let mut log = OpenOptions::new().append(true).create(true).open(&path).await?;
-///         log.write_all(line.as_bytes()).await?;
-///         log.flush().await?;
-///     }
-///     assert_eq!(asincrono::fs::read_to_string(&path).await?, "one\ntwo\n");
-///     asincrono::fs::remove_file(&path).await
-/// })
-/// .unwrap();
-/// ```
-#[derive(Clone, Debug)]
-pub struct OpenOptions {
-    /// The options themselves.
-    std: std::fs::OpenOptions,
-    /// Whether opening may change the file system (create or truncate): then the job is
-    /// mandatory, like every job that changes something.
-    changes: bool,
-}
-
-impl OpenOptions {
-    /// No access at all yet: set at least `read`, `write` or `append`.
-    pub fn new() -> OpenOptions {
-        OpenOptions {
-            std: std::fs::OpenOptions::new(),
-            changes: false,
-        }
-    }
-
-    /// Open for reading.
-    pub fn read(&mut self, read: bool) -> &mut OpenOptions {
-        self.std.read(read);
-        self
-    }
-
-    /// Open for writing.
-    pub fn write(&mut self, write: bool) -> &mut OpenOptions {
-        self.std.write(write);
-        self
-    }
-
-    /// Open for appending: every write goes to the end of the file.
-    pub fn append(&mut self, append: bool) -> &mut OpenOptions {
-        self.std.append(append);
-        self
-    }
-
-    /// Empty the file when opening it (needs `write`).
-    pub fn truncate(&mut self, truncate: bool) -> &mut OpenOptions {
-        self.std.truncate(truncate);
-        self.changes |= truncate;
-        self
-    }
-
-    /// Create the file if it does not exist (needs `write` or `append`).
-    pub fn create(&mut self, create: bool) -> &mut OpenOptions {
-        self.std.create(create);
-        self.changes |= create;
-        self
-    }
-
-    /// Create the file, failing with `AlreadyExists` if it exists.
-    pub fn create_new(&mut self, create_new: bool) -> &mut OpenOptions {
-        self.std.create_new(create_new);
-        self.changes |= create_new;
-        self
-    }
-
-    /// Opens the file at `path` with these options.
-    ///
-    /// Errors keep the OS's kind and name the path.
-    ///
-    /// # Cancel safety
-    /// Safe when the options change nothing (the opened file is closed). Otherwise not: once
-    /// polled, the file is created or emptied even if the future is dropped.
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let options = self.std.clone();
-        let mandatory = if self.changes {
-            Mandatory::Yes
-        } else {
-            Mandatory::No
-        };
-        let file = on_path(
-            "asincrono::fs::File::open",
-            "open",
-            path.as_ref(),
-            mandatory,
-            move |path| options.open(path),
-        )
-        .await?;
-        Ok(File::from_std(file))
-    }
-}
-
-impl Default for OpenOptions {
-    fn default() -> OpenOptions {
-        OpenOptions::new()
+        f.debug_struct("asincrono::fs::File")
+            .field("std", &**self.inner.handle())
+            .field("in_flight", &!self.inner.is_idle())
+            .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::OpenOptions;
     use crate::io::{AsyncReadExt, AsyncWriteExt};
 
     /// After the first write and the first read, the buffer is never allocated again:

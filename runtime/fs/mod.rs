@@ -12,13 +12,28 @@
 //! So every file operation here runs on the runtime's **blocking pool** (`blocking/pool.rs`):
 //! the task hands a closure to a pool thread, which makes the blocking call and then wakes
 //! the task through the job's `JoinHandle`. The free functions are one such job each
-//! (see `on_pool` below); [`File`] runs one job per read, write or seek, through one buffer
+//! (`on_pool.rs`); [`File`] runs one job per read, write or seek, through one buffer
 //! that it reuses (`blocking/offload.rs`).
 //!
 //! Jobs that change the file system (write, create, remove, sync) are *mandatory*: if the
 //! runtime shuts down before one starts, it runs anyway, so that data the program handed
 //! over is never silently dropped. Jobs that only look (read, metadata, listing) are
 //! cancelled instead.
+//!
+//! # Where each function lives
+//!
+//! | file | what |
+//! |---|---|
+//! | `on_pool.rs` | the one helper every call goes through: a job on the pool, an error naming the path |
+//! | `contents.rs` | a whole file at once: [`read`], [`read_to_string`], [`write()`] |
+//! | `dirs.rs`, `dir_builder.rs` | [`create_dir`], [`create_dir_all`], [`remove_dir`], [`remove_dir_all`], [`DirBuilder`] |
+//! | `file_ops.rs` | a file by its name: [`copy`], [`rename`], [`remove_file`] |
+//! | `links.rs` | [`hard_link`], [`symlink`], [`read_link`], [`canonicalize`] |
+//! | `metadata.rs` | [`metadata`], [`symlink_metadata`], [`try_exists`], [`set_permissions`] |
+//! | `read_dir.rs` | [`read_dir`], [`ReadDir`], [`DirEntry`]: a batch of entries per job |
+//! | `open_options.rs` | [`OpenOptions`], and `File::open`/`create`/`create_new`/`options` |
+//! | `file.rs` | [`File`]: reads, writes, seeks, `sync_all`, `set_len`, `set_max_buf_size`, … |
+//! | `file_std.rs` | [`File`] and std's file or a raw descriptor: `from_std`, `into_std`, `try_clone`, `AsRawFd`, … |
 //!
 //! # What a production runtime does
 //!
@@ -65,173 +80,31 @@
 //! std::fs::remove_dir(&dir).unwrap();
 //! ```
 
-// Nothing here needs `unsafe`, and the compiler holds us to it.
-#![forbid(unsafe_code)]
+// The only `unsafe` is `File`'s `FromRawFd` impl (`file_std.rs`), an `unsafe fn` by the
+// trait's definition; everything else is held to safe code.
+#![deny(unsafe_code)]
 
+mod contents;
+mod dir_builder;
+mod dirs;
 mod file;
+mod file_ops;
+mod file_std;
+mod links;
+mod metadata;
+mod on_pool;
+mod open_options;
 mod read_dir;
 
-pub use file::{File, OpenOptions};
+pub use contents::{read, read_to_string, write};
+pub use dir_builder::DirBuilder;
+pub use dirs::{create_dir, create_dir_all, remove_dir, remove_dir_all};
+pub use file::File;
+pub use file_ops::{copy, remove_file, rename};
+pub use links::{canonicalize, hard_link, read_link, symlink};
+pub use metadata::{metadata, set_permissions, symlink_metadata, try_exists};
+pub use open_options::OpenOptions;
 pub use read_dir::{DirEntry, ReadDir, read_dir};
-
-use crate::blocking::Mandatory;
-use crate::executor::context;
-use crate::util::with_context;
-use std::fs::Metadata;
-use std::io;
-use std::path::{Path, PathBuf};
-
-/// Runs `job` on the current runtime's blocking pool and waits for it: the plumbing every
-/// file operation shares. `what` names the caller in the error returned outside a runtime;
-/// a job that panicked or was cancelled becomes an `io::Error` too.
-pub(crate) async fn on_pool<T, F>(what: &str, mandatory: Mandatory, job: F) -> io::Result<T>
-where
-    F: FnOnce() -> io::Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let runtime = context::current_or_error(what)?;
-    runtime.spawn_blocking(mandatory, job).await?
-}
-
-/// [`on_pool`] for an operation on `path`: the job gets its own copy of the path, and an
-/// error names `verb` and the path ("open /tmp/x: …").
-pub(crate) async fn on_path<T, F>(
-    what: &str,
-    verb: &'static str,
-    path: &Path,
-    mandatory: Mandatory,
-    op: F,
-) -> io::Result<T>
-where
-    F: FnOnce(&Path) -> io::Result<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let path = path.to_path_buf();
-    on_pool(what, mandatory, move || {
-        op(&path).map_err(|err| with_context(err, verb, path.display()))
-    })
-    .await
-}
-
-/// Reads the whole file at `path`.
-///
-/// # Cancel safety
-/// Safe: it only reads; a dropped read's bytes are simply dropped.
-pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    on_path(
-        "asincrono::fs::read",
-        "read",
-        path.as_ref(),
-        Mandatory::No,
-        |path| std::fs::read(path),
-    )
-    .await
-}
-
-/// Reads the whole file at `path` as UTF-8 text (`InvalidData` if it is not).
-///
-/// # Cancel safety
-/// Safe: it only reads.
-pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
-    on_path(
-        "asincrono::fs::read_to_string",
-        "read",
-        path.as_ref(),
-        Mandatory::No,
-        |path| std::fs::read_to_string(path),
-    )
-    .await
-}
-
-/// Writes `contents` to the file at `path`, creating it if needed and replacing what it
-/// held. The contents are copied first, so the job owns them.
-///
-/// # Cancel safety
-/// Not safe: once polled, the file is written even if the future is dropped (or the
-/// runtime shuts down), and an error is lost.
-pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
-    let contents = contents.as_ref().to_vec();
-    on_path(
-        "asincrono::fs::write",
-        "write",
-        path.as_ref(),
-        Mandatory::Yes,
-        move |path| std::fs::write(path, contents),
-    )
-    .await
-}
-
-/// Removes the file at `path`.
-///
-/// # Cancel safety
-/// Not safe: once polled, the file is removed even if the future is dropped.
-pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    on_path(
-        "asincrono::fs::remove_file",
-        "remove",
-        path.as_ref(),
-        Mandatory::Yes,
-        |path| std::fs::remove_file(path),
-    )
-    .await
-}
-
-/// Removes the empty directory at `path`.
-///
-/// # Cancel safety
-/// Not safe: once polled, the directory is removed even if the future is dropped.
-pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    on_path(
-        "asincrono::fs::remove_dir",
-        "remove directory",
-        path.as_ref(),
-        Mandatory::Yes,
-        |path| std::fs::remove_dir(path),
-    )
-    .await
-}
-
-/// Creates the directory at `path` and any parents it lacks; succeeds if it exists.
-///
-/// # Cancel safety
-/// Not safe: once polled, the directories are created even if the future is dropped.
-pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
-    on_path(
-        "asincrono::fs::create_dir_all",
-        "create directory",
-        path.as_ref(),
-        Mandatory::Yes,
-        |path| std::fs::create_dir_all(path),
-    )
-    .await
-}
-
-/// The metadata of the file or directory at `path` (following symbolic links).
-///
-/// # Cancel safety
-/// Safe: it only reads.
-pub async fn metadata(path: impl AsRef<Path>) -> io::Result<Metadata> {
-    on_path(
-        "asincrono::fs::metadata",
-        "metadata of",
-        path.as_ref(),
-        Mandatory::No,
-        |path| std::fs::metadata(path),
-    )
-    .await
-}
-
-/// The absolute form of `path`, with every symbolic link resolved (it must exist).
-///
-/// # Cancel safety
-/// Safe: it only reads.
-pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
-    on_path(
-        "asincrono::fs::canonicalize",
-        "canonicalize",
-        path.as_ref(),
-        Mandatory::No,
-        |path| std::fs::canonicalize(path),
-    )
-    .await
-}
+/// Timestamps for [`File::set_times`]: std's type, whose builder methods
+/// (`FileTimes::new().set_accessed(t).set_modified(t)`) are the ones tokio's has.
+pub use std::fs::FileTimes;

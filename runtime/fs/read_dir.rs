@@ -1,6 +1,6 @@
 //! `read_dir`: listing a directory, a batch of entries per blocking job.
 
-use super::on_path;
+use super::on_pool::on_path;
 use crate::blocking::Mandatory;
 use crate::executor::context;
 use crate::task::JoinHandle;
@@ -11,6 +11,7 @@ use std::fs::{FileType, Metadata};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::mem;
+use std::os::unix::fs::DirEntryExt;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -194,6 +195,11 @@ impl DirEntry {
     /// The entry's name, without the directory.
     pub fn file_name(&self) -> OsString {
         self.std.file_name()
+    }
+
+    /// The entry's inode number, from the listing itself (no system call).
+    pub fn ino(&self) -> u64 {
+        self.std.ino()
     }
 
     /// The entry's metadata (not following a symbolic link: a link's own metadata).
