@@ -312,6 +312,13 @@ impl ScheduledIo {
     }
     // ANCHOR_END: poll_ready
 
+    /// Records `ready` as if the kernel had reported it, before any event came: a socket
+    /// known to be ready at birth (freshly accepted, one of a new pair) is then tried at once
+    /// instead of after the driver's first turn. Wrong guesses cost one `WouldBlock`.
+    pub(crate) fn assume_ready(&self, ready: u8) {
+        lock(&self.state).ready |= ready;
+    }
+
     /// The readiness for `direction` as it is now, without waiting and without storing a
     /// waker: for the `try_*` operations, which must not leave a waker behind.
     pub(crate) fn ready_now(&self, direction: Direction) -> io::Result<Option<ReadyEvent>> {

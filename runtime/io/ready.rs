@@ -43,6 +43,11 @@ impl Ready {
         Ready(bits & Ready::ALL.0)
     }
 
+    /// The bits, in the reactor's layout.
+    pub(crate) fn bits(self) -> u8 {
+        self.0
+    }
+
     /// Whether no bit is set.
     pub fn is_empty(self) -> bool {
         self.0 == 0

@@ -93,14 +93,31 @@ impl<S: Source> Registered<S> {
         std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut op)).await
     }
 
+    /// Treats the socket as already `ready` (see `ScheduledIo::assume_ready`).
+    pub(crate) fn assume_ready(&self, ready: Ready) {
+        self.io.assume_ready(ready.bits());
+    }
+
     /// Ready with the readiness found for any direction of `interest`, or `Pending` with the
     /// task's waker stored for each. Clears nothing: the readiness is a hint for `try_io`.
+    /// Spends a unit of the task's budget, as every `poll_*` I/O method does.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
         ready!(crate::task::poll_proceed(cx));
+        self.poll_ready_unbudgeted(cx, interest)
+    }
+
+    /// `poll_ready` without the budget: what `ready().await` uses. As in tokio, the
+    /// `readable()`/`writable()` futures do not count as operations; the `try_*` call
+    /// that follows them is the work, and a loop of both is the caller's to bound.
+    fn poll_ready_unbudgeted(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<Ready>> {
         let mut found = Ready::EMPTY;
         for direction in directions(interest) {
             if let Poll::Ready(event) = self.io.poll_ready(cx, direction) {
@@ -116,7 +133,7 @@ impl<S: Source> Registered<S> {
 
     /// `poll_ready` as an `async fn`.
     pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        std::future::poll_fn(|cx| self.poll_ready(cx, interest)).await
+        std::future::poll_fn(|cx| self.poll_ready_unbudgeted(cx, interest)).await
     }
 
     /// Tries `op` once, without waiting. If the reactor has seen no readiness for `interest`,

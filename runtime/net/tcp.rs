@@ -12,7 +12,7 @@ use super::registered::Registered;
 use super::sockopt;
 use super::split::{self, SplitStream, half_methods};
 use crate::driver::Direction;
-use crate::io::{AsyncRead, AsyncWrite};
+use crate::io::{AsyncRead, AsyncWrite, Ready};
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
@@ -90,7 +90,10 @@ impl TcpListener {
             .poll_io(cx, Direction::Read, |listener| listener.accept())
             .map(|accepted| {
                 let (stream, peer) = accepted?;
-                Ok((TcpStream::from_mio(stream, Some(peer))?, peer))
+                let stream = TcpStream::from_mio(stream, Some(peer))?;
+                // Data may be waiting already, and the send buffer is empty: try at once.
+                stream.io.assume_ready(Ready::READABLE | Ready::WRITABLE);
+                Ok((stream, peer))
             })
     }
 

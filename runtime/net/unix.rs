@@ -9,7 +9,7 @@ use super::readiness::readiness_methods;
 use super::registered::Registered;
 use super::split::{self, SplitStream, half_methods};
 use crate::driver::Direction;
-use crate::io::{AsyncRead, AsyncWrite};
+use crate::io::{AsyncRead, AsyncWrite, Ready};
 use crate::util::with_context;
 use std::fmt;
 use std::io;
@@ -111,7 +111,10 @@ impl UnixListener {
             .poll_io(cx, Direction::Read, |listener| listener.accept())
             .map(|accepted| {
                 let (stream, peer) = accepted?;
-                Ok((UnixStream::from_mio(stream)?, peer))
+                let stream = UnixStream::from_mio(stream)?;
+                // Data may be waiting already, and the send buffer is empty: try at once.
+                stream.io.assume_ready(Ready::READABLE | Ready::WRITABLE);
+                Ok((stream, peer))
             })
     }
 
@@ -176,7 +179,11 @@ impl UnixStream {
     /// A pair of connected sockets (`socketpair(2)`).
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mio::net::UnixStream::pair()?;
-        Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
+        let (a, b) = (UnixStream::from_mio(a)?, UnixStream::from_mio(b)?);
+        // A new pair has empty buffers: writable now, readable once the other end writes.
+        a.io.assume_ready(Ready::WRITABLE);
+        b.io.assume_ready(Ready::WRITABLE);
+        Ok((a, b))
     }
 
     fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {

@@ -10,7 +10,7 @@ use super::registered::Registered;
 use super::unix::{SocketAddr, address_of};
 use super::vec_buf::receive_into_spare;
 use crate::driver::Direction;
-use crate::io::Interest;
+use crate::io::{Interest, Ready};
 use crate::util::with_context;
 use std::fmt;
 use std::io;
@@ -54,7 +54,11 @@ impl UnixDatagram {
     /// A pair of connected sockets (`socketpair(2)`).
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
         let (a, b) = mio::net::UnixDatagram::pair()?;
-        Ok((UnixDatagram::from_mio(a)?, UnixDatagram::from_mio(b)?))
+        let (a, b) = (UnixDatagram::from_mio(a)?, UnixDatagram::from_mio(b)?);
+        // A new pair has empty buffers: writable now (as `UnixStream::pair`).
+        a.io.assume_ready(Ready::WRITABLE);
+        b.io.assume_ready(Ready::WRITABLE);
+        Ok((a, b))
     }
 
     fn from_mio(socket: mio::net::UnixDatagram) -> io::Result<UnixDatagram> {
