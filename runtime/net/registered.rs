@@ -136,6 +136,7 @@ impl<S: Source> Registered<S> {
         std::future::poll_fn(|cx| self.poll_ready_unbudgeted(cx, interest)).await
     }
 
+    // ANCHOR: try_io
     /// Tries `op` once, without waiting. If the reactor has seen no readiness for `interest`,
     /// fails with `WouldBlock` without making the syscall; if `op` says `WouldBlock`, the
     /// readiness it was tried with is cleared, so that the next wait really waits.
@@ -159,6 +160,7 @@ impl<S: Source> Registered<S> {
         }
         result
     }
+    // ANCHOR_END: try_io
 
     /// Waits for `interest`, then `try_io`, until `op` does not say `WouldBlock`.
     pub(crate) async fn async_io<R>(
