@@ -24,7 +24,10 @@ mod reactor;
 mod timer_queue;
 
 pub(crate) use clock::Clock;
-pub(crate) use reactor::{Direction, Reactor, ScheduledIo};
+pub(crate) use reactor::{
+    Direction, ERROR, READ_CLOSED, READABLE, Reactor, ReadyEvent, ScheduledIo, WRITABLE,
+    WRITE_CLOSED,
+};
 pub(crate) use timer_queue::{TimerKey, TimerQueue};
 
 use crate::trace;

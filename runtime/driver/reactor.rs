@@ -28,12 +28,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 // ANCHOR: readiness_bits
-/// Readiness bits, as last reported by the kernel.
-const READABLE: u8 = 1 << 0;
-const WRITABLE: u8 = 1 << 1;
-const READ_CLOSED: u8 = 1 << 2;
-const WRITE_CLOSED: u8 = 1 << 3;
-const ERROR: u8 = 1 << 4;
+/// Readiness bits, as last reported by the kernel (`io::Ready` shows the same bits to users).
+pub(crate) const READABLE: u8 = 1 << 0;
+pub(crate) const WRITABLE: u8 = 1 << 1;
+pub(crate) const READ_CLOSED: u8 = 1 << 2;
+pub(crate) const WRITE_CLOSED: u8 = 1 << 3;
+pub(crate) const ERROR: u8 = 1 << 4;
 // ANCHOR_END: readiness_bits
 
 /// Which half of a socket an operation waits on.
@@ -136,6 +136,13 @@ impl Waiters {
 pub(crate) struct ReadyEvent {
     tick: u32,
     ready: u8,
+}
+
+impl ReadyEvent {
+    /// The readiness bits it carries (those of its direction only).
+    pub(crate) fn bits(self) -> u8 {
+        self.ready
+    }
 }
 
 impl Reactor {
@@ -304,6 +311,27 @@ impl ScheduledIo {
         Poll::Pending
     }
     // ANCHOR_END: poll_ready
+
+    /// Records `ready` as if the kernel had reported it, before any event came: a socket
+    /// known to be ready at birth (freshly accepted, one of a new pair) is then tried at once
+    /// instead of after the driver's first turn. Wrong guesses cost one `WouldBlock`.
+    pub(crate) fn assume_ready(&self, ready: u8) {
+        lock(&self.state).ready |= ready;
+    }
+
+    /// The readiness for `direction` as it is now, without waiting and without storing a
+    /// waker: for the `try_*` operations, which must not leave a waker behind.
+    pub(crate) fn ready_now(&self, direction: Direction) -> io::Result<Option<ReadyEvent>> {
+        let state = lock(&self.state);
+        if state.shut_down {
+            return Err(runtime_gone());
+        }
+        let ready = state.ready & direction.mask();
+        Ok((ready != 0).then_some(ReadyEvent {
+            tick: state.tick,
+            ready,
+        }))
+    }
 
     // ANCHOR: clear_readiness
     /// The syscall said `WouldBlock`: forget the readiness it was tried with — unless an

@@ -9,19 +9,37 @@
 //! parsed at once; a host name is looked up on the blocking pool, so the system resolver
 //! never blocks a scheduler thread (`addr.rs`).
 //!
+//! Besides waiting (`read`, `recv_from`, …), every socket answers tokio's readiness
+//! questions: `ready(Interest)`, `readable()`, `writable()`, the `poll_*_ready` methods, and
+//! the `try_*` methods that never wait (`readiness.rs`, over `registered.rs`). Stream halves
+//! (`split`, `into_split`) are written once for TCP and Unix in `split.rs`; `TcpSocket`
+//! (`tcp_socket.rs`) and the socket options std lacks (`sockopt.rs`) are the only users of
+//! libc.
+//!
 //! Errors keep the operating system's [`ErrorKind`](std::io::ErrorKind) (`ConnectionRefused`,
 //! `AddrInUse`, `ConnectionReset`, …) and add the address they concern to the message.
 
 mod addr;
+mod fd;
+mod lookup_host;
+mod readiness;
 mod registered;
+mod sockopt;
+mod split;
 pub mod tcp;
+mod tcp_socket;
 mod udp;
 pub mod unix;
+mod unix_datagram;
+mod vec_buf;
 
 pub use addr::ToSocketAddrs;
+pub use lookup_host::lookup_host;
 pub use tcp::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
+pub use tcp_socket::TcpSocket;
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
+pub use unix_datagram::UnixDatagram;
 
 use crate::util::with_context;
 use addr::resolve;

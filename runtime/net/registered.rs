@@ -4,19 +4,28 @@
 //! It is the public layer's side of the reactor (`driver/reactor.rs`): it finds the current
 //! runtime through the context, registers there, and turns readiness into finished
 //! syscalls. tokio's counterpart is `PollEvented` over a `Registration`.
+//!
+//! Three ways to run a syscall, written once here for every socket type:
+//! - `poll_io`/`io`: wait for readiness, try, and on `WouldBlock` clear and wait again
+//!   (what `read`, `accept`, `send_to`… use);
+//! - `poll_ready`/`ready`: only wait, and say which readiness was found, clearing nothing
+//!   (`readable()`, `poll_read_ready`);
+//! - `try_io`: never wait: try once if the reactor has seen readiness, and on `WouldBlock`
+//!   clear it, so that the next `ready` really waits (`try_read`, `try_send_to`…).
 
-use crate::driver::{Direction, DriverHandle, ScheduledIo};
+use crate::driver::{Direction, DriverHandle, ReadyEvent, ScheduledIo};
 use crate::executor::context;
+use crate::io::{Interest, Ready};
 use mio::event::Source;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 /// A mio source (a socket) registered with the current runtime's reactor; deregistered when
 /// dropped.
 pub(crate) struct Registered<S: Source> {
-    /// The non-blocking socket.
-    source: S,
+    /// The non-blocking socket; `None` only once `into_inner` has taken it out.
+    source: Option<S>,
     /// Its readiness and waiters.
     io: Arc<ScheduledIo>,
     /// The runtime's driver, to deregister on drop.
@@ -30,12 +39,25 @@ impl<S: Source> Registered<S> {
         let handle = context::current_or_error(what)?;
         let driver = handle.driver().clone();
         let io = driver.reactor.register(&mut source)?;
-        Ok(Registered { source, io, driver })
+        Ok(Registered {
+            source: Some(source),
+            io,
+            driver,
+        })
     }
 
     /// The socket itself.
     pub(crate) fn get_ref(&self) -> &S {
-        &self.source
+        self.source
+            .as_ref()
+            .expect("the source is only taken out by `into_inner`, which consumes `self`")
+    }
+
+    /// Deregisters the socket and hands it back (`into_std`).
+    pub(crate) fn into_inner(mut self) -> S {
+        let mut source = self.source.take().expect("`into_inner` runs once");
+        self.driver.reactor.deregister(&mut source, &self.io);
+        source
     }
 
     // ANCHOR: poll_io
@@ -50,7 +72,7 @@ impl<S: Source> Registered<S> {
         ready!(crate::task::poll_proceed(cx));
         loop {
             let event = ready!(self.io.poll_ready(cx, direction))?;
-            match op(&self.source) {
+            match op(self.get_ref()) {
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
                     // Only now is the socket known to be drained: forget the readiness and
                     // go round again, which stores our waker (or finds a newer event).
@@ -70,6 +92,100 @@ impl<S: Source> Registered<S> {
     ) -> io::Result<R> {
         std::future::poll_fn(|cx| self.poll_io(cx, direction, &mut op)).await
     }
+
+    /// Treats the socket as already `ready` (see `ScheduledIo::assume_ready`).
+    pub(crate) fn assume_ready(&self, ready: Ready) {
+        self.io.assume_ready(ready.bits());
+    }
+
+    /// Ready with the readiness found for any direction of `interest`, or `Pending` with the
+    /// task's waker stored for each. Clears nothing: the readiness is a hint for `try_io`.
+    /// Spends a unit of the task's budget, as every `poll_*` I/O method does.
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<Ready>> {
+        ready!(crate::task::poll_proceed(cx));
+        self.poll_ready_unbudgeted(cx, interest)
+    }
+
+    /// `poll_ready` without the budget: what `ready().await` uses. As in tokio, the
+    /// `readable()`/`writable()` futures do not count as operations; the `try_*` call
+    /// that follows them is the work, and a loop of both is the caller's to bound.
+    fn poll_ready_unbudgeted(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<Ready>> {
+        let mut found = Ready::EMPTY;
+        for direction in directions(interest) {
+            if let Poll::Ready(event) = self.io.poll_ready(cx, direction) {
+                found |= Ready::from_reactor(event?.bits());
+            }
+        }
+        if found.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(found))
+        }
+    }
+
+    /// `poll_ready` as an `async fn`.
+    pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| self.poll_ready_unbudgeted(cx, interest)).await
+    }
+
+    // ANCHOR: try_io
+    /// Tries `op` once, without waiting. If the reactor has seen no readiness for `interest`,
+    /// fails with `WouldBlock` without making the syscall; if `op` says `WouldBlock`, the
+    /// readiness it was tried with is cleared, so that the next wait really waits.
+    pub(crate) fn try_io<R>(
+        &self,
+        interest: Interest,
+        op: impl FnOnce(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let mut seen: [Option<ReadyEvent>; 2] = [None, None];
+        for (slot, direction) in seen.iter_mut().zip(directions(interest)) {
+            *slot = self.io.ready_now(direction)?;
+        }
+        if seen.iter().all(Option::is_none) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let result = op(self.get_ref());
+        if matches!(&result, Err(err) if err.kind() == io::ErrorKind::WouldBlock) {
+            seen.into_iter()
+                .flatten()
+                .for_each(|event| self.io.clear_readiness(event));
+        }
+        result
+    }
+    // ANCHOR_END: try_io
+
+    /// Waits for `interest`, then `try_io`, until `op` does not say `WouldBlock`.
+    pub(crate) async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            self.ready(interest).await?;
+            match self.try_io(interest, &mut op) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => continue,
+                result => return result,
+            }
+        }
+    }
+}
+
+/// The reactor directions `interest` covers, reading first.
+fn directions(interest: Interest) -> impl Iterator<Item = Direction> {
+    [
+        (interest.is_readable(), Direction::Read),
+        (interest.is_writable(), Direction::Write),
+    ]
+    .into_iter()
+    .filter_map(|(wanted, direction)| wanted.then_some(direction))
 }
 
 /// Reading and writing for stream sockets (TCP, Unix), whose mio types implement `Read` and
@@ -89,10 +205,28 @@ where
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_io(cx, Direction::Write, |mut source| source.write(buf))
     }
+
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_io(Interest::READABLE, |mut source| source.read(buf))
+    }
+
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.try_io(Interest::READABLE, |mut source| source.read_vectored(bufs))
+    }
+
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_io(Interest::WRITABLE, |mut source| source.write(buf))
+    }
+
+    pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.try_io(Interest::WRITABLE, |mut source| source.write_vectored(bufs))
+    }
 }
 
 impl<S: Source> Drop for Registered<S> {
     fn drop(&mut self) {
-        self.driver.reactor.deregister(&mut self.source, &self.io);
+        if let Some(source) = self.source.as_mut() {
+            self.driver.reactor.deregister(source, &self.io);
+        }
     }
 }

@@ -1,19 +1,38 @@
-//! TCP: `TcpListener`, `TcpStream`, and a stream's owned halves.
+//! TCP: `TcpListener`, `TcpStream`, and a stream's halves.
 //!
-//! The halves are public here too (`asincrono::net::tcp::OwnedReadHalf`), the path tokio
-//! code names them by.
+//! The halves are public here (`asincrono::net::tcp::ReadHalf`, `OwnedReadHalf`, …), the
+//! path tokio code names them by; they are written once, for TCP and Unix streams alike, in
+//! `split.rs`. The readiness methods (`readable`, `try_read`, …) come from `readiness.rs`.
 
 use super::ToSocketAddrs;
 use super::each_addr;
+use super::fd::fd_impls;
+use super::readiness::readiness_methods;
 use super::registered::Registered;
+use super::sockopt;
+use super::split::{self, SplitStream, half_methods};
 use crate::driver::Direction;
-use crate::io::{AsyncRead, AsyncWrite};
+use crate::io::{AsyncRead, AsyncWrite, Ready};
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// The reading half of a [`TcpStream`], borrowed by [`TcpStream::split`].
+pub type ReadHalf<'a> = split::ReadHalf<'a, TcpStream>;
+/// The writing half of a [`TcpStream`], borrowed by [`TcpStream::split`].
+pub type WriteHalf<'a> = split::WriteHalf<'a, TcpStream>;
+/// The reading half of a [`TcpStream`], from [`TcpStream::into_split`].
+pub type OwnedReadHalf = split::OwnedReadHalf<TcpStream>;
+/// The writing half of a [`TcpStream`], from [`TcpStream::into_split`]. Dropping it shuts
+/// down the writing direction.
+pub type OwnedWriteHalf = split::OwnedWriteHalf<TcpStream>;
+/// Two owned halves of different streams, handed back by a failed `reunite`.
+pub type ReuniteError = split::ReuniteError<TcpStream>;
 
 /// A TCP socket listening for connections.
 ///
@@ -71,7 +90,10 @@ impl TcpListener {
             .poll_io(cx, Direction::Read, |listener| listener.accept())
             .map(|accepted| {
                 let (stream, peer) = accepted?;
-                Ok((TcpStream::from_mio(stream, Some(peer))?, peer))
+                let stream = TcpStream::from_mio(stream, Some(peer))?;
+                // Data may be waiting already, and the send buffer is empty: try at once.
+                stream.io.assume_ready(Ready::READABLE | Ready::WRITABLE);
+                Ok((stream, peer))
             })
     }
 
@@ -83,10 +105,37 @@ impl TcpListener {
     /// Wraps a bound `std` listener (it is switched to non-blocking mode).
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
-        let listener = mio::net::TcpListener::from_std(listener);
+        TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
+    }
+
+    pub(super) fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             io: Registered::new(listener, "TcpListener::from_std")?,
         })
+    }
+
+    /// Deregisters the listener and returns it as a `std` one, still in non-blocking mode.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(OwnedFd::from(self.io.into_inner()).into())
+    }
+
+    /// Sets the time-to-live of the packets sent from accepted sockets (`IP_TTL`).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The time-to-live of packets (`IP_TTL`).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+}
+
+impl TryFrom<std::net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    /// [`TcpListener::from_std`].
+    fn try_from(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_std(listener)
     }
 }
 
@@ -99,8 +148,9 @@ impl fmt::Debug for TcpListener {
 }
 
 /// A TCP connection. Reads and writes through [`AsyncRead`] and [`AsyncWrite`] (use the
-/// `AsyncReadExt`/`AsyncWriteExt` methods); [`TcpStream::into_split`] gives two halves that
-/// can live in different tasks.
+/// `AsyncReadExt`/`AsyncWriteExt` methods), or without waiting through `try_read` and
+/// `try_write` after `readable()`/`writable()`. [`TcpStream::split`] gives two borrowed
+/// halves, [`TcpStream::into_split`] two owned ones that can live in different tasks.
 pub struct TcpStream {
     io: Registered<mio::net::TcpStream>,
     /// The peer's address, remembered from `connect` or `accept`: read and write errors
@@ -118,11 +168,16 @@ impl TcpStream {
     // ANCHOR: connect_addr
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?, Some(addr))?;
+        stream.connected().await?;
+        Ok(stream)
+    }
+
+    /// Waits for a connect that is under way to finish (also for `TcpSocket::connect`).
+    pub(super) async fn connected(&self) -> io::Result<()> {
         // A non-blocking connect reports completion as "writable". Then `take_error` says
         // whether it failed; `peer_addr` failing with `NotConnected` means the event was
         // spurious and we must wait again (treated as `WouldBlock` by the retry loop).
-        stream
-            .io
+        self.io
             .io(Direction::Write, |socket| match socket.take_error()? {
                 Some(err) => Err(err),
                 None => match socket.peer_addr() {
@@ -133,12 +188,14 @@ impl TcpStream {
                     Err(err) => Err(err),
                 },
             })
-            .await?;
-        Ok(stream)
+            .await
     }
     // ANCHOR_END: connect_addr
 
-    fn from_mio(stream: mio::net::TcpStream, peer: Option<SocketAddr>) -> io::Result<TcpStream> {
+    pub(super) fn from_mio(
+        stream: mio::net::TcpStream,
+        peer: Option<SocketAddr>,
+    ) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: Registered::new(stream, "TcpStream::connect")?,
             peer,
@@ -152,6 +209,12 @@ impl TcpStream {
         TcpStream::from_mio(mio::net::TcpStream::from_std(stream), peer)
     }
 
+    /// Deregisters the stream and returns it as a `std` one, still in non-blocking mode
+    /// (call `set_nonblocking(false)` to use it with blocking reads).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(OwnedFd::from(self.io.into_inner()).into())
+    }
+
     /// The address of the other end.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
@@ -160,6 +223,11 @@ impl TcpStream {
     /// The address of this end.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
+    }
+
+    /// The socket's pending error (`SO_ERROR`), cleared by reading it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
     }
 
     /// Sets `TCP_NODELAY`: send small writes at once instead of batching them (Nagle).
@@ -172,37 +240,64 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// Sets the time-to-live of the packets sent (`IP_TTL`).
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The time-to-live of the packets sent (`IP_TTL`).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Sets `SO_LINGER`. Deprecated in tokio because `Some(_)` makes dropping the stream
+    /// block the thread in `close` until the data is sent; use
+    /// [`set_zero_linger`](TcpStream::set_zero_linger) to reset the connection on drop.
+    #[deprecated = "`Some(_)` makes drop block the thread; use `set_zero_linger` instead"]
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        sockopt::set_linger(self.io.get_ref(), linger)
+    }
+
+    /// Makes dropping the stream reset the connection (`SO_LINGER` of zero): unsent data is
+    /// thrown away and the peer sees `ConnectionReset`.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        sockopt::set_linger(self.io.get_ref(), Some(Duration::ZERO))
+    }
+
+    /// The `SO_LINGER` setting: `None` unless set.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        sockopt::linger(self.io.get_ref())
+    }
+
+    /// Reads the waiting bytes into `buf` without taking them: the next read gets them
+    /// again. Waits if there are none; `Ok(0)` is end of file.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Direction::Read, |socket| socket.peek(buf)).await
+    }
+
+    /// Two halves borrowing the stream, one reading and one writing, usable at the same
+    /// time (in `join!`, say). Shutting the write half down shuts the stream's writing down.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
     /// Splits the stream into a read half and a write half that can be moved to different
-    /// tasks. Dropping the write half shuts down the writing direction (the peer reads EOF).
+    /// tasks. Dropping the write half shuts down the writing direction (the peer reads EOF);
+    /// `reunite` puts the halves back together.
     // ANCHOR: into_split
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         let stream = Arc::new(self);
         (
-            OwnedReadHalf {
-                stream: stream.clone(),
-            },
-            OwnedWriteHalf { stream },
+            OwnedReadHalf::new(stream.clone()),
+            OwnedWriteHalf::new(stream),
         )
     }
     // ANCHOR_END: into_split
 
-    /// The reading behind `AsyncRead`, shared by the stream and its read half.
-    fn read_some(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_read(cx, buf)
-            .map_err(|err| self.name_peer(err, "read from"))
-    }
+    readiness_methods!(ready, readable, writable, stream_read, stream_write);
 
-    /// The writing behind `AsyncWrite`, shared by the stream and its write half.
-    fn write_some(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_write(cx, buf)
-            .map_err(|err| self.name_peer(err, "write to"))
-    }
-
-    fn shutdown_write(&self) -> io::Result<()> {
-        super::write_shutdown_outcome(self.io.get_ref().shutdown(Shutdown::Write))
-            .map_err(|err| self.name_peer(err, "shut down the connection to"))
+    fn registered(&self) -> &Registered<mio::net::TcpStream> {
+        &self.io
     }
 
     /// Adds the peer's address to an error (on the error path only: nothing is formatted
@@ -214,6 +309,53 @@ impl TcpStream {
         }
     }
 }
+
+/// Reading, writing and shutting down, shared by the stream and its halves.
+impl SplitStream for TcpStream {
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_read(cx, buf)
+            .map_err(|err| self.name_peer(err, "read from"))
+    }
+
+    fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_write(cx, buf)
+            .map_err(|err| self.name_peer(err, "write to"))
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        super::write_shutdown_outcome(self.io.get_ref().shutdown(Shutdown::Write))
+            .map_err(|err| self.name_peer(err, "shut down the connection to"))
+    }
+}
+
+half_methods!(TcpStream, mio::net::TcpStream, SocketAddr);
+
+impl ReadHalf<'_> {
+    /// [`TcpStream::peek`]: reads the waiting bytes without taking them.
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        AsRef::<TcpStream>::as_ref(self).peek(buf).await
+    }
+}
+
+impl OwnedReadHalf {
+    /// [`TcpStream::peek`]: reads the waiting bytes without taking them.
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        AsRef::<TcpStream>::as_ref(self).peek(buf).await
+    }
+}
+
+impl TryFrom<std::net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// [`TcpStream::from_std`].
+    fn try_from(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(stream)
+    }
+}
+
+fd_impls!(TcpListener, TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -230,7 +372,7 @@ impl AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.read_some(cx, buf)
+        self.poll_read_shared(cx, buf)
     }
 }
 
@@ -240,77 +382,10 @@ impl AsyncWrite for TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.write_some(cx, buf)
+        self.poll_write_shared(cx, buf)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(self.shutdown_write())
-    }
-}
-
-/// The reading half of a [`TcpStream`], from [`TcpStream::into_split`].
-#[derive(Debug)]
-pub struct OwnedReadHalf {
-    stream: Arc<TcpStream>,
-}
-
-/// The writing half of a [`TcpStream`], from [`TcpStream::into_split`]. Dropping it shuts
-/// down the writing direction.
-#[derive(Debug)]
-pub struct OwnedWriteHalf {
-    stream: Arc<TcpStream>,
-}
-
-impl OwnedReadHalf {
-    /// The address of the other end.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
-    }
-
-    /// The address of this end.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.local_addr()
-    }
-}
-
-impl OwnedWriteHalf {
-    /// The address of the other end.
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
-    }
-
-    /// The address of this end.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.local_addr()
-    }
-}
-
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.read_some(cx, buf)
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.stream.write_some(cx, buf)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.stream.shutdown_write())
-    }
-}
-
-impl Drop for OwnedWriteHalf {
-    fn drop(&mut self) {
-        let _ = self.stream.shutdown_write();
     }
 }
