@@ -29,7 +29,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::{AsyncBufRead, AsyncRead, AsyncWrite};
+use super::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
 /// Buffer size used by [`BufReader::new`].
 const DEFAULT_CAPACITY: usize = 8 * 1024;
@@ -111,9 +111,10 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// reader if there are none.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         if self.pos == self.filled {
-            let n = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut self.buf))?;
+            let mut buf = ReadBuf::new(&mut self.buf);
+            ready!(Pin::new(&mut self.inner).poll_read(cx, &mut buf))?;
+            self.filled = buf.filled().len();
             self.pos = 0;
-            self.filled = n;
         }
         Poll::Ready(Ok(self.buffer()))
     }
@@ -123,17 +124,17 @@ impl<R: AsyncRead + Unpin> AsyncRead for BufReader<R> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        out: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.buffer().is_empty() && out.len() >= this.capacity() {
+        if this.buffer().is_empty() && out.remaining() >= this.capacity() {
             return Pin::new(&mut this.inner).poll_read(cx, out);
         }
         let available = ready!(this.poll_fill(cx))?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
+        let n = available.len().min(out.remaining());
+        out.put_slice(&available[..n]);
         this.consume_buffered(n);
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(()))
     }
 }
 // ANCHOR_END: buf_reader_read

@@ -24,7 +24,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::{AsyncRead, AsyncWrite};
+use super::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Buffer size used by [`BufWriter::new`].
 const DEFAULT_CAPACITY: usize = 8 * 1024;
@@ -152,8 +152,8 @@ impl<W: AsyncRead + Unpin> AsyncRead for BufWriter<W> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }

@@ -81,16 +81,19 @@
 //! written by jobs on the runtime's blocking pool (`stdio.rs`), input is read by one
 //! process-wide thread that no runtime waits for (`stdin.rs` says why).
 
-// The claim above is enforced: the compiler rejects any `unsafe` in here.
-#![forbid(unsafe_code)]
+// The claim above is enforced: the compiler rejects any `unsafe` in here, except in
+// `read_buf.rs`, which allows it for itself.
+#![deny(unsafe_code)]
 
 mod buf_read;
 mod buf_read_ext;
 mod buf_reader;
 mod buf_writer;
 mod copy;
+mod forward;
 mod lines;
 mod read;
+mod read_buf;
 mod read_ext;
 mod read_until;
 mod seek;
@@ -113,9 +116,11 @@ pub use buf_writer::BufWriter;
 pub use copy::copy;
 pub use lines::Lines;
 pub use read::AsyncRead;
+pub(crate) use read::read_into_unfilled;
+pub use read_buf::ReadBuf;
 pub use read_ext::{AsyncReadExt, Read, ReadExact, ReadToEnd, ReadToString};
 pub use seek::AsyncSeek;
-pub use seek_ext::{AsyncSeekExt, Seek};
+pub use seek_ext::{AsyncSeekExt, Rewind, Seek};
 pub use split::{ReadHalf, WriteHalf, split};
 pub use stdin::{Stdin, stdin};
 pub use stdio::{Stderr, Stdout, stderr, stdout};

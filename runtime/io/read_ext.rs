@@ -22,7 +22,8 @@ use std::mem;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::AsyncRead;
+use super::read_buf::read_into_spare_capacity;
+use super::{AsyncRead, ReadBuf};
 
 /// Reading methods for any [`AsyncRead`], each returning a future.
 ///
@@ -66,6 +67,7 @@ pub trait AsyncReadExt: AsyncRead {
             reader: self,
             start_len: buf.len(),
             buf,
+            spare_initialized: 0,
         }
     }
 
@@ -82,6 +84,7 @@ pub trait AsyncReadExt: AsyncRead {
             reader: self,
             output: buf,
             bytes: Vec::new(),
+            spare_initialized: 0,
         }
     }
 }
@@ -105,7 +108,9 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        Pin::new(&mut *this.reader).poll_read(cx, this.buf)
+        let mut buf = ReadBuf::new(this.buf);
+        ready!(Pin::new(&mut *this.reader).poll_read(cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().len()))
     }
 }
 
@@ -131,14 +136,16 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         while this.filled < this.buf.len() {
-            let unfilled = &mut this.buf[this.filled..];
+            // A `ReadBuf` over the part still to fill: what the reader appends is new.
+            let mut unfilled = ReadBuf::new(&mut this.buf[this.filled..]);
             // `ready!` returns `Pending` from this function if the reader is
             // not ready; `?` returns a read error.
-            let n = ready!(Pin::new(&mut *this.reader).poll_read(cx, unfilled))?;
+            ready!(Pin::new(&mut *this.reader).poll_read(cx, &mut unfilled))?;
+            let n = unfilled.filled().len();
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    "stream ended before the buffer was filled",
+                    "early eof",
                 )));
             }
             this.filled += n;
@@ -163,6 +170,8 @@ pub struct ReadToEnd<'a, R: ?Sized> {
     buf: &'a mut Vec<u8>,
     /// The vector's length before we started, to compute the count.
     start_len: usize,
+    /// How many bytes of the vector's spare capacity earlier reads initialised.
+    spare_initialized: usize,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
@@ -170,7 +179,12 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        ready!(poll_read_to_end(this.reader, cx, this.buf))?;
+        ready!(poll_read_to_end(
+            this.reader,
+            cx,
+            this.buf,
+            &mut this.spare_initialized
+        ))?;
         Poll::Ready(Ok(this.buf.len() - this.start_len))
     }
 }
@@ -188,6 +202,8 @@ pub struct ReadToString<'a, R: ?Sized> {
     output: &'a mut String,
     /// Bytes read so far, not yet checked for UTF-8.
     bytes: Vec<u8>,
+    /// How many bytes of `bytes`' spare capacity earlier reads initialised.
+    spare_initialized: usize,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
@@ -195,7 +211,12 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        ready!(poll_read_to_end(this.reader, cx, &mut this.bytes))?;
+        ready!(poll_read_to_end(
+            this.reader,
+            cx,
+            &mut this.bytes,
+            &mut this.spare_initialized
+        ))?;
         let text = String::from_utf8(mem::take(&mut this.bytes))
             .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
         this.output.push_str(&text);
@@ -207,54 +228,54 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
 /// allocate tiny vectors.
 const MIN_READ_ROOM: usize = 32;
 
-/// The most spare room offered to one `poll_read`.
-///
-/// `poll_read` needs initialised memory, so that room is zeroed before every
-/// attempt: this is the cost the module docs mention for not using `ReadBuf`.
-/// The cap keeps it small compared to the read itself, however large the
-/// vector has grown.
+/// The most spare room offered to one `poll_read`: the vector grows by doubling, and one
+/// read need not be offered all of a large vector's spare capacity.
 const MAX_READ_ROOM: usize = 8 * 1024;
 
 /// Appends to `buf` until the reader reports end of stream.
 ///
 /// Shared by `read_to_end` and `read_to_string`. Between polls, `buf` holds
-/// only real data, which is what makes `read_to_end` cancel-safe.
-///
-/// A reader that is always ready and never ends would keep this loop busy
-/// forever without yielding; production runtimes add a budget against that.
+/// only real data, which is what makes `read_to_end` cancel-safe. Each read spends
+/// one unit of the task's cooperative budget, so a reader that is always ready (in
+/// memory, or a fast socket) still lets the other tasks run.
 fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     cx: &mut Context<'_>,
     buf: &mut Vec<u8>,
+    spare_initialized: &mut usize,
 ) -> Poll<io::Result<()>> {
     loop {
-        if ready!(read_into_spare_room(reader, cx, buf))? == 0 {
+        ready!(crate::task::poll_proceed(cx));
+        if ready!(read_into_spare_room(reader, cx, buf, spare_initialized))? == 0 {
             return Poll::Ready(Ok(()));
         }
     }
 }
 
-/// One `poll_read` into zeroed room at the end of `buf`; whatever the outcome,
-/// `buf` is cut back to the bytes actually read.
+/// One `poll_read` appended to `buf`, into its spare capacity (never zeroed by us: the
+/// `ReadBuf` starts uninitialised). Returns how many bytes were appended.
 // ANCHOR: read_into_spare_room
 fn read_into_spare_room<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     cx: &mut Context<'_>,
     buf: &mut Vec<u8>,
+    spare_initialized: &mut usize,
 ) -> Poll<io::Result<usize>> {
-    let data_len = buf.len();
-    // Use the capacity we already have; when there is (almost) none,
-    // `resize` reallocates, and `Vec` doubles its capacity when it does, so
-    // the total copying stays proportional to the data.
-    let room = (buf.capacity() - data_len).clamp(MIN_READ_ROOM, MAX_READ_ROOM);
-    buf.resize(data_len + room, 0);
-    let poll = Pin::new(reader).poll_read(cx, &mut buf[data_len..]);
-    let read = match poll {
-        Poll::Ready(Ok(n)) => n,
-        _ => 0,
-    };
-    buf.truncate(data_len + read);
-    poll
+    if buf.capacity() == buf.len() {
+        // Full: is there more at all? A small probe on the stack finds out without
+        // growing the vector, so a vector made with exactly the right capacity keeps it.
+        let mut probe = [0; MIN_READ_ROOM];
+        let mut probe = ReadBuf::new(&mut probe);
+        ready!(Pin::new(reader).poll_read(cx, &mut probe))?;
+        // `extend_from_slice` grows the vector (doubling) only if the probe found bytes.
+        buf.extend_from_slice(probe.filled());
+        *spare_initialized = 0; // a new allocation starts uninitialised
+        return Poll::Ready(Ok(probe.filled().len()));
+    }
+    let room = (buf.capacity() - buf.len()).min(MAX_READ_ROOM);
+    read_into_spare_capacity(buf, spare_initialized, room, |read_buf| {
+        Pin::new(reader).poll_read(cx, read_buf)
+    })
 }
 // ANCHOR_END: read_into_spare_room
 

@@ -43,7 +43,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
-use super::{AsyncRead, AsyncWrite};
+use super::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Splits `io` into a reading half and a writing half that can be used
 /// independently, for example from two tasks.
@@ -117,8 +117,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for ReadHalf<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut *lock(&self.shared)).poll_read(cx, buf)
     }
 }

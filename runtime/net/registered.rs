@@ -7,8 +7,9 @@
 
 use crate::driver::{Direction, DriverHandle, ScheduledIo};
 use crate::executor::context;
+use crate::io::{ReadBuf, read_into_unfilled};
 use mio::event::Source;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
@@ -78,16 +79,31 @@ impl<S: Source> Registered<S>
 where
     for<'a> &'a S: Read + Write,
 {
+    /// Reads into the unfilled part of `buf` (zeroing it first if it was never
+    /// initialised: mio reads into a `&mut [u8]`).
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, |mut source| source.read(buf))
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        read_into_unfilled(buf, |unfilled| {
+            self.poll_io(cx, Direction::Read, |mut source| source.read(unfilled))
+        })
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_io(cx, Direction::Write, |mut source| source.write(buf))
+    }
+
+    /// One `writev`: the count is of bytes taken from the front of `bufs`.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Write, |mut source| {
+            source.write_vectored(bufs)
+        })
     }
 }
 
