@@ -20,7 +20,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use super::read_until::{bytes_to_string, poll_read_until};
-use super::{AsyncBufRead, Lines};
+use super::{AsyncBufRead, FillBuf, Lines};
 
 /// Reading methods for any [`AsyncBufRead`], each returning a future (or,
 /// for [`lines`](AsyncBufReadExt::lines), a line reader).
@@ -70,6 +70,25 @@ pub trait AsyncBufReadExt: AsyncBufRead {
         Self: Sized,
     {
         Lines::new(self)
+    }
+
+    /// Returns the reader's buffered bytes, reading more first if it holds none; an empty
+    /// slice means end of stream. Nothing is consumed: follow with
+    /// [`consume`](AsyncBufReadExt::consume).
+    fn fill_buf(&mut self) -> FillBuf<'_, Self>
+    where
+        Self: Unpin,
+    {
+        FillBuf::new(self)
+    }
+
+    /// Marks the first `amt` bytes of the last [`fill_buf`](AsyncBufReadExt::fill_buf) as
+    /// used.
+    fn consume(&mut self, amt: usize)
+    where
+        Self: Unpin,
+    {
+        std::pin::Pin::new(self).consume(amt);
     }
 }
 

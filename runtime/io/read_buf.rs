@@ -258,6 +258,37 @@ impl<'a> ReadBuf<'a> {
     }
 }
 
+impl ReadBuf<'_> {
+    /// Runs `read` on a window of at most `limit` bytes of the unfilled region (a
+    /// [`take`](ReadBuf::take)), then counts what it filled there as filled here. This is
+    /// how [`Take`](super::Take) limits a read without copying.
+    ///
+    /// # Panics
+    ///
+    /// If `read` replaced the window with a `ReadBuf` over other memory.
+    pub(crate) fn fill_through_window<T>(
+        &mut self,
+        limit: usize,
+        read: impl FnOnce(&mut ReadBuf<'_>) -> T,
+    ) -> T {
+        let mut window = self.take(limit);
+        let start = window.buf.as_ptr();
+        let capacity = window.capacity();
+        let result = read(&mut window);
+        assert!(
+            ptr::eq(window.buf.as_ptr(), start) && window.capacity() == capacity,
+            "the reader replaced the ReadBuf it was given"
+        );
+        let n = window.filled().len();
+        // SAFETY: the window still covers `self.buf[self.filled..]` from its start (checked
+        // just above), and its filled region is written (its invariant), so the `n` bytes
+        // after our filled ones are written.
+        unsafe { self.assume_init(n) };
+        self.advance(n);
+        result
+    }
+}
+
 /// Views written `MaybeUninit` bytes as bytes.
 ///
 /// # Safety
@@ -466,6 +497,21 @@ mod tests {
             format!("{buf:?}"),
             "ReadBuf { filled: 5, initialized: 5, capacity: 8 }"
         );
+    }
+
+    #[test]
+    fn a_window_fills_the_buffer_it_was_taken_from() {
+        let mut storage = uninit_storage::<8>();
+        let mut buf = ReadBuf::uninit(&mut storage);
+        buf.put_slice(b"a");
+        let seen = buf.fill_through_window(3, |window| {
+            assert_eq!(window.capacity(), 3);
+            window.put_slice(b"bc");
+            window.remaining()
+        });
+        assert_eq!(seen, 1);
+        assert_eq!(buf.filled(), b"abc");
+        assert_eq!(buf.initialized(), b"abc");
     }
 
     #[test]

@@ -23,7 +23,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use super::read_buf::read_into_spare_capacity;
-use super::{AsyncRead, ReadBuf};
+use super::read_int::{ReadNum, read_num_methods};
+use super::{AsyncRead, Chain, ReadBuf, Take};
 
 /// Reading methods for any [`AsyncRead`], each returning a future.
 ///
@@ -86,6 +87,47 @@ pub trait AsyncReadExt: AsyncRead {
             bytes: Vec::new(),
             spare_initialized: 0,
         }
+    }
+
+    /// A reader that gives at most `limit` bytes of this one, then reports end of stream.
+    fn take(self, limit: u64) -> Take<Self>
+    where
+        Self: Sized,
+    {
+        Take::new(self, limit)
+    }
+
+    /// A reader that gives all of this one, then all of `next`.
+    fn chain<R: AsyncRead>(self, next: R) -> Chain<Self, R>
+    where
+        Self: Sized,
+    {
+        Chain::new(self, next)
+    }
+
+    read_num_methods! {
+        read_u8: u8 = from_be_bytes, "big-endian";
+        read_i8: i8 = from_be_bytes, "big-endian";
+        read_u16: u16 = from_be_bytes, "big-endian";
+        read_i16: i16 = from_be_bytes, "big-endian";
+        read_u32: u32 = from_be_bytes, "big-endian";
+        read_i32: i32 = from_be_bytes, "big-endian";
+        read_u64: u64 = from_be_bytes, "big-endian";
+        read_i64: i64 = from_be_bytes, "big-endian";
+        read_u128: u128 = from_be_bytes, "big-endian";
+        read_i128: i128 = from_be_bytes, "big-endian";
+        read_f32: f32 = from_be_bytes, "big-endian";
+        read_f64: f64 = from_be_bytes, "big-endian";
+        read_u16_le: u16 = from_le_bytes, "little-endian";
+        read_i16_le: i16 = from_le_bytes, "little-endian";
+        read_u32_le: u32 = from_le_bytes, "little-endian";
+        read_i32_le: i32 = from_le_bytes, "little-endian";
+        read_u64_le: u64 = from_le_bytes, "little-endian";
+        read_i64_le: i64 = from_le_bytes, "little-endian";
+        read_u128_le: u128 = from_le_bytes, "little-endian";
+        read_i128_le: i128 = from_le_bytes, "little-endian";
+        read_f32_le: f32 = from_le_bytes, "little-endian";
+        read_f64_le: f64 = from_le_bytes, "little-endian";
     }
 }
 

@@ -278,6 +278,13 @@ impl Loopback {
     }
 }
 
+impl Loopback {
+    /// Nothing written is waiting to be read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
 fn wake(waiting: &mut Option<Waker>) {
     if let Some(waker) = waiting.take() {
         waker.wake();

@@ -1,0 +1,89 @@
+//! [`copy_buf`]: [`copy`](super::copy) for a reader that already has a buffer.
+//!
+//! An [`AsyncBufRead`] shows its own buffer (`poll_fill_buf`), so the copy writes straight
+//! out of it and `consume`s what the writer took: no second buffer, no second copy of
+//! the bytes. Like `copy`, each chunk spends a unit of the cooperative budget.
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use super::{AsyncBufRead, AsyncWrite};
+
+/// Copies everything from `reader` to `writer` through the reader's own buffer, then
+/// flushes `writer`. Returns the number of bytes copied.
+///
+/// # Errors
+///
+/// The first error from either side; `WriteZero` if the writer accepts nothing.
+///
+/// # Cancel safety
+///
+/// Safe in the sense that no byte is lost: bytes leave the reader's buffer only once the
+/// writer took them. How many were copied is lost with the future.
+///
+/// ```
+/// use asincrono::io;
+///
+/// asincrono::block_on(async {
+///     let mut reader: &[u8] = b"through the reader's buffer";
+///     let mut sink = Vec::new();
+///     assert_eq!(io::copy_buf(&mut reader, &mut sink).await.unwrap(), 27);
+/// });
+/// ```
+pub async fn copy_buf<R, W>(reader: &mut R, writer: &mut W) -> io::Result<u64>
+where
+    R: AsyncBufRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut copied = 0;
+    poll_fn(|cx| poll_copy_buf(cx, &mut *reader, &mut *writer, &mut copied)).await
+}
+
+fn poll_copy_buf<R, W>(
+    cx: &mut Context<'_>,
+    reader: &mut R,
+    writer: &mut W,
+    copied: &mut u64,
+) -> Poll<io::Result<u64>>
+where
+    R: AsyncBufRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    loop {
+        ready!(crate::task::poll_proceed(cx));
+        let chunk = ready!(Pin::new(&mut *reader).poll_fill_buf(cx))?;
+        if chunk.is_empty() {
+            ready!(Pin::new(&mut *writer).poll_flush(cx))?;
+            return Poll::Ready(Ok(*copied));
+        }
+        let n = ready!(Pin::new(&mut *writer).poll_write(cx, chunk))?;
+        if n == 0 {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "write zero byte into writer",
+            )));
+        }
+        Pin::new(&mut *reader).consume(n);
+        *copied += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::BufReader;
+    use crate::io::test_support::{ChunkedReader, ChunkedWriter, Event, block_on_checked};
+
+    #[test]
+    fn copies_out_of_the_readers_buffer_and_flushes() {
+        let data: Vec<u8> = (0..5_000).map(|i| (i % 13) as u8).collect();
+        let mut reader = BufReader::with_capacity(512, ChunkedReader::new(data.clone(), 300));
+        let mut writer = ChunkedWriter::new(100);
+        let copied = block_on_checked(copy_buf(&mut reader, &mut writer)).unwrap();
+        assert_eq!(copied, 5_000);
+        assert_eq!(writer.written(), data);
+        assert_eq!(writer.events.last(), Some(&Event::Flush));
+    }
+}
