@@ -61,10 +61,7 @@ impl<R> BufReader<R> {
     /// [`poll_fill_buf`](AsyncBufRead::poll_fill_buf) would report end of
     /// stream at once.
     pub fn with_capacity(capacity: usize, inner: R) -> Self {
-        assert!(
-            capacity > 0,
-            "BufReader needs a capacity of at least 1 byte"
-        );
+        assert!(capacity > 0, "capacity must be greater than zero");
         BufReader {
             inner,
             buf: vec![0; capacity].into_boxed_slice(),
@@ -245,7 +242,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "at least 1 byte")]
+    #[should_panic(expected = "capacity must be greater than zero")]
     fn zero_capacity_is_refused() {
         let _ = BufReader::with_capacity(0, &b""[..]);
     }

@@ -24,6 +24,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use super::retry::ready_or_retry;
 use super::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Buffer size used by [`BufWriter::new`].
@@ -95,7 +96,7 @@ impl<W: AsyncWrite + Unpin> BufWriter<W> {
     fn poll_write_out_buffer(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.written < self.buf.len() {
             let pending = &self.buf[self.written..];
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, pending))?;
+            let n = ready_or_retry!(Pin::new(&mut self.inner).poll_write(cx, pending));
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::WriteZero,

@@ -20,6 +20,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use super::retry::ready_or_retry;
 use super::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Size of the chunk moved per iteration.
@@ -73,6 +74,9 @@ impl CopyBuffer {
                 let mut chunk = ReadBuf::new(&mut self.buf);
                 match reader.as_mut().poll_read(cx, &mut chunk) {
                     Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {
+                        continue;
+                    }
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                     Poll::Pending => {
                         // The reader has to wait: push out what we wrote meanwhile.
@@ -90,7 +94,7 @@ impl CopyBuffer {
             }
             while self.pos < self.cap {
                 let rest = &self.buf[self.pos..self.cap];
-                let n = ready!(writer.as_mut().poll_write(cx, rest))?;
+                let n = ready_or_retry!(writer.as_mut().poll_write(cx, rest));
                 if n == 0 {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::WriteZero,

@@ -9,6 +9,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
+use super::retry::ready_or_retry;
 use super::{AsyncBufRead, AsyncWrite};
 
 /// Copies everything from `reader` to `writer` through the reader's own buffer, then
@@ -53,12 +54,12 @@ where
 {
     loop {
         ready!(crate::task::poll_proceed(cx));
-        let chunk = ready!(Pin::new(&mut *reader).poll_fill_buf(cx))?;
+        let chunk = ready_or_retry!(Pin::new(&mut *reader).poll_fill_buf(cx));
         if chunk.is_empty() {
             ready!(Pin::new(&mut *writer).poll_flush(cx))?;
             return Poll::Ready(Ok(*copied));
         }
-        let n = ready!(Pin::new(&mut *writer).poll_write(cx, chunk))?;
+        let n = ready_or_retry!(Pin::new(&mut *writer).poll_write(cx, chunk));
         if n == 0 {
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::WriteZero,

@@ -105,6 +105,7 @@ mod read_ext;
 mod read_int;
 mod read_until;
 mod repeat;
+mod retry;
 mod seek;
 mod seek_ext;
 mod simplex;

@@ -24,6 +24,8 @@ use std::task::{Context, Poll, ready};
 
 use super::read_buf::read_into_spare_capacity;
 use super::read_int::{ReadNum, read_num_methods};
+use super::read_until::{OnReadError, finish_text_read};
+use super::retry::ready_or_retry;
 use super::{AsyncRead, Chain, ReadBuf, Take};
 
 /// Reading methods for any [`AsyncRead`], each returning a future.
@@ -67,8 +69,8 @@ pub trait AsyncReadExt: AsyncRead {
         ReadToEnd {
             reader: self,
             start_len: buf.len(),
+            growth: VecGrowth::new(buf),
             buf,
-            spare_initialized: 0,
         }
     }
 
@@ -85,7 +87,7 @@ pub trait AsyncReadExt: AsyncRead {
             reader: self,
             output: buf,
             bytes: Vec::new(),
-            spare_initialized: 0,
+            growth: VecGrowth::new(&Vec::new()),
         }
     }
 
@@ -182,7 +184,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
             let mut unfilled = ReadBuf::new(&mut this.buf[this.filled..]);
             // `ready!` returns `Pending` from this function if the reader is
             // not ready; `?` returns a read error.
-            ready!(Pin::new(&mut *this.reader).poll_read(cx, &mut unfilled))?;
+            ready_or_retry!(Pin::new(&mut *this.reader).poll_read(cx, &mut unfilled));
             let n = unfilled.filled().len();
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
@@ -212,8 +214,8 @@ pub struct ReadToEnd<'a, R: ?Sized> {
     buf: &'a mut Vec<u8>,
     /// The vector's length before we started, to compute the count.
     start_len: usize,
-    /// How many bytes of the vector's spare capacity earlier reads initialised.
-    spare_initialized: usize,
+    /// How the vector grows, and what of its spare capacity is initialised.
+    growth: VecGrowth,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
@@ -225,7 +227,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
             this.reader,
             cx,
             this.buf,
-            &mut this.spare_initialized
+            &mut this.growth
         ))?;
         Poll::Ready(Ok(this.buf.len() - this.start_len))
     }
@@ -244,8 +246,8 @@ pub struct ReadToString<'a, R: ?Sized> {
     output: &'a mut String,
     /// Bytes read so far, not yet checked for UTF-8.
     bytes: Vec<u8>,
-    /// How many bytes of `bytes`' spare capacity earlier reads initialised.
-    spare_initialized: usize,
+    /// How `bytes` grows, and what of its spare capacity is initialised.
+    growth: VecGrowth,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
@@ -253,43 +255,78 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        ready!(poll_read_to_end(
+        let read = ready!(poll_read_to_end(
             this.reader,
             cx,
             &mut this.bytes,
-            &mut this.spare_initialized
-        ))?;
-        let text = String::from_utf8(mem::take(&mut this.bytes))
-            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-        this.output.push_str(&text);
-        Poll::Ready(Ok(text.len()))
+            &mut this.growth
+        ));
+        let bytes = mem::take(&mut this.bytes);
+        Poll::Ready(finish_text_read(
+            this.output,
+            bytes,
+            read,
+            OnReadError::LeaveUnchanged,
+        ))
     }
 }
 
-/// The least spare room offered to one `poll_read`, so that tiny streams
-/// allocate tiny vectors.
+/// The least spare room offered to one `poll_read`, and the size of the probe: tiny
+/// streams allocate tiny vectors.
 const MIN_READ_ROOM: usize = 32;
 
-/// The most spare room offered to one `poll_read`: the vector grows by doubling, and one
-/// read need not be offered all of a large vector's spare capacity.
-const MAX_READ_ROOM: usize = 8 * 1024;
+/// What `read_to_end` remembers about its vector between reads.
+#[derive(Debug)]
+struct VecGrowth {
+    /// The capacity the caller gave us. A vector filled up to exactly that may hold the
+    /// whole stream already: probe before growing it.
+    start_capacity: usize,
+    /// The capacity at the last read; a change means the vector reallocated.
+    capacity: usize,
+    /// How many bytes of the spare capacity earlier reads initialised.
+    spare_initialized: usize,
+}
+
+impl VecGrowth {
+    fn new(buf: &Vec<u8>) -> Self {
+        VecGrowth {
+            start_capacity: buf.capacity(),
+            capacity: buf.capacity(),
+            spare_initialized: 0,
+        }
+    }
+
+    /// Makes room for a read, as tokio does: at least `MIN_READ_ROOM` spare bytes (the
+    /// vector doubles when it grows, so the copying stays proportional to the data).
+    fn reserve(&mut self, buf: &mut Vec<u8>) {
+        buf.reserve(MIN_READ_ROOM);
+        if buf.capacity() != self.capacity {
+            // A new allocation: its spare capacity is uninitialised.
+            self.capacity = buf.capacity();
+            self.spare_initialized = 0;
+        }
+    }
+}
 
 /// Appends to `buf` until the reader reports end of stream.
 ///
 /// Shared by `read_to_end` and `read_to_string`. Between polls, `buf` holds
 /// only real data, which is what makes `read_to_end` cancel-safe. Each read spends
 /// one unit of the task's cooperative budget, so a reader that is always ready (in
-/// memory, or a fast socket) still lets the other tasks run.
+/// memory, or a fast socket) still lets the other tasks run. `Interrupted` is retried.
 fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     cx: &mut Context<'_>,
     buf: &mut Vec<u8>,
-    spare_initialized: &mut usize,
+    growth: &mut VecGrowth,
 ) -> Poll<io::Result<()>> {
     loop {
         ready!(crate::task::poll_proceed(cx));
-        if ready!(read_into_spare_room(reader, cx, buf, spare_initialized))? == 0 {
-            return Poll::Ready(Ok(()));
+        match ready!(read_into_spare_room(reader, cx, buf, growth)) {
+            Ok(0) => return Poll::Ready(Ok(())),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Poll::Ready(Err(error)),
         }
     }
 }
@@ -301,21 +338,24 @@ fn read_into_spare_room<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     cx: &mut Context<'_>,
     buf: &mut Vec<u8>,
-    spare_initialized: &mut usize,
+    growth: &mut VecGrowth,
 ) -> Poll<io::Result<usize>> {
-    if buf.capacity() == buf.len() {
-        // Full: is there more at all? A small probe on the stack finds out without
-        // growing the vector, so a vector made with exactly the right capacity keeps it.
+    let full = buf.len() == buf.capacity();
+    if full && buf.capacity() == growth.start_capacity && buf.capacity() >= MIN_READ_ROOM {
+        // Filled to exactly the capacity we were given: perhaps that was the stream's
+        // size. A small probe on the stack finds out without growing the vector.
         let mut probe = [0; MIN_READ_ROOM];
         let mut probe = ReadBuf::new(&mut probe);
         ready!(Pin::new(reader).poll_read(cx, &mut probe))?;
-        // `extend_from_slice` grows the vector (doubling) only if the probe found bytes.
-        buf.extend_from_slice(probe.filled());
-        *spare_initialized = 0; // a new allocation starts uninitialised
+        if !probe.filled().is_empty() {
+            growth.reserve(buf);
+            buf.extend_from_slice(probe.filled());
+        }
         return Poll::Ready(Ok(probe.filled().len()));
     }
-    let room = (buf.capacity() - buf.len()).min(MAX_READ_ROOM);
-    read_into_spare_capacity(buf, spare_initialized, room, |read_buf| {
+    growth.reserve(buf);
+    let room = buf.capacity() - buf.len();
+    read_into_spare_capacity(buf, &mut growth.spare_initialized, room, |read_buf| {
         Pin::new(reader).poll_read(cx, read_buf)
     })
 }
@@ -369,7 +409,6 @@ mod tests {
         );
         assert_eq!(&buf[..6], b"prefix");
         assert_eq!(&buf[6..], &data[..]);
-        assert!(reader.read_sizes.iter().all(|&size| size <= MAX_READ_ROOM));
     }
 
     #[test]

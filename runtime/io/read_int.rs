@@ -10,8 +10,9 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
+use super::retry::ready_or_retry;
 use super::{AsyncRead, ReadBuf};
 
 /// The largest number read: a `u128`.
@@ -54,7 +55,7 @@ impl<R: AsyncRead + Unpin + ?Sized, N> Future for ReadNum<'_, R, N> {
         let this = self.get_mut();
         while this.filled < this.len {
             let mut unfilled = ReadBuf::new(&mut this.bytes[this.filled..this.len]);
-            ready!(Pin::new(&mut *this.reader).poll_read(cx, &mut unfilled))?;
+            ready_or_retry!(Pin::new(&mut *this.reader).poll_read(cx, &mut unfilled));
             let n = unfilled.filled().len();
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));

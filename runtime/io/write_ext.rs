@@ -9,9 +9,10 @@
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use super::AsyncWrite;
+use super::retry::ready_or_retry;
 use super::write_int::{WriteNum, write_num_methods};
 
 /// Writing methods for any [`AsyncWrite`], each returning a future.
@@ -154,7 +155,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         while !this.buf.is_empty() {
-            let n = ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf))?;
+            let n = ready_or_retry!(Pin::new(&mut *this.writer).poll_write(cx, this.buf));
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::WriteZero,

@@ -8,9 +8,10 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use super::AsyncWrite;
+use super::retry::ready_or_retry;
 
 /// The largest number written: a `u128`.
 const MAX_LEN: usize = 16;
@@ -51,7 +52,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteNum<'_, W> {
         let this = self.get_mut();
         while this.written < this.len {
             let rest = &this.bytes[this.written..this.len];
-            let n = ready!(Pin::new(&mut *this.writer).poll_write(cx, rest))?;
+            let n = ready_or_retry!(Pin::new(&mut *this.writer).poll_write(cx, rest));
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
