@@ -25,11 +25,11 @@
 //! or a helper crate, neither of which this module uses.
 
 use std::fmt;
-use std::io;
+use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
+use super::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 /// Buffer size used by [`BufReader::new`].
 const DEFAULT_CAPACITY: usize = 8 * 1024;
@@ -45,6 +45,22 @@ pub struct BufReader<R> {
     pos: usize,
     /// Index just past the last byte in `buf` that came from `inner`.
     filled: usize,
+    /// Where a seek stands between `start_seek` and `poll_complete`.
+    seek: ReaderSeek,
+}
+
+/// A `BufReader`'s seek, between `start_seek` and `poll_complete`.
+#[derive(Debug, Clone, Copy)]
+enum ReaderSeek {
+    /// No seek asked for: `poll_complete` asks the inner reader.
+    Idle,
+    /// `start_seek` was called; nothing was done yet.
+    Asked(SeekFrom),
+    /// A `Current(n)` too far back to fold the buffered bytes into one offset: first
+    /// stepping back over them, then `Current(n)` from there.
+    SteppingBack(i64),
+    /// The inner reader's seek is started; waiting for it.
+    Started,
 }
 
 impl<R> BufReader<R> {
@@ -67,6 +83,7 @@ impl<R> BufReader<R> {
             buf: vec![0; capacity].into_boxed_slice(),
             pos: 0,
             filled: 0,
+            seek: ReaderSeek::Idle,
         }
     }
 
@@ -143,6 +160,58 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for BufReader<R> {
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
         self.get_mut().consume_buffered(amt);
+    }
+}
+
+/// Seeking drops the buffer. A `SeekFrom::Current` offset counts from the position the
+/// caller has reached, which is behind the inner reader's by the unread buffered bytes;
+/// the seek corrects for them, as tokio's does (in two steps if the offset would overflow).
+impl<R: AsyncRead + AsyncSeek + Unpin> AsyncSeek for BufReader<R> {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        self.get_mut().seek = ReaderSeek::Asked(position);
+        Ok(())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        loop {
+            let mut inner = Pin::new(&mut this.inner);
+            match this.seek {
+                ReaderSeek::Idle => return inner.poll_complete(cx),
+                ReaderSeek::Asked(SeekFrom::Current(n)) => {
+                    let unread = (this.filled - this.pos) as i64;
+                    this.seek = ReaderSeek::Started;
+                    match n.checked_sub(unread) {
+                        Some(offset) => inner.start_seek(SeekFrom::Current(offset))?,
+                        None => {
+                            inner.start_seek(SeekFrom::Current(-unread))?;
+                            this.seek = ReaderSeek::SteppingBack(n);
+                        }
+                    }
+                }
+                ReaderSeek::Asked(position) => {
+                    this.seek = ReaderSeek::Started;
+                    inner.start_seek(position)?;
+                }
+                ReaderSeek::SteppingBack(n) => {
+                    ready!(inner.as_mut().poll_complete(cx))?;
+                    // The inner position is now the caller's: nothing buffered counts.
+                    this.pos = 0;
+                    this.filled = 0;
+                    this.seek = ReaderSeek::Started;
+                    inner.start_seek(SeekFrom::Current(n))?;
+                }
+                ReaderSeek::Started => {
+                    let result = ready!(inner.poll_complete(cx));
+                    this.seek = ReaderSeek::Idle;
+                    if result.is_ok() {
+                        this.pos = 0;
+                        this.filled = 0;
+                    }
+                    return Poll::Ready(result);
+                }
+            }
+        }
     }
 }
 
