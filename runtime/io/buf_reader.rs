@@ -26,6 +26,7 @@
 
 use std::fmt;
 use std::io::{self, SeekFrom};
+use std::mem;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -176,13 +177,16 @@ impl<R: AsyncRead + AsyncSeek + Unpin> AsyncSeek for BufReader<R> {
         let this = self.get_mut();
         loop {
             let mut inner = Pin::new(&mut this.inner);
-            match this.seek {
+            // Taken out: an error on the way leaves no seek under way (the buffer stays).
+            match mem::replace(&mut this.seek, ReaderSeek::Idle) {
                 ReaderSeek::Idle => return inner.poll_complete(cx),
                 ReaderSeek::Asked(SeekFrom::Current(n)) => {
                     let unread = (this.filled - this.pos) as i64;
-                    this.seek = ReaderSeek::Started;
                     match n.checked_sub(unread) {
-                        Some(offset) => inner.start_seek(SeekFrom::Current(offset))?,
+                        Some(offset) => {
+                            inner.start_seek(SeekFrom::Current(offset))?;
+                            this.seek = ReaderSeek::Started;
+                        }
                         None => {
                             inner.start_seek(SeekFrom::Current(-unread))?;
                             this.seek = ReaderSeek::SteppingBack(n);
@@ -190,25 +194,29 @@ impl<R: AsyncRead + AsyncSeek + Unpin> AsyncSeek for BufReader<R> {
                     }
                 }
                 ReaderSeek::Asked(position) => {
-                    this.seek = ReaderSeek::Started;
                     inner.start_seek(position)?;
+                    this.seek = ReaderSeek::Started;
                 }
                 ReaderSeek::SteppingBack(n) => {
-                    ready!(inner.as_mut().poll_complete(cx))?;
+                    if inner.as_mut().poll_complete(cx)?.is_pending() {
+                        this.seek = ReaderSeek::SteppingBack(n);
+                        return Poll::Pending;
+                    }
                     // The inner position is now the caller's: nothing buffered counts.
                     this.pos = 0;
                     this.filled = 0;
-                    this.seek = ReaderSeek::Started;
                     inner.start_seek(SeekFrom::Current(n))?;
+                    this.seek = ReaderSeek::Started;
                 }
                 ReaderSeek::Started => {
-                    let result = ready!(inner.poll_complete(cx));
-                    this.seek = ReaderSeek::Idle;
-                    if result.is_ok() {
-                        this.pos = 0;
-                        this.filled = 0;
-                    }
-                    return Poll::Ready(result);
+                    let Poll::Ready(result) = inner.poll_complete(cx) else {
+                        this.seek = ReaderSeek::Started;
+                        return Poll::Pending;
+                    };
+                    let position = result?;
+                    this.pos = 0;
+                    this.filled = 0;
+                    return Poll::Ready(Ok(position));
                 }
             }
         }

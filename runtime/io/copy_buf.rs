@@ -2,7 +2,8 @@
 //!
 //! An [`AsyncBufRead`] shows its own buffer (`poll_fill_buf`), so the copy writes straight
 //! out of it and `consume`s what the writer took: no second buffer, no second copy of
-//! the bytes. Like `copy`, each chunk spends a unit of the cooperative budget.
+//! the bytes. Like `copy`, each chunk spends a unit of the cooperative budget, and the
+//! writer is flushed whenever the reader has to wait.
 
 use std::future::poll_fn;
 use std::io;
@@ -38,15 +39,24 @@ where
     R: AsyncBufRead + Unpin + ?Sized,
     W: AsyncWrite + Unpin + ?Sized,
 {
-    let mut copied = 0;
-    poll_fn(|cx| poll_copy_buf(cx, &mut *reader, &mut *writer, &mut copied)).await
+    let mut progress = Progress::default();
+    poll_fn(|cx| poll_copy_buf(cx, &mut *reader, &mut *writer, &mut progress)).await
+}
+
+/// What a `copy_buf` keeps between polls.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Bytes written so far.
+    copied: u64,
+    /// Bytes were written since the last flush.
+    need_flush: bool,
 }
 
 fn poll_copy_buf<R, W>(
     cx: &mut Context<'_>,
     reader: &mut R,
     writer: &mut W,
-    copied: &mut u64,
+    progress: &mut Progress,
 ) -> Poll<io::Result<u64>>
 where
     R: AsyncBufRead + Unpin + ?Sized,
@@ -54,10 +64,23 @@ where
 {
     loop {
         ready!(crate::task::poll_proceed(cx));
-        let chunk = ready_or_retry!(Pin::new(&mut *reader).poll_fill_buf(cx));
+        let chunk = match Pin::new(&mut *reader).poll_fill_buf(cx) {
+            Poll::Ready(Ok(chunk)) => chunk,
+            Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+            Poll::Pending => {
+                // The reader has to wait (perhaps for what we wrote): push that out first,
+                // as `copy` does.
+                if progress.need_flush {
+                    ready!(Pin::new(&mut *writer).poll_flush(cx))?;
+                    progress.need_flush = false;
+                }
+                return Poll::Pending;
+            }
+        };
         if chunk.is_empty() {
             ready!(Pin::new(&mut *writer).poll_flush(cx))?;
-            return Poll::Ready(Ok(*copied));
+            return Poll::Ready(Ok(progress.copied));
         }
         let n = ready_or_retry!(Pin::new(&mut *writer).poll_write(cx, chunk));
         if n == 0 {
@@ -67,7 +90,8 @@ where
             )));
         }
         Pin::new(&mut *reader).consume(n);
-        *copied += n as u64;
+        progress.copied += n as u64;
+        progress.need_flush = true;
     }
 }
 

@@ -57,6 +57,7 @@ forward_through_pointers!(AsyncRead {
 ///
 /// The slice is [`ReadBuf::initialize_unfilled`]: memory the `ReadBuf` never initialised is
 /// zeroed first (once per buffer: it stays initialised for the next read).
+// ANCHOR: read_into_unfilled
 pub(crate) fn read_into_unfilled(
     buf: &mut ReadBuf<'_>,
     read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
@@ -65,6 +66,7 @@ pub(crate) fn read_into_unfilled(
     buf.advance(n);
     Poll::Ready(Ok(()))
 }
+// ANCHOR_END: read_into_unfilled
 
 /// Reading from a byte slice copies its front and moves the slice forward
 /// past what was copied, just like `std::io::Read for &[u8]`.

@@ -57,6 +57,7 @@ use std::task::Poll;
 /// assert_eq!(buf.filled(), b"abcde");
 /// assert_eq!(buf.remaining(), 3);
 /// ```
+// ANCHOR: read_buf_struct
 pub struct ReadBuf<'a> {
     /// The borrowed memory; only `buf[..initialized]` may be read.
     buf: &'a mut [MaybeUninit<u8>],
@@ -65,6 +66,7 @@ pub struct ReadBuf<'a> {
     /// Length of the initialised region, from the start (`filled <= initialized`).
     initialized: usize,
 }
+// ANCHOR_END: read_buf_struct
 
 impl<'a> ReadBuf<'a> {
     /// Wraps fully initialised memory: everything is initialised, nothing is filled yet.
@@ -174,6 +176,7 @@ impl<'a> ReadBuf<'a> {
     /// # Panics
     ///
     /// If `n` is larger than [`remaining`](ReadBuf::remaining).
+    // ANCHOR: initialize_unfilled_to
     pub fn initialize_unfilled_to(&mut self, n: usize) -> &mut [u8] {
         assert!(self.remaining() >= n, "n overflows remaining");
         let end = self.filled + n;
@@ -186,6 +189,7 @@ impl<'a> ReadBuf<'a> {
         // `buf[filled..end]` is written; a `&mut [u8]` can only store bytes into it.
         unsafe { assume_init_mut(&mut self.buf[self.filled..end]) }
     }
+    // ANCHOR_END: initialize_unfilled_to
 
     /// How many bytes can still be filled: `capacity() - filled().len()`.
     pub fn remaining(&self) -> usize {

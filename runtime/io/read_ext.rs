@@ -340,17 +340,25 @@ fn read_into_spare_room<R: AsyncRead + Unpin + ?Sized>(
     buf: &mut Vec<u8>,
     growth: &mut VecGrowth,
 ) -> Poll<io::Result<usize>> {
-    let full = buf.len() == buf.capacity();
-    if full && buf.capacity() == growth.start_capacity && buf.capacity() >= MIN_READ_ROOM {
-        // Filled to exactly the capacity we were given: perhaps that was the stream's
-        // size. A small probe on the stack finds out without growing the vector.
+    let spare = buf.capacity() - buf.len();
+    if spare < MIN_READ_ROOM
+        && buf.capacity() == growth.start_capacity
+        && buf.capacity() >= MIN_READ_ROOM
+    {
+        // Nearly full at exactly the capacity we were given: perhaps that was the stream's
+        // size. A small probe on the stack finds out without growing the vector, which
+        // grows only if the probe brought more than fits.
         let mut probe = [0; MIN_READ_ROOM];
         let mut probe = ReadBuf::new(&mut probe);
         ready!(Pin::new(reader).poll_read(cx, &mut probe))?;
-        if !probe.filled().is_empty() {
+        if probe.filled().len() > spare {
             growth.reserve(buf);
-            buf.extend_from_slice(probe.filled());
         }
+        buf.extend_from_slice(probe.filled());
+        // What the probe wrote is data now; what lay beyond it is as it was.
+        growth.spare_initialized = growth
+            .spare_initialized
+            .saturating_sub(probe.filled().len());
         return Poll::Ready(Ok(probe.filled().len()));
     }
     growth.reserve(buf);
