@@ -21,10 +21,13 @@
 //!
 //! | trait            | required method(s)            | std counterpart |
 //! |------------------|-------------------------------|-----------------|
-//! | [`AsyncRead`]    | `poll_read`                   | `Read`          |
+//! | [`AsyncRead`]    | `poll_read` (into a [`ReadBuf`]) | `Read`       |
 //! | [`AsyncWrite`]   | `poll_write`                  | `Write`         |
 //! | [`AsyncBufRead`] | `poll_fill_buf`, `consume`    | `BufRead`       |
-//! | [`AsyncSeek`]    | `poll_seek`                   | `Seek`          |
+//! | [`AsyncSeek`]    | `start_seek`, `poll_complete` | `Seek`          |
+//!
+//! The shapes are tokio's, method for method, so an implementation written for tokio
+//! compiles here unchanged.
 //!
 //! Writing `poll_*` loops by hand is tedious, so each trait has an extension
 //! trait ([`AsyncReadExt`], [`AsyncWriteExt`], [`AsyncBufReadExt`],
@@ -33,16 +36,14 @@
 //! Those futures are ordinary named structs with a `poll` method, not
 //! `async fn`s: reading one is the best way to see what `.await` drives.
 //!
-//! # Why `poll_read` takes a plain `&mut [u8]`
+//! # Why `poll_read` takes a `ReadBuf`
 //!
-//! tokio passes a `ReadBuf` instead: a wrapper that tracks how much of the
-//! buffer is filled and how much is initialised, so a reader may write into
-//! *uninitialised* memory and the caller never has to zero a fresh buffer.
-//! That saves a `memset` per read, which matters for very large buffers.
-//! asincrono deliberately gives up that small speed-up for simplicity: a
-//! `&mut [u8]` is something every Rust programmer already understands, it
-//! needs no `unsafe` anywhere, and the cost (zeroing the spare space in
-//! `read_to_end`'s vector) is easy to see in the code.
+//! A [`ReadBuf`] wraps the caller's buffer and tracks how much of it is filled and how
+//! much is initialised, so a reader may write into *uninitialised* memory (a `Vec`'s spare
+//! capacity) and the caller never has to zero a fresh buffer first; and so one buffer can
+//! be filled by several reads in turn. A reader over a plain `&mut [u8]` still fits:
+//! [`ReadBuf::initialize_unfilled`] zeroes what was never initialised, once, and hands out
+//! a slice. `read_buf.rs` says more, and is the one file here with `unsafe` code.
 //!
 //! # `Pin` and `Unpin`
 //!
@@ -51,8 +52,8 @@
 //! this module implements them for is `Unpin` (moving it is harmless), which
 //! lets the code turn `&mut T` into `Pin<&mut T>` with the safe `Pin::new`.
 //! For the same reason the helpers here ask for `Unpin` wherever they hold a
-//! `&mut` to the stream; in exchange, the whole module contains no `unsafe`
-//! code.
+//! `&mut` to the stream; in exchange, no file here but `read_buf.rs` contains
+//! `unsafe` code (tokio projects pins instead).
 //!
 //! # Cancel safety
 //!
@@ -70,7 +71,10 @@
 //! | `read_exact`                        | not safe: how many bytes arrived is lost|
 //! | `read_to_string`, `read_line`       | not safe: the bytes read so far are lost|
 //! | `write_all`                         | not safe: an unknown prefix was written|
-//! | `copy`                              | not safe: a chunk may be read, unwritten|
+//! | `copy`, `copy_bidirectional`        | not safe: a chunk may be read, unwritten|
+//! | `copy_buf`                          | no byte lost, only the count           |
+//! | `read_u8` … / `write_u8` …          | not safe, as `read_exact`/`write_all`  |
+//! | `fill_buf`                          | safe: looking consumes nothing         |
 //! | `seek`                              | the position may or may not have moved |
 
 //!

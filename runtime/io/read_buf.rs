@@ -450,19 +450,19 @@ mod tests {
         let mut storage = uninit_storage::<4>();
         let mut buf = ReadBuf::uninit(&mut storage);
         buf.put_slice(b"a");
-        // SAFETY (test): we only write initialised bytes into the unfilled region.
+        // SAFETY: (test) we only write initialised bytes into the unfilled region.
         let unfilled = unsafe { buf.unfilled_mut() };
         unfilled[0].write(b'b');
         unfilled[1].write(b'c');
-        // SAFETY (test): the two bytes after the filled one were just written.
+        // SAFETY: (test) the two bytes after the filled one were just written.
         unsafe { buf.assume_init(2) };
         // A smaller `assume_init` never shrinks the initialised region.
-        // SAFETY (test): claims nothing that is not already known.
+        // SAFETY: (test) claims nothing that is not already known.
         unsafe { buf.assume_init(1) };
         assert_eq!(buf.initialized(), b"abc");
         buf.advance(2);
         assert_eq!(buf.filled(), b"abc");
-        // SAFETY (test): reading the whole buffer as `MaybeUninit` writes nothing.
+        // SAFETY: (test) reading the whole buffer as `MaybeUninit` writes nothing.
         assert_eq!(unsafe { buf.inner_mut() }.len(), 4);
     }
 
@@ -493,7 +493,7 @@ mod tests {
             window.put_slice(b"CDE");
         }
         assert_eq!(buf.take(100).capacity(), 6);
-        // SAFETY (test): the window just wrote three bytes after the filled ones.
+        // SAFETY: (test) the window just wrote three bytes after the filled ones.
         unsafe { buf.assume_init(3) };
         buf.advance(3);
         assert_eq!(buf.filled(), b"abCDE");
