@@ -8,7 +8,7 @@ use crate::executor::context;
 use crate::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf, read_into_unfilled};
 use std::fmt;
 use std::fs::{Metadata, Permissions};
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, IoSlice, Seek, SeekFrom};
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -294,6 +294,25 @@ impl AsyncWrite for File {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut().inner.poll_flush(cx)
+    }
+
+    /// Gathers the slices (up to one job's 1 MiB) and writes them as one: the bytes are
+    /// copied into the `File`'s buffer anyway, so one more copy is the whole cost.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut gathered = Vec::new();
+        for buf in bufs {
+            let room = offload::MAX_CHUNK - gathered.len();
+            gathered.extend_from_slice(&buf[..buf.len().min(room)]);
+        }
+        self.poll_write(cx, &gathered)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 }
 

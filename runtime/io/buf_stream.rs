@@ -16,7 +16,8 @@ pub struct BufStream<RW> {
     inner: BufReader<BufWriter<RW>>,
 }
 
-impl<RW> BufStream<RW> {
+// Bounded as tokio's, which also lets `BufStream::new(Cursor::new(Vec::new()))` infer `u8`.
+impl<RW: AsyncRead + AsyncWrite> BufStream<RW> {
     /// Wraps `stream` with two 8 KiB buffers.
     pub fn new(stream: RW) -> Self {
         BufStream {
@@ -26,6 +27,10 @@ impl<RW> BufStream<RW> {
 
     /// Wraps `stream` with a read buffer of `reader_capacity` bytes and a write buffer of
     /// `writer_capacity` bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `reader_capacity` is 0, as [`BufReader::with_capacity`].
     pub fn with_capacity(reader_capacity: usize, writer_capacity: usize, stream: RW) -> Self {
         BufStream {
             inner: BufReader::with_capacity(
@@ -34,7 +39,9 @@ impl<RW> BufStream<RW> {
             ),
         }
     }
+}
 
+impl<RW> BufStream<RW> {
     /// The stream inside.
     pub fn get_ref(&self) -> &RW {
         self.inner.get_ref().get_ref()

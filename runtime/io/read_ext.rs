@@ -18,7 +18,7 @@
 
 use std::future::Future;
 use std::io;
-use std::mem;
+use std::mem::{self, MaybeUninit};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
@@ -348,8 +348,9 @@ fn read_into_spare_room<R: AsyncRead + Unpin + ?Sized>(
         // Nearly full at exactly the capacity we were given: perhaps that was the stream's
         // size. A small probe on the stack finds out without growing the vector, which
         // grows only if the probe brought more than fits.
-        let mut probe = [0; MIN_READ_ROOM];
-        let mut probe = ReadBuf::new(&mut probe);
+        // Uninitialised, as tokio's: a reader sees the same regions either way.
+        let mut probe = [MaybeUninit::uninit(); MIN_READ_ROOM];
+        let mut probe = ReadBuf::uninit(&mut probe);
         ready!(Pin::new(reader).poll_read(cx, &mut probe))?;
         if probe.filled().len() > spare {
             growth.reserve(buf);
