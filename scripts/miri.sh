@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Miri, the interpreter that checks Rust's rules as it runs, over the tests that reach the
-# task's `unsafe` code (runtime/task/raw.rs): a use after free, an `Arc` count lost or
+# runtime's `unsafe` code (runtime/task/raw.rs, and runtime/io/read_buf.rs): a use after free,
+# a read of uninitialised memory, an `Arc` count lost or
 # gained by the lent waker (a leak, at the end of the run), a pinned future moved, a data
 # race between threads, or any other undefined behaviour fails the run.
 #
-#   scripts/miri.sh         # the task and sync unit tests, then tests/task.rs
+#   scripts/miri.sh         # the task, sync and ReadBuf unit tests, then tests/task.rs
 #   scripts/miri.sh --all   # every unit test instead of only task:: and sync::, then the same
 #
 # How long, on the 2-core build machine, from an empty target/miri: the default about
@@ -17,6 +18,10 @@
 # (rust-src comes with it). Builds go to target/miri, with -j 1.
 #
 # What runs, and with which flags:
+#   - the unit tests of runtime/io/read_buf.rs, which go through every `unsafe` block of
+#     `ReadBuf` (uninitialised memory handed out, assumed initialised, appended to a `Vec`'s
+#     spare capacity; a reader that swaps the buffer); and of the readers built on it
+#     (io::read_ext, io::take: `read_to_end` into spare capacity, reads through a window).
 #   - the unit tests of runtime/task/ (the state word, the budget, and raw.rs's tests, which
 #     run a task by hand: a lent waker kept and woken from another thread, self-wakes, a
 #     future that borrows itself polled on two threads, abort, panics, wakes from three
@@ -47,7 +52,7 @@ fi
 started=$SECONDS
 miri=(cargo +nightly miri test -j 1 -p asincrono)
 case "${1:-}" in
-    "") "${miri[@]}" --lib -- task:: sync:: ;;
+    "") "${miri[@]}" --lib -- task:: sync:: io::read_buf io::read_ext io::take ;;
     --all)
         MIRIFLAGS="-Zmiri-disable-isolation" "${miri[@]}" --lib -- --skip io::stdin
         MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-ignore-leaks" "${miri[@]}" --lib -- io::stdin

@@ -9,10 +9,10 @@ use super::on_pool::on_pool;
 use crate::blocking::Mandatory;
 use crate::blocking::offload::{self, Buffer, Offloaded, Outcome};
 use crate::executor::context;
-use crate::io::{AsyncRead, AsyncSeek, AsyncWrite};
+use crate::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf, read_into_unfilled};
 use std::fmt;
 use std::fs::{FileTimes, Metadata, Permissions};
-use std::io::{self, Seek, SeekFrom};
+use std::io::{self, IoSlice, Seek, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::SystemTime;
@@ -93,6 +93,8 @@ use std::time::SystemTime;
 pub struct File {
     /// The open file, its buffer and the job in flight.
     pub(super) inner: Offloaded<std::fs::File>,
+    /// The seek between `start_seek` and `poll_complete`.
+    pub(super) seek: SeekState,
 }
 
 impl File {
@@ -263,9 +265,16 @@ impl AsyncRead for File {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        dst: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let inner = &mut self.get_mut().inner;
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        read_into_unfilled(buf, |dst| self.get_mut().poll_read_slice(cx, dst))
+    }
+}
+
+impl File {
+    /// The read behind `AsyncRead`, over a plain slice.
+    fn poll_read_slice(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
+        let inner = &mut self.inner;
         if dst.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -315,46 +324,102 @@ impl AsyncWrite for File {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut().inner.poll_flush(cx)
     }
+
+    /// Gathers the slices (up to one job's 1 MiB) and writes them as one: the bytes are
+    /// copied into the `File`'s buffer anyway, so one more copy is the whole cost.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut gathered = Vec::new();
+        for buf in bufs {
+            let room = offload::MAX_CHUNK - gathered.len();
+            gathered.extend_from_slice(&buf[..buf.len().min(room)]);
+        }
+        self.poll_write(cx, &gathered)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
 }
 
-/// Seeking: wait for the job in flight, then seek on the pool (a seek may wait for the
-/// disk or a network file system, like any file operation).
+/// Seeking, in tokio's two steps: `start_seek` records where to go, `poll_complete` waits
+/// for the job in flight, then seeks on the pool (a seek may wait for the disk or a network
+/// file system, like any file operation).
 ///
 /// Bytes read ahead and not handed out are dropped, and a `SeekFrom::Current` offset counts
-/// from the position the reader has reached, not from where the OS is.
+/// from the position the reader has reached, not from where the OS is. With no seek
+/// started, `poll_complete` answers the current position (which costs a seek on the pool).
 ///
 /// # Cancel safety
 /// Not safe, as [`AsyncSeekExt::seek`](crate::io::AsyncSeekExt::seek) says: once polled,
-/// the seek happens even if its future is dropped. A later seek to a *different* position
-/// is not confused by it, but a later `SeekFrom::Current` with the same offset would take
-/// the dropped seek's result for its own: after dropping a seek, seek with
-/// `SeekFrom::Start`.
+/// the seek happens even if its future is dropped; the next `poll_complete` (the start of
+/// the next `seek`) waits for it.
 impl AsyncSeek for File {
-    fn poll_seek(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        pos: SeekFrom,
-    ) -> Poll<io::Result<u64>> {
-        let inner = &mut self.get_mut().inner;
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        let this = self.get_mut();
+        if this.seek != SeekState::Idle {
+            return Err(io::Error::other(
+                "a seek is already under way: call poll_complete before start_seek",
+            ));
+        }
+        this.seek = SeekState::Requested(position);
+        Ok(())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
         loop {
             // Pending: see `Offloaded::poll_finish` (the pool thread wakes us).
-            if let Some(Outcome::Sought(to, result)) = ready!(inner.poll_finish(cx))? {
-                if to == pos {
+            let finished = match ready!(this.inner.poll_finish(cx)) {
+                Ok(finished) => finished,
+                // Our seek's job failed to run, or a write before it failed: report it, and
+                // forget the seek (a failed operation leaves nothing under way).
+                Err(error) => {
+                    this.seek = SeekState::Idle;
+                    return Poll::Ready(Err(error));
+                }
+            };
+            match (this.seek, finished) {
+                (SeekState::Running(pos), Some(Outcome::Sought(to, result))) => {
+                    debug_assert_eq!(to, pos, "the seek that finished is the one we started");
+                    this.seek = SeekState::Idle;
                     return Poll::Ready(result);
                 }
-                // A seek whose future was dropped: it happened; now ours.
+                (SeekState::Requested(pos), _) => {
+                    // Idle until the job starts: an error below leaves no seek under way.
+                    this.seek = SeekState::Idle;
+                    let runtime = context::current_or_error("asincrono::fs::File::poll_complete")?;
+                    let buffer = this.inner.idle_buffer();
+                    let target = user_target(pos, buffer)?;
+                    buffer.clear();
+                    // Mandatory: the read-ahead bytes are already dropped, so skipping the
+                    // seek would leave the OS position where the user's is not.
+                    this.inner.start(&runtime, Mandatory::Yes, move |file, _| {
+                        Outcome::Sought(pos, (&*file).seek(target))
+                    });
+                    this.seek = SeekState::Running(pos);
+                }
+                // Nothing asked: where are we? (`Current(0)` keeps the read-ahead.)
+                (SeekState::Idle | SeekState::Running(_), _) => {
+                    this.seek = SeekState::Requested(SeekFrom::Current(0));
+                }
             }
-            let runtime = context::current_or_error("asincrono::fs::File::poll_seek")?;
-            let buffer = inner.idle_buffer();
-            let target = user_target(pos, buffer)?;
-            buffer.clear();
-            // Mandatory: the read-ahead bytes are already dropped, so skipping the seek
-            // would leave the OS position where the user's is not.
-            inner.start(&runtime, Mandatory::Yes, move |file, _| {
-                Outcome::Sought(pos, (&*file).seek(target))
-            });
         }
     }
+}
+
+/// Where a `File`'s seek stands between `start_seek` and `poll_complete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SeekState {
+    /// No seek asked for.
+    Idle,
+    /// `start_seek` was called; the job starts at the next `poll_complete`.
+    Requested(SeekFrom),
+    /// The seek job to this position is in flight.
+    Running(SeekFrom),
 }
 
 /// The OS seek that takes the user to `pos`, given the bytes read ahead in `buffer` (the

@@ -12,7 +12,7 @@
 //! definition: it forwards its caller's promise to std's own `from_raw_fd`.
 
 use super::File;
-use super::file::step_back;
+use super::file::{SeekState, step_back};
 use crate::blocking::Mandatory;
 use crate::blocking::offload::Offloaded;
 use std::future::poll_fn;
@@ -25,6 +25,7 @@ impl File {
     pub fn from_std(file: std::fs::File) -> File {
         File {
             inner: Offloaded::new(file),
+            seek: SeekState::Idle,
         }
     }
 
@@ -77,12 +78,18 @@ impl File {
         }
     }
 
-    /// std's file at once, if no operation is in flight (the one that would hold it);
-    /// otherwise the `File` back, unchanged.
+    /// std's file at once, if no operation is in flight (the one that would hold it) and
+    /// no seek was started; otherwise the `File` back, unchanged.
     pub fn try_into_std(self) -> Result<std::fs::File, File> {
+        if self.seek != SeekState::Idle {
+            return Err(self); // a seek between `start_seek` and `poll_complete` counts as busy
+        }
         match self.inner.try_into_parts() {
             Ok((file, buffer)) => Ok(hand_back(file, buffer.len())),
-            Err(inner) => Err(File { inner }),
+            Err(inner) => Err(File {
+                inner,
+                seek: SeekState::Idle,
+            }),
         }
     }
 }

@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::AsyncRead;
+use super::forward::{Pointer, forward_through_pointers};
 
 /// An [`AsyncRead`] with an internal buffer that callers can inspect.
 ///
@@ -48,25 +49,15 @@ pub trait AsyncBufRead: AsyncRead {
 }
 // ANCHOR_END: async_buf_read_trait
 
-impl<R: AsyncBufRead + Unpin + ?Sized> AsyncBufRead for &mut R {
+forward_through_pointers!(AsyncBufRead {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        Pin::new(&mut **self.get_mut()).poll_fill_buf(cx)
+        Pointer::pinned_target(self).poll_fill_buf(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        Pin::new(&mut **self.get_mut()).consume(amt);
+        Pointer::pinned_target(self).consume(amt);
     }
-}
-
-impl<R: AsyncBufRead + Unpin + ?Sized> AsyncBufRead for Box<R> {
-    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        Pin::new(&mut **self.get_mut()).poll_fill_buf(cx)
-    }
-
-    fn consume(self: Pin<&mut Self>, amt: usize) {
-        Pin::new(&mut **self.get_mut()).consume(amt);
-    }
-}
+});
 
 /// A byte slice *is* its own buffer: filling returns the whole slice and
 /// consuming moves its start forward. Panics if `amt` exceeds its length.

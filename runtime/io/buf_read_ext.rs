@@ -19,8 +19,8 @@ use std::mem;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::read_until::{bytes_to_string, poll_read_until};
-use super::{AsyncBufRead, Lines};
+use super::read_until::{OnReadError, finish_text_read, poll_read_until};
+use super::{AsyncBufRead, FillBuf, Lines};
 
 /// Reading methods for any [`AsyncBufRead`], each returning a future (or,
 /// for [`lines`](AsyncBufReadExt::lines), a line reader).
@@ -50,8 +50,9 @@ pub trait AsyncBufReadExt: AsyncBufRead {
     /// as it is; [`lines`](AsyncBufReadExt::lines) strips both kinds.
     ///
     /// Fails with [`ErrorKind::InvalidData`](io::ErrorKind::InvalidData) if
-    /// the line is not valid UTF-8; that line is consumed and dropped. On any
-    /// error `buf` is left unchanged.
+    /// the line is not valid UTF-8; that line is consumed and dropped, and `buf`
+    /// is left unchanged. If reading fails, the text read before the error is
+    /// appended to `buf` (when it is valid UTF-8), as in tokio.
     fn read_line<'a>(&'a mut self, buf: &'a mut String) -> ReadLine<'a, Self>
     where
         Self: Unpin,
@@ -70,6 +71,25 @@ pub trait AsyncBufReadExt: AsyncBufRead {
         Self: Sized,
     {
         Lines::new(self)
+    }
+
+    /// Returns the reader's buffered bytes, reading more first if it holds none; an empty
+    /// slice means end of stream. Nothing is consumed: follow with
+    /// [`consume`](AsyncBufReadExt::consume).
+    fn fill_buf(&mut self) -> FillBuf<'_, Self>
+    where
+        Self: Unpin,
+    {
+        FillBuf::new(self)
+    }
+
+    /// Marks the first `amt` bytes of the last [`fill_buf`](AsyncBufReadExt::fill_buf) as
+    /// used.
+    fn consume(&mut self, amt: usize)
+    where
+        Self: Unpin,
+    {
+        std::pin::Pin::new(self).consume(amt);
     }
 }
 
@@ -122,10 +142,14 @@ impl<R: AsyncBufRead + Unpin + ?Sized> Future for ReadLine<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        ready!(poll_read_until(this.reader, cx, b'\n', &mut this.bytes))?;
-        let line = bytes_to_string(mem::take(&mut this.bytes))?;
-        this.output.push_str(&line);
-        Poll::Ready(Ok(line.len()))
+        let read = ready!(poll_read_until(this.reader, cx, b'\n', &mut this.bytes));
+        let line = mem::take(&mut this.bytes);
+        Poll::Ready(finish_text_read(
+            this.output,
+            line,
+            read,
+            OnReadError::KeepValidText,
+        ))
     }
 }
 
@@ -208,12 +232,15 @@ mod tests {
     }
 
     #[test]
-    fn read_line_leaves_the_string_alone_on_a_read_error() {
+    fn read_line_keeps_the_text_read_before_a_read_error() {
         let mut reader = BufReader::new(ChunkedReader::new("no newline", 3).failing_at_end());
-        let mut text = String::from("keep");
+        let mut text = String::from("keep ");
         let error = block_on_checked(reader.read_line(&mut text)).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::ConnectionReset);
-        assert_eq!(text, "keep");
+        assert_eq!(
+            text, "keep no newline",
+            "as tokio: valid text read so far is kept"
+        );
     }
 
     #[test]

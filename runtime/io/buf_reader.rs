@@ -25,11 +25,12 @@
 //! or a helper crate, neither of which this module uses.
 
 use std::fmt;
-use std::io;
+use std::io::{self, SeekFrom};
+use std::mem;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::{AsyncBufRead, AsyncRead, AsyncWrite};
+use super::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 /// Buffer size used by [`BufReader::new`].
 const DEFAULT_CAPACITY: usize = 8 * 1024;
@@ -45,6 +46,22 @@ pub struct BufReader<R> {
     pos: usize,
     /// Index just past the last byte in `buf` that came from `inner`.
     filled: usize,
+    /// Where a seek stands between `start_seek` and `poll_complete`.
+    seek: ReaderSeek,
+}
+
+/// A `BufReader`'s seek, between `start_seek` and `poll_complete`.
+#[derive(Debug, Clone, Copy)]
+enum ReaderSeek {
+    /// No seek asked for: `poll_complete` asks the inner reader.
+    Idle,
+    /// `start_seek` was called; nothing was done yet.
+    Asked(SeekFrom),
+    /// A `Current(n)` too far back to fold the buffered bytes into one offset: first
+    /// stepping back over them, then `Current(n)` from there.
+    SteppingBack(i64),
+    /// The inner reader's seek is started; waiting for it.
+    Started,
 }
 
 impl<R> BufReader<R> {
@@ -61,15 +78,13 @@ impl<R> BufReader<R> {
     /// [`poll_fill_buf`](AsyncBufRead::poll_fill_buf) would report end of
     /// stream at once.
     pub fn with_capacity(capacity: usize, inner: R) -> Self {
-        assert!(
-            capacity > 0,
-            "BufReader needs a capacity of at least 1 byte"
-        );
+        assert!(capacity > 0, "capacity must be greater than zero");
         BufReader {
             inner,
             buf: vec![0; capacity].into_boxed_slice(),
             pos: 0,
             filled: 0,
+            seek: ReaderSeek::Idle,
         }
     }
 
@@ -111,9 +126,10 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// reader if there are none.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
         if self.pos == self.filled {
-            let n = ready!(Pin::new(&mut self.inner).poll_read(cx, &mut self.buf))?;
+            let mut buf = ReadBuf::new(&mut self.buf);
+            ready!(Pin::new(&mut self.inner).poll_read(cx, &mut buf))?;
+            self.filled = buf.filled().len();
             self.pos = 0;
-            self.filled = n;
         }
         Poll::Ready(Ok(self.buffer()))
     }
@@ -123,17 +139,17 @@ impl<R: AsyncRead + Unpin> AsyncRead for BufReader<R> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        out: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.buffer().is_empty() && out.len() >= this.capacity() {
+        if this.buffer().is_empty() && out.remaining() >= this.capacity() {
             return Pin::new(&mut this.inner).poll_read(cx, out);
         }
         let available = ready!(this.poll_fill(cx))?;
-        let n = available.len().min(out.len());
-        out[..n].copy_from_slice(&available[..n]);
+        let n = available.len().min(out.remaining());
+        out.put_slice(&available[..n]);
         this.consume_buffered(n);
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(()))
     }
 }
 // ANCHOR_END: buf_reader_read
@@ -145,6 +161,65 @@ impl<R: AsyncRead + Unpin> AsyncBufRead for BufReader<R> {
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
         self.get_mut().consume_buffered(amt);
+    }
+}
+
+/// Seeking drops the buffer. A `SeekFrom::Current` offset counts from the position the
+/// caller has reached, which is behind the inner reader's by the unread buffered bytes;
+/// the seek corrects for them, as tokio's does (in two steps if the offset would overflow).
+impl<R: AsyncRead + AsyncSeek + Unpin> AsyncSeek for BufReader<R> {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        self.get_mut().seek = ReaderSeek::Asked(position);
+        Ok(())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        loop {
+            let mut inner = Pin::new(&mut this.inner);
+            // Taken out: an error on the way leaves no seek under way (the buffer stays).
+            match mem::replace(&mut this.seek, ReaderSeek::Idle) {
+                ReaderSeek::Idle => return inner.poll_complete(cx),
+                ReaderSeek::Asked(SeekFrom::Current(n)) => {
+                    let unread = (this.filled - this.pos) as i64;
+                    match n.checked_sub(unread) {
+                        Some(offset) => {
+                            inner.start_seek(SeekFrom::Current(offset))?;
+                            this.seek = ReaderSeek::Started;
+                        }
+                        None => {
+                            inner.start_seek(SeekFrom::Current(-unread))?;
+                            this.seek = ReaderSeek::SteppingBack(n);
+                        }
+                    }
+                }
+                ReaderSeek::Asked(position) => {
+                    inner.start_seek(position)?;
+                    this.seek = ReaderSeek::Started;
+                }
+                ReaderSeek::SteppingBack(n) => {
+                    if inner.as_mut().poll_complete(cx)?.is_pending() {
+                        this.seek = ReaderSeek::SteppingBack(n);
+                        return Poll::Pending;
+                    }
+                    // The inner position is now the caller's: nothing buffered counts.
+                    this.pos = 0;
+                    this.filled = 0;
+                    inner.start_seek(SeekFrom::Current(n))?;
+                    this.seek = ReaderSeek::Started;
+                }
+                ReaderSeek::Started => {
+                    let Poll::Ready(result) = inner.poll_complete(cx) else {
+                        this.seek = ReaderSeek::Started;
+                        return Poll::Pending;
+                    };
+                    let position = result?;
+                    this.pos = 0;
+                    this.filled = 0;
+                    return Poll::Ready(Ok(position));
+                }
+            }
+        }
     }
 }
 
@@ -244,7 +319,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "at least 1 byte")]
+    #[should_panic(expected = "capacity must be greater than zero")]
     fn zero_capacity_is_refused() {
         let _ = BufReader::with_capacity(0, &b""[..]);
     }

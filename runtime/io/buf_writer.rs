@@ -20,11 +20,12 @@
 //! that it can reach it through `Pin` without `unsafe`.
 
 use std::fmt;
-use std::io;
+use std::io::{self, IoSlice, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::{AsyncRead, AsyncWrite};
+use super::retry::ready_or_retry;
+use super::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 /// Buffer size used by [`BufWriter::new`].
 const DEFAULT_CAPACITY: usize = 8 * 1024;
@@ -42,6 +43,19 @@ pub struct BufWriter<W> {
     /// between polls so an interrupted flush resumes instead of repeating.
     written: usize,
     capacity: usize,
+    /// A seek asked for by `start_seek`, made once the buffer is written out.
+    seek: BufferedSeek,
+}
+
+/// Where a buffered type's seek stands between `start_seek` and `poll_complete`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum BufferedSeek {
+    /// No seek asked for: `poll_complete` asks the inner stream.
+    Idle,
+    /// `start_seek` was called; nothing was done yet.
+    Asked(SeekFrom),
+    /// The inner stream's seek is started; waiting for it.
+    Started,
 }
 
 impl<W> BufWriter<W> {
@@ -58,6 +72,7 @@ impl<W> BufWriter<W> {
             buf: Vec::with_capacity(capacity),
             written: 0,
             capacity,
+            seek: BufferedSeek::Idle,
         }
     }
 
@@ -95,7 +110,7 @@ impl<W: AsyncWrite + Unpin> BufWriter<W> {
     fn poll_write_out_buffer(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.written < self.buf.len() {
             let pending = &self.buf[self.written..];
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, pending))?;
+            let n = ready_or_retry!(Pin::new(&mut self.inner).poll_write(cx, pending));
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::WriteZero,
@@ -107,6 +122,11 @@ impl<W: AsyncWrite + Unpin> BufWriter<W> {
         self.buf.clear();
         self.written = 0;
         Poll::Ready(Ok(()))
+    }
+
+    /// Room left in the buffer.
+    fn room(&self) -> usize {
+        self.capacity.saturating_sub(self.buf.len())
     }
 }
 
@@ -143,8 +163,87 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for BufWriter<W> {
         ready!(this.poll_write_out_buffer(cx))?;
         Pin::new(&mut this.inner).poll_shutdown(cx)
     }
+
+    /// Gathers the buffers into ours (the point of a `BufWriter`), as tokio: with a
+    /// vectored inner writer, all of them or none; with a plain one, the first (written
+    /// straight through if it is as large as the buffer) and then as many more as fit whole.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.inner.is_write_vectored() {
+            let total = bufs
+                .iter()
+                .fold(0usize, |sum, b| sum.saturating_add(b.len()));
+            if total > this.room() {
+                ready!(this.poll_write_out_buffer(cx))?;
+            }
+            if total >= this.capacity {
+                return Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+            }
+            bufs.iter().for_each(|b| this.buf.extend_from_slice(b));
+            return Poll::Ready(Ok(total));
+        }
+        let mut rest = bufs.iter().skip_while(|b| b.is_empty());
+        let Some(first) = rest.next() else {
+            return Poll::Ready(Ok(0));
+        };
+        if first.len() > this.room() {
+            ready!(this.poll_write_out_buffer(cx))?;
+        }
+        if first.len() >= this.capacity {
+            return Pin::new(&mut this.inner).poll_write(cx, first);
+        }
+        this.buf.extend_from_slice(first);
+        let mut taken = first.len();
+        for buf in rest {
+            if buf.len() > this.room() {
+                break;
+            }
+            this.buf.extend_from_slice(buf);
+            taken += buf.len();
+        }
+        Poll::Ready(Ok(taken))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
 }
 // ANCHOR_END: buf_writer_write
+
+/// Seeking writes out the buffer first, so the bytes land where they were meant to.
+impl<W: AsyncWrite + AsyncSeek + Unpin> AsyncSeek for BufWriter<W> {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        self.get_mut().seek = BufferedSeek::Asked(position);
+        Ok(())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        let this = self.get_mut();
+        if let BufferedSeek::Asked(position) = this.seek {
+            ready!(this.poll_write_out_buffer(cx))?;
+            this.seek = BufferedSeek::Started;
+            Pin::new(&mut this.inner).start_seek(position)?;
+        }
+        let result = ready!(Pin::new(&mut this.inner).poll_complete(cx));
+        this.seek = BufferedSeek::Idle;
+        Poll::Ready(result)
+    }
+}
+
+/// Buffered reading passes straight through too.
+impl<W: AsyncWrite + AsyncBufRead + Unpin> AsyncBufRead for BufWriter<W> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        Pin::new(&mut self.get_mut().inner).poll_fill_buf(cx)
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        Pin::new(&mut self.get_mut().inner).consume(amt);
+    }
+}
 
 /// Reading is not buffered by a `BufWriter`; it goes directly to the inner
 /// value.
@@ -152,8 +251,8 @@ impl<W: AsyncRead + Unpin> AsyncRead for BufWriter<W> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
     }
 }

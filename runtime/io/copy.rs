@@ -1,17 +1,119 @@
 //! [`copy`]: pump every byte from a reader into a writer.
 //!
-//! The loop is the one you would write by hand: read a chunk, write all of
-//! it, repeat until the reader reports end of stream, then flush so nothing
-//! stays behind in a buffered writer. It is written as an `async fn` because,
-//! unlike the extension futures, it is only called by name and nobody needs
-//! to spell out its type.
+//! The loop is the one you would write by hand: read a chunk, write all of it, repeat
+//! until the reader reports end of stream, then flush so nothing stays behind in a
+//! buffered writer. It lives in [`CopyBuffer`], a poll function over a buffer and its
+//! progress, so that [`copy_bidirectional`](super::copy_bidirectional) can run two of them
+//! side by side.
+//!
+//! Two details, both tokio's:
+//!
+//! * **Each chunk spends one unit of the cooperative budget.** A reader and a writer
+//!   that are always ready (a byte slice into a `Vec`, or fast sockets) would otherwise
+//!   keep the loop running without ever returning `Pending`, and no other task on the
+//!   thread would run until the copy ended (or ever, for an endless reader).
+//! * **The writer is flushed whenever the reader has to wait**, so bytes do not sit in a
+//!   `BufWriter` while the reader waits for more that may be a long time coming.
 
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
-use super::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use super::retry::ready_or_retry;
+use super::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Size of the chunk moved per iteration.
 const COPY_BUFFER_SIZE: usize = 8 * 1024;
+
+/// One direction of a copy: the chunk in transit and how far it got.
+#[derive(Debug)]
+pub(super) struct CopyBuffer {
+    /// On the heap: a future holding an 8 KiB array would be that big wherever it moved.
+    buf: Box<[u8]>,
+    /// `buf[pos..cap]` is read and not yet written.
+    pos: usize,
+    cap: usize,
+    /// The reader reported end of stream.
+    read_done: bool,
+    /// Bytes were written since the last flush.
+    need_flush: bool,
+    /// Bytes written so far.
+    copied: u64,
+}
+
+impl CopyBuffer {
+    pub(super) fn new() -> Self {
+        CopyBuffer {
+            buf: vec![0; COPY_BUFFER_SIZE].into_boxed_slice(),
+            pos: 0,
+            cap: 0,
+            read_done: false,
+            need_flush: false,
+            copied: 0,
+        }
+    }
+
+    /// Copies until the reader ends and the writer is flushed; returns the byte count.
+    // ANCHOR: poll_copy
+    pub(super) fn poll_copy<R, W>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut reader: Pin<&mut R>,
+        mut writer: Pin<&mut W>,
+    ) -> Poll<io::Result<u64>>
+    where
+        R: AsyncRead + ?Sized,
+        W: AsyncWrite + ?Sized,
+    {
+        loop {
+            if self.pos == self.cap && !self.read_done {
+                // A unit of budget per chunk; when it is gone, step aside (we are woken
+                // again at once, after the others had their turn).
+                ready!(crate::task::poll_proceed(cx));
+                let mut chunk = ReadBuf::new(&mut self.buf);
+                match reader.as_mut().poll_read(cx, &mut chunk) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(error)) if error.kind() == io::ErrorKind::Interrupted => {
+                        continue;
+                    }
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => {
+                        // The reader has to wait: push out what we wrote meanwhile.
+                        if self.need_flush {
+                            ready!(writer.as_mut().poll_flush(cx))?;
+                            self.need_flush = false;
+                        }
+                        return Poll::Pending;
+                    }
+                }
+                let n = chunk.filled().len();
+                self.read_done = n == 0;
+                self.pos = 0;
+                self.cap = n;
+            }
+            while self.pos < self.cap {
+                let rest = &self.buf[self.pos..self.cap];
+                let n = ready_or_retry!(writer.as_mut().poll_write(cx, rest));
+                if n == 0 {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "write zero byte into writer",
+                    )));
+                }
+                self.pos += n;
+                self.copied += n as u64;
+                self.need_flush = true;
+            }
+            if self.read_done {
+                ready!(writer.as_mut().poll_flush(cx))?;
+                self.need_flush = false;
+                return Poll::Ready(Ok(self.copied));
+            }
+        }
+    }
+    // ANCHOR_END: poll_copy
+}
 
 /// Copies everything from `reader` to `writer` until the reader reaches end
 /// of stream, then flushes `writer`. Returns the number of bytes copied.
@@ -34,20 +136,8 @@ where
     R: AsyncRead + Unpin + ?Sized,
     W: AsyncWrite + Unpin + ?Sized,
 {
-    // On the heap on purpose: a local array would be stored inside this
-    // function's future, making the future 8 KiB big wherever it is moved.
-    let mut chunk = vec![0; COPY_BUFFER_SIZE];
-    let mut copied: u64 = 0;
-    loop {
-        let n = reader.read(&mut chunk).await?;
-        if n == 0 {
-            break;
-        }
-        writer.write_all(&chunk[..n]).await?;
-        copied += n as u64;
-    }
-    writer.flush().await?;
-    Ok(copied)
+    let mut transit = CopyBuffer::new();
+    poll_fn(|cx| transit.poll_copy(cx, Pin::new(&mut *reader), Pin::new(&mut *writer))).await
 }
 // ANCHOR_END: copy_fn
 
@@ -66,9 +156,48 @@ mod tests {
             20_000
         );
         assert_eq!(writer.written(), data);
-        assert_eq!(writer.events.last(), Some(&Event::Flush));
-        let flushes = writer.events.iter().filter(|e| **e == Event::Flush).count();
-        assert_eq!(flushes, 1, "flushed once, at the end");
+        assert_eq!(
+            writer.events.last(),
+            Some(&Event::Flush),
+            "flushed at the end"
+        );
+    }
+
+    /// Records writes and flushes, and is always ready.
+    #[derive(Default)]
+    struct Recorder(Vec<Event>);
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.get_mut().0.push(Event::Write(buf.to_vec()));
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            self.get_mut().0.push(Event::Flush);
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn the_writer_is_flushed_while_the_reader_waits() {
+        // The reader answers `Pending` before every chunk.
+        let mut reader = ChunkedReader::new(*b"abcd", 2);
+        let mut writer = Recorder::default();
+        block_on_checked(copy(&mut reader, &mut writer)).unwrap();
+        let expected = [
+            Event::Write(b"ab".to_vec()),
+            Event::Flush,
+            Event::Write(b"cd".to_vec()),
+            Event::Flush,
+            // The end of stream: flushed once more, whatever came before.
+            Event::Flush,
+        ];
+        assert_eq!(writer.0, expected);
     }
 
     #[test]

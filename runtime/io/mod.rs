@@ -21,10 +21,13 @@
 //!
 //! | trait            | required method(s)            | std counterpart |
 //! |------------------|-------------------------------|-----------------|
-//! | [`AsyncRead`]    | `poll_read`                   | `Read`          |
+//! | [`AsyncRead`]    | `poll_read` (into a [`ReadBuf`]) | `Read`       |
 //! | [`AsyncWrite`]   | `poll_write`                  | `Write`         |
 //! | [`AsyncBufRead`] | `poll_fill_buf`, `consume`    | `BufRead`       |
-//! | [`AsyncSeek`]    | `poll_seek`                   | `Seek`          |
+//! | [`AsyncSeek`]    | `start_seek`, `poll_complete` | `Seek`          |
+//!
+//! The shapes are tokio's, method for method, so an implementation written for tokio
+//! compiles here unchanged.
 //!
 //! Writing `poll_*` loops by hand is tedious, so each trait has an extension
 //! trait ([`AsyncReadExt`], [`AsyncWriteExt`], [`AsyncBufReadExt`],
@@ -33,16 +36,14 @@
 //! Those futures are ordinary named structs with a `poll` method, not
 //! `async fn`s: reading one is the best way to see what `.await` drives.
 //!
-//! # Why `poll_read` takes a plain `&mut [u8]`
+//! # Why `poll_read` takes a `ReadBuf`
 //!
-//! tokio passes a `ReadBuf` instead: a wrapper that tracks how much of the
-//! buffer is filled and how much is initialised, so a reader may write into
-//! *uninitialised* memory and the caller never has to zero a fresh buffer.
-//! That saves a `memset` per read, which matters for very large buffers.
-//! asincrono deliberately gives up that small speed-up for simplicity: a
-//! `&mut [u8]` is something every Rust programmer already understands, it
-//! needs no `unsafe` anywhere, and the cost (zeroing the spare space in
-//! `read_to_end`'s vector) is easy to see in the code.
+//! A [`ReadBuf`] wraps the caller's buffer and tracks how much of it is filled and how
+//! much is initialised, so a reader may write into *uninitialised* memory (a `Vec`'s spare
+//! capacity) and the caller never has to zero a fresh buffer first; and so one buffer can
+//! be filled by several reads in turn. A reader over a plain `&mut [u8]` still fits:
+//! [`ReadBuf::initialize_unfilled`] zeroes what was never initialised, once, and hands out
+//! a slice. `read_buf.rs` says more, and is the one file here with `unsafe` code.
 //!
 //! # `Pin` and `Unpin`
 //!
@@ -51,8 +52,8 @@
 //! this module implements them for is `Unpin` (moving it is harmless), which
 //! lets the code turn `&mut T` into `Pin<&mut T>` with the safe `Pin::new`.
 //! For the same reason the helpers here ask for `Unpin` wherever they hold a
-//! `&mut` to the stream; in exchange, the whole module contains no `unsafe`
-//! code.
+//! `&mut` to the stream; in exchange, no file here but `read_buf.rs` contains
+//! `unsafe` code (tokio projects pins instead).
 //!
 //! # Cancel safety
 //!
@@ -70,7 +71,10 @@
 //! | `read_exact`                        | not safe: how many bytes arrived is lost|
 //! | `read_to_string`, `read_line`       | not safe: the bytes read so far are lost|
 //! | `write_all`                         | not safe: an unknown prefix was written|
-//! | `copy`                              | not safe: a chunk may be read, unwritten|
+//! | `copy`, `copy_bidirectional`        | not safe: a chunk may be read, unwritten|
+//! | `copy_buf`                          | no byte lost, only the count           |
+//! | `read_u8` … / `write_u8` …          | not safe, as `read_exact`/`write_all`  |
+//! | `fill_buf`                          | safe: looking consumes nothing         |
 //! | `seek`                              | the position may or may not have moved |
 
 //!
@@ -81,27 +85,44 @@
 //! written by jobs on the runtime's blocking pool (`stdio.rs`), input is read by one
 //! process-wide thread that no runtime waits for (`stdin.rs` says why).
 
-// The claim above is enforced: the compiler rejects any `unsafe` in here.
-#![forbid(unsafe_code)]
+// The claim above is enforced: the compiler rejects any `unsafe` in here, except in
+// `read_buf.rs`, which allows it for itself.
+#![deny(unsafe_code)]
 
 mod buf_read;
 mod buf_read_ext;
 mod buf_reader;
+mod buf_stream;
 mod buf_writer;
+mod chain;
 mod copy;
+mod copy_bidirectional;
+mod copy_buf;
+mod duplex;
+mod empty;
+mod fill_buf;
+mod forward;
 mod interest;
 mod lines;
 mod read;
+mod read_buf;
 mod read_ext;
+mod read_int;
 mod read_until;
 mod ready;
+mod repeat;
+mod retry;
 mod seek;
 mod seek_ext;
+mod simplex;
+mod sink;
 mod split;
 mod stdin;
 mod stdio;
+mod take;
 mod write;
 mod write_ext;
+mod write_int;
 
 #[cfg(test)]
 mod test_support;
@@ -111,17 +132,32 @@ pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use buf_read::AsyncBufRead;
 pub use buf_read_ext::{AsyncBufReadExt, ReadLine, ReadUntil};
 pub use buf_reader::BufReader;
+pub use buf_stream::BufStream;
 pub use buf_writer::BufWriter;
+pub use chain::Chain;
 pub use copy::copy;
+pub use copy_bidirectional::copy_bidirectional;
+pub use copy_buf::copy_buf;
+pub use duplex::{DuplexStream, duplex};
+pub use empty::{Empty, empty};
+pub use fill_buf::FillBuf;
 pub use interest::Interest;
 pub use lines::Lines;
 pub use read::AsyncRead;
+pub(crate) use read::read_into_unfilled;
+pub use read_buf::ReadBuf;
 pub use read_ext::{AsyncReadExt, Read, ReadExact, ReadToEnd, ReadToString};
+pub use read_int::ReadNum;
 pub use ready::Ready;
+pub use repeat::{Repeat, repeat};
 pub use seek::AsyncSeek;
-pub use seek_ext::{AsyncSeekExt, Seek};
+pub use seek_ext::{AsyncSeekExt, Rewind, Seek};
+pub use simplex::{SimplexStream, simplex};
+pub use sink::{Sink, sink};
 pub use split::{ReadHalf, WriteHalf, split};
 pub use stdin::{Stdin, stdin};
 pub use stdio::{Stderr, Stdout, stderr, stdout};
+pub use take::Take;
 pub use write::AsyncWrite;
-pub use write_ext::{AsyncWriteExt, Flush, Shutdown, Write, WriteAll};
+pub use write_ext::{AsyncWriteExt, Flush, Shutdown, Write, WriteAll, WriteVectored};
+pub use write_int::WriteNum;

@@ -7,8 +7,8 @@
 //!
 //! This file also gives the trait to a few everyday types:
 //!
-//! * `&mut R` and `Box<R>` simply pass each call on, so code that owns a
-//!   reader can lend it out or hide its type;
+//! * `&mut R`, `Box<R>` and `Pin<P>` simply pass each call on (`forward.rs`), so
+//!   code that owns a reader can lend it out or hide its type;
 //! * `&[u8]` and `std::io::Cursor` hold all their bytes in memory, so they are
 //!   always ready and never return `Pending`. They are handy in tests and for
 //!   trying out the extension methods.
@@ -16,18 +16,20 @@
 use std::io;
 use std::io::Cursor;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
+
+use super::ReadBuf;
+use super::forward::{Pointer, forward_through_pointers};
 
 /// Reads bytes from a source asynchronously.
 ///
 /// This is the non-blocking counterpart of [`std::io::Read`].
 // ANCHOR: async_read_trait
 pub trait AsyncRead {
-    /// Tries to read bytes into `buf`.
+    /// Tries to read bytes into the unfilled part of `buf`.
     ///
-    /// * `Poll::Ready(Ok(n))`: the first `n` bytes of `buf` were filled, with
-    ///   `n <= buf.len()`. `n == 0` means the stream has ended, or that `buf`
-    ///   was empty.
+    /// * `Poll::Ready(Ok(()))`: the reader appended what it had to `buf`'s filled region.
+    ///   If nothing was appended although `buf` had room, the stream has ended.
     /// * `Poll::Ready(Err(e))`: reading failed.
     /// * `Poll::Pending`: no data is available yet. Nothing was read, and the
     ///   implementation has arranged for `cx.waker()` to be woken when trying
@@ -35,32 +37,36 @@ pub trait AsyncRead {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>>;
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>>;
 }
 // ANCHOR_END: async_read_trait
 
-// `Pin::new` needs `R: Unpin`: we are about to re-pin the value behind the
-// reference, which is only harmless for types that do not care about moving.
-impl<R: AsyncRead + Unpin + ?Sized> AsyncRead for &mut R {
+forward_through_pointers!(AsyncRead {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self.get_mut()).poll_read(cx, buf)
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pointer::pinned_target(self).poll_read(cx, buf)
     }
-}
+});
 
-impl<R: AsyncRead + Unpin + ?Sized> AsyncRead for Box<R> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self.get_mut()).poll_read(cx, buf)
-    }
+/// Runs `read`, a read written over a plain `&mut [u8]`, on the unfilled part of `buf`,
+/// and counts what it wrote as filled.
+///
+/// The slice is [`ReadBuf::initialize_unfilled`]: memory the `ReadBuf` never initialised is
+/// zeroed first (once per buffer: it stays initialised for the next read).
+// ANCHOR: read_into_unfilled
+pub(crate) fn read_into_unfilled(
+    buf: &mut ReadBuf<'_>,
+    read: impl FnOnce(&mut [u8]) -> Poll<io::Result<usize>>,
+) -> Poll<io::Result<()>> {
+    let n = ready!(read(buf.initialize_unfilled()))?;
+    buf.advance(n);
+    Poll::Ready(Ok(()))
 }
+// ANCHOR_END: read_into_unfilled
 
 /// Reading from a byte slice copies its front and moves the slice forward
 /// past what was copied, just like `std::io::Read for &[u8]`.
@@ -68,26 +74,32 @@ impl AsyncRead for &[u8] {
     fn poll_read(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let remaining = self.get_mut();
-        let n = remaining.len().min(buf.len());
+        let n = remaining.len().min(buf.remaining());
         let (copied, rest) = remaining.split_at(n);
-        buf[..n].copy_from_slice(copied);
+        buf.put_slice(copied);
         *remaining = rest;
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(()))
     }
 }
 
-/// In-memory data never has to wait, so the answer is simply whatever the
-/// blocking `std::io::Read` implementation says.
+/// In-memory data never has to wait: copy from the cursor's position and move it on.
 impl<T: AsRef<[u8]> + Unpin> AsyncRead for Cursor<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Poll::Ready(io::Read::read(self.get_mut(), buf))
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let cursor = self.get_mut();
+        let data = cursor.get_ref().as_ref();
+        // A position past the end reads nothing, as in std.
+        let start = usize::try_from(cursor.position()).map_or(data.len(), |p| p.min(data.len()));
+        let n = (data.len() - start).min(buf.remaining());
+        buf.put_slice(&data[start..start + n]);
+        cursor.set_position((start + n) as u64);
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -99,7 +111,9 @@ mod tests {
 
     /// One `poll_read` call, driven by the test executor.
     fn read_once<R: AsyncRead + Unpin + ?Sized>(reader: &mut R, buf: &mut [u8]) -> usize {
-        block_on_checked(poll_fn(|cx| Pin::new(&mut *reader).poll_read(cx, buf))).unwrap()
+        let mut buf = ReadBuf::new(buf);
+        block_on_checked(poll_fn(|cx| Pin::new(&mut *reader).poll_read(cx, &mut buf))).unwrap();
+        buf.filled().len()
     }
 
     #[test]
@@ -133,5 +147,8 @@ mod tests {
         let mut boxed: Box<dyn AsyncRead + Unpin> = Box::new(inner);
         assert_eq!(read_once(&mut boxed, &mut buf), 1);
         assert_eq!(buf[0], b'z');
+
+        let mut pinned = Box::pin(&b"pinned"[..]);
+        assert_eq!(read_once(&mut pinned, &mut buf), 6);
     }
 }

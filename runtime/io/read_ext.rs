@@ -18,11 +18,15 @@
 
 use std::future::Future;
 use std::io;
-use std::mem;
+use std::mem::{self, MaybeUninit};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use super::AsyncRead;
+use super::read_buf::read_into_spare_capacity;
+use super::read_int::{ReadNum, read_num_methods};
+use super::read_until::{OnReadError, finish_text_read};
+use super::retry::ready_or_retry;
+use super::{AsyncRead, Chain, ReadBuf, Take};
 
 /// Reading methods for any [`AsyncRead`], each returning a future.
 ///
@@ -65,6 +69,7 @@ pub trait AsyncReadExt: AsyncRead {
         ReadToEnd {
             reader: self,
             start_len: buf.len(),
+            growth: VecGrowth::new(buf),
             buf,
         }
     }
@@ -82,7 +87,49 @@ pub trait AsyncReadExt: AsyncRead {
             reader: self,
             output: buf,
             bytes: Vec::new(),
+            growth: VecGrowth::new(&Vec::new()),
         }
+    }
+
+    /// A reader that gives at most `limit` bytes of this one, then reports end of stream.
+    fn take(self, limit: u64) -> Take<Self>
+    where
+        Self: Sized,
+    {
+        Take::new(self, limit)
+    }
+
+    /// A reader that gives all of this one, then all of `next`.
+    fn chain<R: AsyncRead>(self, next: R) -> Chain<Self, R>
+    where
+        Self: Sized,
+    {
+        Chain::new(self, next)
+    }
+
+    read_num_methods! {
+        read_u8: u8 = from_be_bytes, "big-endian";
+        read_i8: i8 = from_be_bytes, "big-endian";
+        read_u16: u16 = from_be_bytes, "big-endian";
+        read_i16: i16 = from_be_bytes, "big-endian";
+        read_u32: u32 = from_be_bytes, "big-endian";
+        read_i32: i32 = from_be_bytes, "big-endian";
+        read_u64: u64 = from_be_bytes, "big-endian";
+        read_i64: i64 = from_be_bytes, "big-endian";
+        read_u128: u128 = from_be_bytes, "big-endian";
+        read_i128: i128 = from_be_bytes, "big-endian";
+        read_f32: f32 = from_be_bytes, "big-endian";
+        read_f64: f64 = from_be_bytes, "big-endian";
+        read_u16_le: u16 = from_le_bytes, "little-endian";
+        read_i16_le: i16 = from_le_bytes, "little-endian";
+        read_u32_le: u32 = from_le_bytes, "little-endian";
+        read_i32_le: i32 = from_le_bytes, "little-endian";
+        read_u64_le: u64 = from_le_bytes, "little-endian";
+        read_i64_le: i64 = from_le_bytes, "little-endian";
+        read_u128_le: u128 = from_le_bytes, "little-endian";
+        read_i128_le: i128 = from_le_bytes, "little-endian";
+        read_f32_le: f32 = from_le_bytes, "little-endian";
+        read_f64_le: f64 = from_le_bytes, "little-endian";
     }
 }
 
@@ -105,7 +152,9 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        Pin::new(&mut *this.reader).poll_read(cx, this.buf)
+        let mut buf = ReadBuf::new(this.buf);
+        ready!(Pin::new(&mut *this.reader).poll_read(cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().len()))
     }
 }
 
@@ -131,14 +180,16 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         while this.filled < this.buf.len() {
-            let unfilled = &mut this.buf[this.filled..];
+            // A `ReadBuf` over the part still to fill: what the reader appends is new.
+            let mut unfilled = ReadBuf::new(&mut this.buf[this.filled..]);
             // `ready!` returns `Pending` from this function if the reader is
             // not ready; `?` returns a read error.
-            let n = ready!(Pin::new(&mut *this.reader).poll_read(cx, unfilled))?;
+            ready_or_retry!(Pin::new(&mut *this.reader).poll_read(cx, &mut unfilled));
+            let n = unfilled.filled().len();
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    "stream ended before the buffer was filled",
+                    "early eof",
                 )));
             }
             this.filled += n;
@@ -163,6 +214,8 @@ pub struct ReadToEnd<'a, R: ?Sized> {
     buf: &'a mut Vec<u8>,
     /// The vector's length before we started, to compute the count.
     start_len: usize,
+    /// How the vector grows, and what of its spare capacity is initialised.
+    growth: VecGrowth,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
@@ -170,7 +223,12 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        ready!(poll_read_to_end(this.reader, cx, this.buf))?;
+        ready!(poll_read_to_end(
+            this.reader,
+            cx,
+            this.buf,
+            &mut this.growth
+        ))?;
         Poll::Ready(Ok(this.buf.len() - this.start_len))
     }
 }
@@ -188,6 +246,8 @@ pub struct ReadToString<'a, R: ?Sized> {
     output: &'a mut String,
     /// Bytes read so far, not yet checked for UTF-8.
     bytes: Vec<u8>,
+    /// How `bytes` grows, and what of its spare capacity is initialised.
+    growth: VecGrowth,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
@@ -195,66 +255,118 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        ready!(poll_read_to_end(this.reader, cx, &mut this.bytes))?;
-        let text = String::from_utf8(mem::take(&mut this.bytes))
-            .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-        this.output.push_str(&text);
-        Poll::Ready(Ok(text.len()))
+        let read = ready!(poll_read_to_end(
+            this.reader,
+            cx,
+            &mut this.bytes,
+            &mut this.growth
+        ));
+        let bytes = mem::take(&mut this.bytes);
+        Poll::Ready(finish_text_read(
+            this.output,
+            bytes,
+            read,
+            OnReadError::LeaveUnchanged,
+        ))
     }
 }
 
-/// The least spare room offered to one `poll_read`, so that tiny streams
-/// allocate tiny vectors.
+/// The least spare room offered to one `poll_read`, and the size of the probe: tiny
+/// streams allocate tiny vectors.
 const MIN_READ_ROOM: usize = 32;
 
-/// The most spare room offered to one `poll_read`.
-///
-/// `poll_read` needs initialised memory, so that room is zeroed before every
-/// attempt: this is the cost the module docs mention for not using `ReadBuf`.
-/// The cap keeps it small compared to the read itself, however large the
-/// vector has grown.
-const MAX_READ_ROOM: usize = 8 * 1024;
+/// What `read_to_end` remembers about its vector between reads.
+#[derive(Debug)]
+struct VecGrowth {
+    /// The capacity the caller gave us. A vector filled up to exactly that may hold the
+    /// whole stream already: probe before growing it.
+    start_capacity: usize,
+    /// The capacity at the last read; a change means the vector reallocated.
+    capacity: usize,
+    /// How many bytes of the spare capacity earlier reads initialised.
+    spare_initialized: usize,
+}
 
-/// Appends to `buf` until the reader reports end of stream.
-///
-/// Shared by `read_to_end` and `read_to_string`. Between polls, `buf` holds
-/// only real data, which is what makes `read_to_end` cancel-safe.
-///
-/// A reader that is always ready and never ends would keep this loop busy
-/// forever without yielding; production runtimes add a budget against that.
-fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
-    reader: &mut R,
-    cx: &mut Context<'_>,
-    buf: &mut Vec<u8>,
-) -> Poll<io::Result<()>> {
-    loop {
-        if ready!(read_into_spare_room(reader, cx, buf))? == 0 {
-            return Poll::Ready(Ok(()));
+impl VecGrowth {
+    fn new(buf: &Vec<u8>) -> Self {
+        VecGrowth {
+            start_capacity: buf.capacity(),
+            capacity: buf.capacity(),
+            spare_initialized: 0,
+        }
+    }
+
+    /// Makes room for a read, as tokio does: at least `MIN_READ_ROOM` spare bytes (the
+    /// vector doubles when it grows, so the copying stays proportional to the data).
+    fn reserve(&mut self, buf: &mut Vec<u8>) {
+        buf.reserve(MIN_READ_ROOM);
+        if buf.capacity() != self.capacity {
+            // A new allocation: its spare capacity is uninitialised.
+            self.capacity = buf.capacity();
+            self.spare_initialized = 0;
         }
     }
 }
 
-/// One `poll_read` into zeroed room at the end of `buf`; whatever the outcome,
-/// `buf` is cut back to the bytes actually read.
+/// Appends to `buf` until the reader reports end of stream.
+///
+/// Shared by `read_to_end` and `read_to_string`. Between polls, `buf` holds
+/// only real data, which is what makes `read_to_end` cancel-safe. Each read spends
+/// one unit of the task's cooperative budget, so a reader that is always ready (in
+/// memory, or a fast socket) still lets the other tasks run. `Interrupted` is retried.
+fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
+    reader: &mut R,
+    cx: &mut Context<'_>,
+    buf: &mut Vec<u8>,
+    growth: &mut VecGrowth,
+) -> Poll<io::Result<()>> {
+    loop {
+        ready!(crate::task::poll_proceed(cx));
+        match ready!(read_into_spare_room(reader, cx, buf, growth)) {
+            Ok(0) => return Poll::Ready(Ok(())),
+            Ok(_) => {}
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Poll::Ready(Err(error)),
+        }
+    }
+}
+
+/// One `poll_read` appended to `buf`, into its spare capacity (never zeroed by us: the
+/// `ReadBuf` starts uninitialised). Returns how many bytes were appended.
 // ANCHOR: read_into_spare_room
 fn read_into_spare_room<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
     cx: &mut Context<'_>,
     buf: &mut Vec<u8>,
+    growth: &mut VecGrowth,
 ) -> Poll<io::Result<usize>> {
-    let data_len = buf.len();
-    // Use the capacity we already have; when there is (almost) none,
-    // `resize` reallocates, and `Vec` doubles its capacity when it does, so
-    // the total copying stays proportional to the data.
-    let room = (buf.capacity() - data_len).clamp(MIN_READ_ROOM, MAX_READ_ROOM);
-    buf.resize(data_len + room, 0);
-    let poll = Pin::new(reader).poll_read(cx, &mut buf[data_len..]);
-    let read = match poll {
-        Poll::Ready(Ok(n)) => n,
-        _ => 0,
-    };
-    buf.truncate(data_len + read);
-    poll
+    let spare = buf.capacity() - buf.len();
+    if spare < MIN_READ_ROOM
+        && buf.capacity() == growth.start_capacity
+        && buf.capacity() >= MIN_READ_ROOM
+    {
+        // Nearly full at exactly the capacity we were given: perhaps that was the stream's
+        // size. A small probe on the stack finds out without growing the vector, which
+        // grows only if the probe brought more than fits.
+        // Uninitialised, as tokio's: a reader sees the same regions either way.
+        let mut probe = [MaybeUninit::uninit(); MIN_READ_ROOM];
+        let mut probe = ReadBuf::uninit(&mut probe);
+        ready!(Pin::new(reader).poll_read(cx, &mut probe))?;
+        if probe.filled().len() > spare {
+            growth.reserve(buf);
+        }
+        buf.extend_from_slice(probe.filled());
+        // What the probe wrote is data now; what lay beyond it is as it was.
+        growth.spare_initialized = growth
+            .spare_initialized
+            .saturating_sub(probe.filled().len());
+        return Poll::Ready(Ok(probe.filled().len()));
+    }
+    growth.reserve(buf);
+    let room = buf.capacity() - buf.len();
+    read_into_spare_capacity(buf, &mut growth.spare_initialized, room, |read_buf| {
+        Pin::new(reader).poll_read(cx, read_buf)
+    })
 }
 // ANCHOR_END: read_into_spare_room
 
@@ -306,7 +418,6 @@ mod tests {
         );
         assert_eq!(&buf[..6], b"prefix");
         assert_eq!(&buf[6..], &data[..]);
-        assert!(reader.read_sizes.iter().all(|&size| size <= MAX_READ_ROOM));
     }
 
     #[test]

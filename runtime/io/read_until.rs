@@ -43,6 +43,46 @@ pub(crate) fn poll_read_until<R: AsyncBufRead + Unpin + ?Sized>(
     }
 }
 
+/// What to do with the bytes read so far when the read failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnReadError {
+    /// Append them if they are UTF-8 (`read_line`, as tokio).
+    KeepValidText,
+    /// Leave the string as it was (`read_to_string`, as tokio).
+    LeaveUnchanged,
+}
+
+/// Ends a read into a `String`: appends `bytes` if they are UTF-8 and returns their count,
+/// or returns the read's error, or an `InvalidData` error that wraps the `Utf8Error` of
+/// the whole string (so `valid_up_to` counts the text that was already there). On a UTF-8
+/// error the string is unchanged.
+pub(crate) fn finish_text_read(
+    output: &mut String,
+    bytes: Vec<u8>,
+    read: io::Result<()>,
+    on_error: OnReadError,
+) -> io::Result<usize> {
+    match (std::str::from_utf8(&bytes), read) {
+        (Ok(text), Ok(())) => {
+            output.push_str(text);
+            Ok(text.len())
+        }
+        (Ok(text), Err(error)) => {
+            if on_error == OnReadError::KeepValidText {
+                output.push_str(text);
+            }
+            Err(error)
+        }
+        (Err(_), Err(error)) => Err(error),
+        (Err(_), Ok(())) => {
+            let mut whole = output.as_bytes().to_vec();
+            whole.extend_from_slice(&bytes);
+            let error = std::str::from_utf8(&whole).expect_err("the new bytes are not UTF-8");
+            Err(io::Error::new(io::ErrorKind::InvalidData, error))
+        }
+    }
+}
+
 /// Checks that `bytes` are UTF-8, reporting failure as an I/O error.
 pub(crate) fn bytes_to_string(bytes: Vec<u8>) -> io::Result<String> {
     String::from_utf8(bytes).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))

@@ -1,72 +1,65 @@
 //! [`AsyncSeek`]: moving the read/write position of a stream.
 //!
-//! Seeking a file may touch the disk, so in an async world it is an operation
-//! that can be pending like any other. The trait is a single poll method that
-//! starts *and* finishes the move in one call, returning the new position
-//! measured from the start of the stream.
+//! Seeking a file may touch the disk, so in an async world it is an operation that can be
+//! pending like any other. The trait has tokio's two steps: [`start_seek`] says where to go
+//! and may not wait; [`poll_complete`] waits until the move is done and answers the new
+//! position. The split suits a file, whose seek runs on a background thread: `start_seek`
+//! records the request, `poll_complete` starts the job and waits for it. A type that seeks
+//! at once (`std::io::Cursor`) does the move in `start_seek` and answers its position in
+//! `poll_complete`.
 //!
-//! tokio splits this into `start_seek` plus `poll_complete`, which suits files
-//! that are seeked on a background thread. asincrono keeps the one-method
-//! shape of every other trait in this module: an implementation that needs two
-//! phases can remember, inside itself, that a seek is in progress.
-//!
-//! `std::io::Cursor` gets the trait here because seeking in memory is
-//! immediate.
+//! [`start_seek`]: AsyncSeek::start_seek
+//! [`poll_complete`]: AsyncSeek::poll_complete
 
 use std::io;
 use std::io::{Cursor, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::forward::{Pointer, forward_through_pointers};
+
 /// Moves the position of a stream asynchronously.
 ///
-/// This is the non-blocking counterpart of [`std::io::Seek`].
+/// This is the non-blocking counterpart of [`std::io::Seek`]. Callers use
+/// [`AsyncSeekExt::seek`](super::AsyncSeekExt::seek), which drives both steps.
 // ANCHOR: async_seek_trait
 pub trait AsyncSeek {
-    /// Tries to move the position to `pos`.
+    /// Asks to move the position to `position`; the move is finished (and its result
+    /// known) only when [`poll_complete`](AsyncSeek::poll_complete) returns `Ready`.
     ///
-    /// Returns the new position, counted in bytes from the start of the
-    /// stream. Seeking before the start is an error; seeking past the end is
-    /// allowed (what a later read or write does there depends on the type).
+    /// May fail at once, for instance if another seek is still under way: callers call
+    /// `poll_complete` until it is ready before starting a new seek.
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()>;
+
+    /// Waits for the seek started last to finish, and returns the new position, counted in
+    /// bytes from the start of the stream. With no seek under way it returns the current
+    /// position.
     ///
-    /// If this returns `Pending`, the caller must call it again with the
-    /// **same** `pos` until it is ready: an implementation is allowed to
-    /// have started the move already.
-    fn poll_seek(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        pos: SeekFrom,
-    ) -> Poll<io::Result<u64>>;
+    /// Seeking before the start is an error; seeking past the end is allowed (what a
+    /// later read or write does there depends on the type).
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>>;
 }
 // ANCHOR_END: async_seek_trait
 
-impl<S: AsyncSeek + Unpin + ?Sized> AsyncSeek for &mut S {
-    fn poll_seek(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        pos: SeekFrom,
-    ) -> Poll<io::Result<u64>> {
-        Pin::new(&mut **self.get_mut()).poll_seek(cx, pos)
+forward_through_pointers!(AsyncSeek {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        Pointer::pinned_target(self).start_seek(position)
     }
-}
 
-impl<S: AsyncSeek + Unpin + ?Sized> AsyncSeek for Box<S> {
-    fn poll_seek(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        pos: SeekFrom,
-    ) -> Poll<io::Result<u64>> {
-        Pin::new(&mut **self.get_mut()).poll_seek(cx, pos)
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        Pointer::pinned_target(self).poll_complete(cx)
     }
-}
+});
 
+/// In memory the move is immediate, so `start_seek` does it (and reports its error) and
+/// `poll_complete` only reads the position.
 impl<T: AsRef<[u8]> + Unpin> AsyncSeek for Cursor<T> {
-    fn poll_seek(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        pos: SeekFrom,
-    ) -> Poll<io::Result<u64>> {
-        Poll::Ready(io::Seek::seek(self.get_mut(), pos))
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        io::Seek::seek(self.get_mut(), position).map(drop)
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        Poll::Ready(Ok(self.get_mut().position()))
     }
 }
 
@@ -77,7 +70,8 @@ mod tests {
     use std::future::poll_fn;
 
     fn seek_once<S: AsyncSeek + Unpin + ?Sized>(stream: &mut S, pos: SeekFrom) -> io::Result<u64> {
-        block_on_checked(poll_fn(|cx| Pin::new(&mut *stream).poll_seek(cx, pos)))
+        Pin::new(&mut *stream).start_seek(pos)?;
+        block_on_checked(poll_fn(|cx| Pin::new(&mut *stream).poll_complete(cx)))
     }
 
     #[test]
@@ -87,6 +81,8 @@ mod tests {
         assert_eq!(seek_once(&mut cursor, SeekFrom::Current(-1)).unwrap(), 3);
         let mut boxed = Box::new(&mut cursor);
         assert_eq!(seek_once(&mut boxed, SeekFrom::End(-2)).unwrap(), 8);
+        let mut pinned = Pin::new(&mut boxed);
+        assert_eq!(seek_once(&mut pinned, SeekFrom::Start(1)).unwrap(), 1);
     }
 
     #[test]

@@ -31,19 +31,20 @@
 //! waker replace the reader's, and the reader would never be woken. Sockets
 //! registered with a reactor keep both.
 //!
-//! # `Unpin`
+//! # Any stream, `Unpin` or not
 //!
-//! The stream must be `Unpin`. Once inside the `Arc` it never moves, so
-//! pinning it there would be sound, but it would need `unsafe`, and
-//! [`ReadHalf::unsplit`] *does* move it back out, which only `Unpin` values
-//! allow.
+//! The stream is kept as a `Pin<Box<T>>` inside the mutex: `Box::pin` pins
+//! any value without `unsafe` code, so `split` takes streams that are not
+//! `Unpin` too (tokio pins it in place inside its `Arc` instead, with
+//! `unsafe`, and saves the box). Only [`ReadHalf::unsplit`], which moves the
+//! stream back out of its box, asks for `T: Unpin`, as in tokio.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
-use super::{AsyncRead, AsyncWrite};
+use super::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Splits `io` into a reading half and a writing half that can be used
 /// independently, for example from two tasks.
@@ -52,9 +53,9 @@ use super::{AsyncRead, AsyncWrite};
 // ANCHOR: split_fn
 pub fn split<T>(io: T) -> (ReadHalf<T>, WriteHalf<T>)
 where
-    T: AsyncRead + AsyncWrite + Unpin,
+    T: AsyncRead + AsyncWrite,
 {
-    let shared = Arc::new(Mutex::new(io));
+    let shared = Arc::new(Mutex::new(Box::pin(io)));
     let read_half = ReadHalf {
         shared: Arc::clone(&shared),
     };
@@ -65,13 +66,13 @@ where
 /// The reading half of a stream, created by [`split`].
 #[derive(Debug)]
 pub struct ReadHalf<T> {
-    shared: Arc<Mutex<T>>,
+    shared: Arc<Mutex<Pin<Box<T>>>>,
 }
 
 /// The writing half of a stream, created by [`split`].
 #[derive(Debug)]
 pub struct WriteHalf<T> {
-    shared: Arc<Mutex<T>>,
+    shared: Arc<Mutex<Pin<Box<T>>>>,
 }
 
 impl<T> ReadHalf<T> {
@@ -87,7 +88,10 @@ impl<T> ReadHalf<T> {
     /// If `write_half` was not created by the same call to [`split`] as
     /// `self` (check with [`is_pair_of`](ReadHalf::is_pair_of) first if that
     /// can happen). This mirrors tokio.
-    pub fn unsplit(self, write_half: WriteHalf<T>) -> T {
+    pub fn unsplit(self, write_half: WriteHalf<T>) -> T
+    where
+        T: Unpin,
+    {
         assert!(
             self.is_pair_of(&write_half),
             "unsplit: the halves come from different calls to split"
@@ -95,7 +99,15 @@ impl<T> ReadHalf<T> {
         drop(write_half);
         let mutex = Arc::into_inner(self.shared)
             .expect("both halves were handed in, so no other reference to the stream exists");
-        mutex.into_inner().unwrap_or_else(PoisonError::into_inner)
+        let pinned = mutex.into_inner().unwrap_or_else(PoisonError::into_inner);
+        *Pin::into_inner(pinned)
+    }
+}
+
+impl<T> WriteHalf<T> {
+    /// Returns `true` if `other` was created by the same call to [`split`].
+    pub fn is_pair_of(&self, other: &ReadHalf<T>) -> bool {
+        other.is_pair_of(self)
     }
 }
 
@@ -113,31 +125,43 @@ fn lock<T>(shared: &Mutex<T>) -> MutexGuard<'_, T> {
 // In every method below, the guard is a temporary of the last expression, so
 // it is dropped as the method returns: the lock never outlives the poll.
 
-impl<T: AsyncRead + Unpin> AsyncRead for ReadHalf<T> {
+impl<T: AsyncRead> AsyncRead for ReadHalf<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *lock(&self.shared)).poll_read(cx, buf)
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        lock(&self.shared).as_mut().poll_read(cx, buf)
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for WriteHalf<T> {
+impl<T: AsyncWrite> AsyncWrite for WriteHalf<T> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *lock(&self.shared)).poll_write(cx, buf)
+        lock(&self.shared).as_mut().poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *lock(&self.shared)).poll_flush(cx)
+        lock(&self.shared).as_mut().poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *lock(&self.shared)).poll_shutdown(cx)
+        lock(&self.shared).as_mut().poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        lock(&self.shared).as_mut().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        lock(&self.shared).is_write_vectored()
     }
 }
 

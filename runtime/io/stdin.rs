@@ -34,7 +34,7 @@
 //! for the same bytes.
 
 use crate::blocking::offload::Buffer;
-use crate::io::AsyncRead;
+use crate::io::{AsyncRead, ReadBuf, read_into_unfilled};
 use crate::util::lock;
 use std::fmt;
 use std::io::{self, Read};
@@ -89,9 +89,9 @@ impl AsyncRead for Stdin {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        dst: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.reader.poll_read(cx, dst)
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        read_into_unfilled(buf, |dst| self.reader.poll_read(cx, dst))
     }
 }
 

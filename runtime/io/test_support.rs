@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
-use super::{AsyncRead, AsyncWrite};
+use super::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// A waker that records that it was woken and unparks the polling thread.
 struct ThreadWaker {
@@ -150,21 +150,21 @@ impl AsyncRead for ChunkedReader {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.pacing.pending(cx) {
             return Poll::Pending;
         }
-        this.read_sizes.push(buf.len());
+        this.read_sizes.push(buf.remaining());
         let remaining = &this.data[this.position..];
-        if remaining.is_empty() && this.fail_at_end && !buf.is_empty() {
+        if remaining.is_empty() && this.fail_at_end && buf.remaining() > 0 {
             return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
         }
-        let n = remaining.len().min(buf.len()).min(this.chunk);
-        buf[..n].copy_from_slice(&remaining[..n]);
+        let n = remaining.len().min(buf.remaining()).min(this.chunk);
+        buf.put_slice(&remaining[..n]);
         this.position += n;
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -278,6 +278,13 @@ impl Loopback {
     }
 }
 
+impl Loopback {
+    /// Nothing written is waiting to be read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+}
+
 fn wake(waiting: &mut Option<Waker>) {
     if let Some(waker) = waiting.take() {
         waker.wake();
@@ -288,19 +295,21 @@ impl AsyncRead for Loopback {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.queue.is_empty() && !this.shut_down && !buf.is_empty() {
+        if this.queue.is_empty() && !this.shut_down && buf.remaining() > 0 {
             this.waiting_reader = Some(cx.waker().clone());
             return Poll::Pending;
         }
-        let n = buf.len().min(this.queue.len());
-        for (slot, byte) in buf.iter_mut().zip(this.queue.drain(..n)) {
-            *slot = byte;
-        }
+        let n = buf.remaining().min(this.queue.len());
+        let (front, back) = this.queue.as_slices();
+        let from_front = n.min(front.len());
+        buf.put_slice(&front[..from_front]);
+        buf.put_slice(&back[..n - from_front]);
+        this.queue.drain(..n);
         wake(&mut this.waiting_writer);
-        Poll::Ready(Ok(n))
+        Poll::Ready(Ok(()))
     }
 }
 

@@ -7,14 +7,16 @@
 //! [`BufWriter`](super::BufWriter), or that have a connection to close, such
 //! as a TCP stream, override them.
 //!
-//! The forwarding impls for `&mut W` and `Box<W>` must pass on *all three*
-//! methods. Relying on the defaults there would be a quiet bug: flushing a
+//! The forwarding impls for `&mut W`, `Box<W>` and `Pin<P>` (`forward.rs`) pass on
+//! *every* method. Relying on the defaults there would be a quiet bug: flushing a
 //! `Box<BufWriter<_>>` would do nothing at all.
 
 use std::io;
-use std::io::Cursor;
+use std::io::{Cursor, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use super::forward::{Pointer, forward_through_pointers};
 
 /// Writes bytes to a sink asynchronously.
 ///
@@ -55,46 +57,65 @@ pub trait AsyncWrite {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_flush(cx)
     }
+
+    /// Like [`poll_write`](AsyncWrite::poll_write), from several buffers in order, as one
+    /// `writev` system call would: the count is of bytes taken from the front of the
+    /// concatenation.
+    ///
+    /// The default writes the first non-empty buffer with `poll_write`, which is correct
+    /// for every writer; types that can do better say so with
+    /// [`is_write_vectored`](AsyncWrite::is_write_vectored).
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let first = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .map_or(&[][..], |b| &**b);
+        self.poll_write(cx, first)
+    }
+
+    /// Whether [`poll_write_vectored`](AsyncWrite::poll_write_vectored) takes more than
+    /// the first buffer; callers may gather small buffers into one when it does not.
+    fn is_write_vectored(&self) -> bool {
+        false
+    }
 }
 // ANCHOR_END: async_write_trait
 
-impl<W: AsyncWrite + Unpin + ?Sized> AsyncWrite for &mut W {
+forward_through_pointers!(AsyncWrite {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self.get_mut()).poll_write(cx, buf)
+        Pointer::pinned_target(self).poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self.get_mut()).poll_flush(cx)
+        Pointer::pinned_target(self).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self.get_mut()).poll_shutdown(cx)
+        Pointer::pinned_target(self).poll_shutdown(cx)
     }
-}
 
-impl<W: AsyncWrite + Unpin + ?Sized> AsyncWrite for Box<W> {
-    fn poll_write(
+    fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &[u8],
+        bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut **self.get_mut()).poll_write(cx, buf)
+        Pointer::pinned_target(self).poll_write_vectored(cx, bufs)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self.get_mut()).poll_flush(cx)
+    fn is_write_vectored(&self) -> bool {
+        (**self).is_write_vectored()
     }
+});
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut **self.get_mut()).poll_shutdown(cx)
-    }
-}
-
-/// A vector accepts every byte at once by appending it.
+/// A vector accepts every byte at once by appending it, from one buffer or many.
 impl AsyncWrite for Vec<u8> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -104,19 +125,49 @@ impl AsyncWrite for Vec<u8> {
         self.get_mut().extend_from_slice(buf);
         Poll::Ready(Ok(buf.len()))
     }
-}
 
-/// Writes at the cursor's position, overwriting and then growing the vector,
-/// exactly like the blocking `std::io::Write` implementation it delegates to.
-impl AsyncWrite for Cursor<Vec<u8>> {
-    fn poll_write(
+    fn poll_write_vectored(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
-        buf: &[u8],
+        bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready(io::Write::write(self.get_mut(), buf))
+        Poll::Ready(io::Write::write_vectored(self.get_mut(), bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 }
+
+/// Writes at the cursor's position, overwriting and then growing (or, over a slice,
+/// stopping at its end), exactly like the blocking `std::io::Write` implementations it
+/// delegates to.
+macro_rules! cursor_writes_like_std {
+    ($($storage:ty),*) => {$(
+        impl AsyncWrite for Cursor<$storage> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                _cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                Poll::Ready(io::Write::write(self.get_mut(), buf))
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                _cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                Poll::Ready(io::Write::write_vectored(self.get_mut(), bufs))
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+        }
+    )*};
+}
+cursor_writes_like_std!(Vec<u8>, &mut Vec<u8>, &mut [u8], Box<[u8]>);
 
 #[cfg(test)]
 mod tests {
@@ -163,5 +214,25 @@ mod tests {
         shutdown(&mut borrowed);
         let expected = vec![Event::Write(b"ab".to_vec()), Event::Flush, Event::Shutdown];
         assert_eq!(boxed.events, expected);
+    }
+
+    #[test]
+    fn vectored_writes_take_every_buffer_or_only_the_first() {
+        let bufs = [IoSlice::new(b""), IoSlice::new(b"ab"), IoSlice::new(b"cd")];
+        let mut sink = Vec::new();
+        let mut pinned = Pin::new(&mut sink);
+        assert!(pinned.is_write_vectored());
+        let n = block_on_checked(poll_fn(|cx| pinned.as_mut().poll_write_vectored(cx, &bufs)));
+        assert_eq!(n.unwrap(), 4);
+        assert_eq!(sink, b"abcd");
+
+        // The default: the first non-empty buffer only.
+        let mut chunked = ChunkedWriter::new(10);
+        assert!(!chunked.is_write_vectored());
+        let n = block_on_checked(poll_fn(|cx| {
+            Pin::new(&mut chunked).poll_write_vectored(cx, &bufs)
+        }));
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(chunked.written(), b"ab");
     }
 }

@@ -7,11 +7,13 @@
 //! must remember what is left.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use super::AsyncWrite;
+use super::retry::ready_or_retry;
+use super::write_int::{WriteNum, write_num_methods};
 
 /// Writing methods for any [`AsyncWrite`], each returning a future.
 ///
@@ -54,6 +56,40 @@ pub trait AsyncWriteExt: AsyncWrite {
     {
         Shutdown { writer: self }
     }
+
+    /// Writes *some* bytes from `bufs`, in order, as one vectored write (see
+    /// [`AsyncWrite::poll_write_vectored`]); returns how many were accepted.
+    fn write_vectored<'a, 'b>(&'a mut self, bufs: &'a [IoSlice<'b>]) -> WriteVectored<'a, 'b, Self>
+    where
+        Self: Unpin,
+    {
+        WriteVectored { writer: self, bufs }
+    }
+
+    write_num_methods! {
+        write_u8: u8 = to_be_bytes, "big-endian";
+        write_i8: i8 = to_be_bytes, "big-endian";
+        write_u16: u16 = to_be_bytes, "big-endian";
+        write_i16: i16 = to_be_bytes, "big-endian";
+        write_u32: u32 = to_be_bytes, "big-endian";
+        write_i32: i32 = to_be_bytes, "big-endian";
+        write_u64: u64 = to_be_bytes, "big-endian";
+        write_i64: i64 = to_be_bytes, "big-endian";
+        write_u128: u128 = to_be_bytes, "big-endian";
+        write_i128: i128 = to_be_bytes, "big-endian";
+        write_f32: f32 = to_be_bytes, "big-endian";
+        write_f64: f64 = to_be_bytes, "big-endian";
+        write_u16_le: u16 = to_le_bytes, "little-endian";
+        write_i16_le: i16 = to_le_bytes, "little-endian";
+        write_u32_le: u32 = to_le_bytes, "little-endian";
+        write_i32_le: i32 = to_le_bytes, "little-endian";
+        write_u64_le: u64 = to_le_bytes, "little-endian";
+        write_i64_le: i64 = to_le_bytes, "little-endian";
+        write_u128_le: u128 = to_le_bytes, "little-endian";
+        write_i128_le: i128 = to_le_bytes, "little-endian";
+        write_f32_le: f32 = to_le_bytes, "little-endian";
+        write_f64_le: f64 = to_le_bytes, "little-endian";
+    }
 }
 
 impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
@@ -75,6 +111,25 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for Write<'_, W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         Pin::new(&mut *this.writer).poll_write(cx, this.buf)
+    }
+}
+
+/// Future returned by [`AsyncWriteExt::write_vectored`].
+///
+/// **Cancel safety:** safe, as `write`.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+#[derive(Debug)]
+pub struct WriteVectored<'a, 'b, W: ?Sized> {
+    writer: &'a mut W,
+    bufs: &'a [IoSlice<'b>],
+}
+
+impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteVectored<'_, '_, W> {
+    type Output = io::Result<usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        Pin::new(&mut *this.writer).poll_write_vectored(cx, this.bufs)
     }
 }
 
@@ -100,7 +155,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         while !this.buf.is_empty() {
-            let n = ready!(Pin::new(&mut *this.writer).poll_write(cx, this.buf))?;
+            let n = ready_or_retry!(Pin::new(&mut *this.writer).poll_write(cx, this.buf));
             if n == 0 {
                 return Poll::Ready(Err(io::Error::new(
                     io::ErrorKind::WriteZero,

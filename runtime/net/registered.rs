@@ -15,7 +15,7 @@
 
 use crate::driver::{Direction, DriverHandle, ReadyEvent, ScheduledIo};
 use crate::executor::context;
-use crate::io::{Interest, Ready};
+use crate::io::{Interest, ReadBuf, Ready, read_into_unfilled};
 use mio::event::Source;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::sync::Arc;
@@ -194,12 +194,16 @@ impl<S: Source> Registered<S>
 where
     for<'a> &'a S: Read + Write,
 {
+    /// Reads into the unfilled part of `buf` (zeroing it first if it was never
+    /// initialised: mio reads into a `&mut [u8]`).
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Read, |mut source| source.read(buf))
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        read_into_unfilled(buf, |unfilled| {
+            self.poll_io(cx, Direction::Read, |mut source| source.read(unfilled))
+        })
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -220,6 +224,17 @@ where
 
     pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         self.try_io(Interest::WRITABLE, |mut source| source.write_vectored(bufs))
+    }
+
+    /// One `writev`: the count is of bytes taken from the front of `bufs`.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io(cx, Direction::Write, |mut source| {
+            source.write_vectored(bufs)
+        })
     }
 }
 

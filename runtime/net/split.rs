@@ -12,10 +12,10 @@
 //! Dropping an owned write half shuts down the writing direction, so the peer reads end of
 //! file, as in tokio; `reunite` puts the two owned halves back together without that.
 
-use crate::io::{AsyncRead, AsyncWrite};
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use std::error::Error;
 use std::fmt;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -24,9 +24,16 @@ use std::task::{Context, Poll};
 /// private module), so only asincrono's streams implement it.
 pub trait SplitStream {
     /// One read, as the stream's own `poll_read`.
-    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>)
+    -> Poll<io::Result<()>>;
     /// One write, as the stream's own `poll_write`.
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// One `writev`, as the stream's own `poll_write_vectored`.
+    fn poll_write_vectored_shared(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
     /// Shuts down the writing direction; `Ok` if already shut down or the peer is gone.
     fn shutdown_write(&self) -> io::Result<()>;
 }
@@ -154,8 +161,8 @@ impl<S: SplitStream> AsyncRead for ReadHalf<'_, S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.0.poll_read_shared(cx, buf)
     }
 }
@@ -164,8 +171,8 @@ impl<S: SplitStream> AsyncRead for OwnedReadHalf<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.stream.poll_read_shared(cx, buf)
     }
 }
@@ -177,6 +184,18 @@ impl<S: SplitStream> AsyncWrite for WriteHalf<'_, S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.0.poll_write_shared(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_write_vectored_shared(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -191,6 +210,18 @@ impl<S: SplitStream> AsyncWrite for OwnedWriteHalf<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.stream.poll_write_shared(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.poll_write_vectored_shared(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {

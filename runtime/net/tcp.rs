@@ -12,9 +12,9 @@ use super::registered::Registered;
 use super::sockopt;
 use super::split::{self, SplitStream, half_methods};
 use crate::driver::Direction;
-use crate::io::{AsyncRead, AsyncWrite, Ready};
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf, Ready};
 use std::fmt;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::pin::Pin;
@@ -312,7 +312,11 @@ impl TcpStream {
 
 /// Reading, writing and shutting down, shared by the stream and its halves.
 impl SplitStream for TcpStream {
-    fn poll_read_shared(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read_shared(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.io
             .poll_read(cx, buf)
             .map_err(|err| self.name_peer(err, "read from"))
@@ -321,6 +325,16 @@ impl SplitStream for TcpStream {
     fn poll_write_shared(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io
             .poll_write(cx, buf)
+            .map_err(|err| self.name_peer(err, "write to"))
+    }
+
+    fn poll_write_vectored_shared(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_write_vectored(cx, bufs)
             .map_err(|err| self.name_peer(err, "write to"))
     }
 
@@ -370,8 +384,8 @@ impl AsyncRead for TcpStream {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         self.poll_read_shared(cx, buf)
     }
 }
@@ -383,6 +397,18 @@ impl AsyncWrite for TcpStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.poll_write_shared(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_shared(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
