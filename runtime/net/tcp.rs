@@ -11,6 +11,7 @@ use super::readiness::readiness_methods;
 use super::registered::Registered;
 use super::sockopt;
 use super::split::{self, SplitStream, half_methods};
+use super::vec_buf::receive_into_read_buf;
 use crate::driver::Direction;
 use crate::io::{AsyncRead, AsyncWrite, ReadBuf, Ready};
 use std::fmt;
@@ -273,6 +274,20 @@ impl TcpStream {
     /// again. Waits if there are none; `Ok(0)` is end of file.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.io(Direction::Read, |socket| socket.peek(buf)).await
+    }
+
+    /// The poll behind [`peek`](TcpStream::peek): the waiting bytes into the unfilled part
+    /// of `buf`, left queued; the count is also what was added to `buf`.
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        receive_into_read_buf(buf, |unfilled| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.peek(unfilled))
+                .map_ok(|n| (n, n))
+        })
     }
 
     /// Two halves borrowing the stream, one reading and one writing, usable at the same

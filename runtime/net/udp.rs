@@ -9,10 +9,10 @@ use super::fd::fd_impls;
 use super::readiness::readiness_methods;
 use super::registered::Registered;
 use super::sockopt;
-use super::vec_buf::receive_into_spare;
+use super::vec_buf::{receive_into_read_buf, receive_into_spare};
 use super::{each_addr, first_addr};
 use crate::driver::Direction;
-use crate::io::Interest;
+use crate::io::{Interest, ReadBuf};
 use crate::util::with_context;
 use std::fmt;
 use std::io;
@@ -142,6 +142,42 @@ impl UdpSocket {
     /// is queued.
     pub fn try_peek_sender(&self) -> io::Result<SocketAddr> {
         self.io.try_io(Interest::READABLE, peek_sender_of)
+    }
+
+    /// The poll behind [`recv`](UdpSocket::recv): one datagram from the connected peer into
+    /// the unfilled part of `buf` (what does not fit is discarded, as with `recv`).
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        receive_into_read_buf(buf, |unfilled| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.recv(unfilled))
+                .map_ok(|n| (n, ()))
+        })
+    }
+
+    /// The poll behind [`recv_from`](UdpSocket::recv_from): one datagram into `buf`, and its
+    /// sender.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        receive_into_read_buf(buf, |unfilled| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.recv_from(unfilled))
+        })
+    }
+
+    /// The poll behind [`peek_from`](UdpSocket::peek_from): the next datagram into `buf`,
+    /// and its sender, leaving it queued.
+    pub fn poll_peek_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        receive_into_read_buf(buf, |unfilled| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.peek_from(unfilled))
+        })
     }
 
     /// The poll behind [`send`](UdpSocket::send).

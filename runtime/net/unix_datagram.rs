@@ -8,9 +8,9 @@ use super::fd::fd_impls;
 use super::readiness::readiness_methods;
 use super::registered::Registered;
 use super::unix::{SocketAddr, address_of};
-use super::vec_buf::receive_into_spare;
+use super::vec_buf::{receive_into_read_buf, receive_into_spare};
 use crate::driver::Direction;
-use crate::io::{Interest, Ready};
+use crate::io::{Interest, ReadBuf, Ready};
 use crate::util::with_context;
 use std::fmt;
 use std::io;
@@ -103,6 +103,28 @@ impl UnixDatagram {
     /// Receives one datagram from the connected peer. Bytes beyond `buf.len()` are lost.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.io(Direction::Read, |socket| socket.recv(buf)).await
+    }
+
+    /// The poll behind [`recv`](UnixDatagram::recv), into the unfilled part of `buf`.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        receive_into_read_buf(buf, |unfilled| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.recv(unfilled))
+                .map_ok(|n| (n, ()))
+        })
+    }
+
+    /// The poll behind [`recv_from`](UnixDatagram::recv_from): one datagram into `buf`, and
+    /// its sender.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        receive_into_read_buf(buf, |unfilled| {
+            self.io
+                .poll_io(cx, Direction::Read, |socket| socket.recv_from(unfilled))
+        })
     }
 
     /// Receives one datagram and its sender's address.

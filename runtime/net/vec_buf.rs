@@ -1,12 +1,14 @@
 //! Receiving into the spare capacity of a `Vec<u8>`: what `try_read_buf`, `recv_buf` and
-//! `recv_buf_from` do.
+//! `recv_buf_from` do; and into a [`ReadBuf`], for the `poll_recv` family.
 //!
 //! tokio's versions take any `bytes::BufMut` and receive into its uninitialised spare
 //! memory. asincrono has no `bytes` dependency and no `unsafe` here, so it takes a
 //! `Vec<u8>` and zeroes the spare capacity first (one `memset` per call), then keeps only
 //! the bytes received. Like a `BufMut`, a full vector grows a little first.
 
+use crate::io::ReadBuf;
 use std::io;
+use std::task::{Poll, ready};
 
 /// How much a full vector grows before a receive (tokio's `Vec` `BufMut` grows by 64 too).
 const GROW_WHEN_FULL: usize = 64;
@@ -26,6 +28,18 @@ pub(crate) fn receive_into_spare<R>(
     let received = result.as_ref().map_or(0, |(n, _)| *n);
     buf.truncate(filled + received);
     result
+}
+
+/// Runs `receive`, a receive written over a plain `&mut [u8]`, on the unfilled part of
+/// `buf` (initialised first, as every read over a slice is) and counts what it received as
+/// filled; returns what else it learned (the sender's address, say).
+pub(crate) fn receive_into_read_buf<R>(
+    buf: &mut ReadBuf<'_>,
+    receive: impl FnOnce(&mut [u8]) -> Poll<io::Result<(usize, R)>>,
+) -> Poll<io::Result<R>> {
+    let (n, learned) = ready!(receive(buf.initialize_unfilled()))?;
+    buf.advance(n);
+    Poll::Ready(Ok(learned))
 }
 
 #[cfg(test)]
