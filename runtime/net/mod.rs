@@ -13,7 +13,7 @@
 //! `AddrInUse`, `ConnectionReset`, …) and add the address they concern to the message.
 
 mod addr;
-mod registered;
+pub(crate) mod registered;
 pub mod tcp;
 mod udp;
 pub mod unix;
