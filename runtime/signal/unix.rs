@@ -146,7 +146,7 @@ pub fn signal(kind: SignalKind) -> io::Result<Signal> {
 
 impl Signal {
     /// Waits for the next delivery. `None` once no more can come: the runtime this listener
-    /// was created in has shut down.
+    /// was created in has shut down (a delivery counted before that is still reported first).
     ///
     /// Cancel-safe: dropping the future loses nothing; a delivery it would have reported is
     /// reported by the next `recv`.
