@@ -117,3 +117,40 @@ impl Source for PidFd {
         SourceFd(&self.0.as_raw_fd()).deregister(registry)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ExitWatch;
+    use crate::executor::context;
+    use std::future::poll_fn;
+    use std::process::Command;
+
+    /// Runs `sh -c 'exit 5'` and waits for it through the watch `make` builds.
+    fn exit_code_through(make: fn(u32, &context::Handle) -> ExitWatch) -> (bool, Option<i32>) {
+        crate::runtime::Runtime::new().unwrap().block_on(async move {
+            let mut child = Command::new("sh").args(["-c", "exit 5"]).spawn().unwrap();
+            let handle = context::current("test");
+            let mut watch = make(child.id(), &handle);
+            let on_pidfd = matches!(watch, ExitWatch::PidFd(_));
+            let status = poll_fn(|cx| watch.poll_exit(cx, &mut child)).await.unwrap();
+            (on_pidfd, status.code())
+        })
+    }
+
+    #[test]
+    fn the_exit_is_seen_through_a_pidfd_where_the_kernel_has_them() {
+        let (on_pidfd, code) = exit_code_through(ExitWatch::new);
+        assert_eq!(code, Some(5));
+        // Linux 5.3 and later; a sandbox may still refuse the call, and then the pool is used.
+        if !on_pidfd {
+            eprintln!("note: no pidfd here, the blocking pool was used");
+        }
+    }
+
+    #[test]
+    fn the_exit_is_seen_from_the_blocking_pool_without_a_pidfd() {
+        let (on_pidfd, code) = exit_code_through(ExitWatch::on_pool);
+        assert!(!on_pidfd);
+        assert_eq!(code, Some(5));
+    }
+}
