@@ -34,7 +34,10 @@ fn status_reports_exit_codes_and_signals() {
         assert!(Command::new("true").status().await.expect("true").success());
         let seven = Command::new("sh").args(["-c", "exit 7"]).status().await;
         assert_eq!(seven.expect("sh").code(), Some(7));
-        let killed = Command::new("sh").args(["-c", "kill -TERM $$"]).status().await;
+        let killed = Command::new("sh")
+            .args(["-c", "kill -TERM $$"])
+            .status()
+            .await;
         assert_eq!(killed.expect("sh").signal(), Some(libc::SIGTERM));
     });
 }
@@ -77,7 +80,12 @@ fn piped_stdin_comes_back_through_cat_even_past_the_pipe_buffer() {
         let mut stdout = cat.stdout.take().expect("piped");
         stdout.read_to_end(&mut back).await.expect("read from cat");
         writer.await.expect("the writer");
-        assert!(back == data, "{} bytes came back of {}", back.len(), data.len());
+        assert!(
+            back == data,
+            "{} bytes came back of {}",
+            back.len(),
+            data.len()
+        );
         assert!(cat.wait().await.expect("wait").success());
     });
 }
@@ -111,7 +119,10 @@ fn wait_with_output_reads_both_streams_at_once() {
             .await
             .expect("wait_with_output");
         assert!(output.status.success());
-        assert_eq!((output.stdout.len(), output.stderr.len()), (200_000, 200_000));
+        assert_eq!(
+            (output.stdout.len(), output.stderr.len()),
+            (200_000, 200_000)
+        );
     });
 }
 
@@ -122,7 +133,10 @@ fn a_program_that_does_not_exist_is_not_found_by_name() {
             .spawn()
             .expect_err("there is no such program");
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
-        assert!(err.to_string().contains("no-such-program-asincrono"), "{err}");
+        assert!(
+            err.to_string().contains("no-such-program-asincrono"),
+            "{err}"
+        );
         let err = Command::new("/").status().await.expect_err("a directory");
         assert_eq!(err.kind(), io::ErrorKind::PermissionDenied, "{err}");
     });
@@ -146,9 +160,15 @@ fn kill_in_the_middle_of_a_stream_ends_the_child_and_the_stream() {
             assert_eq!(lines.next_line().await.expect("read").as_deref(), Some("y"));
         }
         let pid = yes.id().expect("running");
-        assert!(yes.try_wait().expect("try_wait").is_none(), "yes never ends");
+        assert!(
+            yes.try_wait().expect("try_wait").is_none(),
+            "yes never ends"
+        );
         yes.kill().await.expect("kill");
-        assert_eq!(yes.try_wait().expect("try_wait").and_then(|s| s.signal()), Some(9));
+        assert_eq!(
+            yes.try_wait().expect("try_wait").and_then(|s| s.signal()),
+            Some(9)
+        );
         assert_eq!(yes.id(), None, "reaped: the pid is no longer ours");
         assert!(!is_alive(pid));
         // What was in the pipe can still be read; then the stream ends.
@@ -215,7 +235,10 @@ fn many_children_at_once() {
             assert_eq!(String::from_utf8_lossy(&output.stdout), format!("{i}\n"));
         }
         // Fifty 0.2 s sleeps one after another would take 10 s.
-        assert!(started.elapsed() < Duration::from_secs(5), "they ran at once");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "they ran at once"
+        );
     });
 }
 

@@ -127,14 +127,16 @@ mod tests {
 
     /// Runs `sh -c 'exit 5'` and waits for it through the watch `make` builds.
     fn exit_code_through(make: fn(u32, &context::Handle) -> ExitWatch) -> (bool, Option<i32>) {
-        crate::runtime::Runtime::new().unwrap().block_on(async move {
-            let mut child = Command::new("sh").args(["-c", "exit 5"]).spawn().unwrap();
-            let handle = context::current("test");
-            let mut watch = make(child.id(), &handle);
-            let on_pidfd = matches!(watch, ExitWatch::PidFd(_));
-            let status = poll_fn(|cx| watch.poll_exit(cx, &mut child)).await.unwrap();
-            (on_pidfd, status.code())
-        })
+        crate::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let mut child = Command::new("sh").args(["-c", "exit 5"]).spawn().unwrap();
+                let handle = context::current("test");
+                let mut watch = make(child.id(), &handle);
+                let on_pidfd = matches!(watch, ExitWatch::PidFd(_));
+                let status = poll_fn(|cx| watch.poll_exit(cx, &mut child)).await.unwrap();
+                (on_pidfd, status.code())
+            })
     }
 
     #[test]
