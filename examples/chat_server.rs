@@ -11,7 +11,9 @@
 //! then run `nc 127.0.0.1 7879` in several terminals. A line typed in one shows up in all
 //! the others as `127.0.0.1:53422: hello`; joins and leaves are announced with a `*`. Two
 //! commands: `/nick NAME` shows NAME instead of the address, `/who` lists who is here.
-//! Leave with Ctrl-C in `nc`; stop the server with Ctrl-C. The server prints a line for
+//! Leave with Ctrl-C in `nc`. Stop the server with Ctrl-C (or `SIGTERM`): it stops accepting,
+//! delivers the lines already queued, says goodbye to everyone, and exits once each client's
+//! outbox is empty (at most 5 s; see `support/shutdown.rs`). The server prints a line for
 //! each join (`+`), leave (`-`), client it disconnects (`!`) and name change (`~`).
 //!
 //! What it teaches: **broadcast through channels.**

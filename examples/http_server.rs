@@ -27,6 +27,10 @@
 //!   pool thread (regular files cannot be waited for with epoll), so a slow disk holds up
 //!   one request, never the server.
 //!
+//! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection busy
+//!   with a request finishes it, one waiting between requests closes (see
+//!   `support/shutdown.rs`, shared with the other servers).
+//!
 //! The request head is parsed by hand, not with `httparse`: it is about forty lines, keeps
 //! the example free of dependencies, and shows what a parser has to check. Corners cut:
 //! no request bodies (a request that announces one is answered, then the connection is

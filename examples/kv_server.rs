@@ -34,6 +34,10 @@
 //!   key is never seen after its time even if the task is late. `expire_keys` says why one
 //!   task and a heap, rather than a timer per key.
 //!
+//! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection in the
+//!   middle of a command answers it, one waiting between commands closes (see
+//!   `support/shutdown.rs`, shared with the other servers).
+//!
 //! Corners cut, compared with Redis: strings only (no lists, hashes, …), no persistence,
 //! no databases other than 0, no `AUTH`, no `MULTI`, and a frame is re-parsed from its
 //! start each time more of it arrives (cheap for the small commands this serves).

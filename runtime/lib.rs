@@ -37,6 +37,8 @@
 //! | readiness → wakers, edge-triggered retry loop | `driver/reactor.rs`, `net/registered.rs` |
 //! | `sleep`, `timeout`, `interval`; the timer queue | [`time`]; `driver/timer_queue.rs` |
 //! | TCP, UDP, Unix sockets | [`net`] |
+//! | Ctrl-C and Unix signals: a handler, a self-pipe on the reactor, a count per signal | [`signal`] |
+//! | child processes: pipes on the reactor, the exit through a pidfd or the blocking pool | [`process`] |
 //! | files on the blocking pool: `fs::read`, `File` (one buffer, one job in flight) | [`fs`] (`blocking/offload.rs`) |
 //! | `stdin` (one process-wide reader thread), `stdout`, `stderr` | [`io`] (`io/stdin.rs`, `io/stdio.rs`) |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
