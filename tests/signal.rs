@@ -7,6 +7,10 @@
 //! Each test uses a signal of its own, since all the tests of this file share one process
 //! (and a signal is delivered to the process, so to every listener in it).
 
+// Each of the three servers includes `examples/support/shutdown.rs` as its own module, as
+// it does when built alone: three copies here, on purpose.
+#![allow(clippy::duplicate_mod)]
+
 mod common;
 
 #[allow(dead_code)]
