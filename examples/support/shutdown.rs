@@ -138,13 +138,14 @@ where
             return ExitCode::FAILURE;
         }
     };
-    shutdown.stop();
+    // Counted and said before stopping: once stopped, connections start to finish.
     let at_stop = shutdown.in_flight();
     println!(
         "{name}: {which}: no longer accepting; finishing {at_stop} connection(s) \
          (at most {} s; {which} again to quit at once)",
         GRACE.as_secs()
     );
+    shutdown.stop();
     // The same listeners, so that a signal arriving from now on is not missed.
     asincrono::spawn(async move {
         let again = first_of(&mut interrupt, &mut terminate).await;
