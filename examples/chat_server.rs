@@ -11,7 +11,9 @@
 //! then run `nc 127.0.0.1 7879` in several terminals. A line typed in one shows up in all
 //! the others as `127.0.0.1:53422: hello`; joins and leaves are announced with a `*`. Two
 //! commands: `/nick NAME` shows NAME instead of the address, `/who` lists who is here.
-//! Leave with Ctrl-C in `nc`; stop the server with Ctrl-C. The server prints a line for
+//! Leave with Ctrl-C in `nc`. Stop the server with Ctrl-C (or `SIGTERM`): it stops accepting,
+//! delivers the lines already queued, says goodbye to everyone, and exits once each client's
+//! outbox is empty (at most 5 s; see `support/shutdown.rs`). The server prints a line for
 //! each join (`+`), leave (`-`), client it disconnects (`!`) and name change (`~`).
 //!
 //! What it teaches: **broadcast through channels.**
@@ -57,6 +59,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+#[path = "support/shutdown.rs"]
+mod shutdown;
+use shutdown::{InFlight, Shutdown};
+
 const DEFAULT_ADDR: &str = "127.0.0.1:7879";
 
 /// How long to wait after a failed `accept` before trying again (see `serve`).
@@ -87,7 +93,13 @@ const MAX_NAME: usize = 32;
 
 #[asincrono::main]
 async fn main() -> ExitCode {
-    let addr = match addr_from_args() {
+    run(std::env::args().skip(1)).await
+}
+
+/// The whole program, given its arguments: bind, chat until Ctrl-C or SIGTERM, then deliver
+/// the lines on their way and say goodbye (see `support/shutdown.rs`).
+pub async fn run(args: impl Iterator<Item = String>) -> ExitCode {
+    let addr = match addr_from_args(args) {
         Ok(addr) => addr,
         Err(usage) => {
             eprintln!("chat_server: {usage}");
@@ -116,14 +128,15 @@ async fn main() -> ExitCode {
         // Cannot happen for a listener that was just bound; and the server works anyway.
         Err(err) => eprintln!("chat server listening on {addr} (local_addr failed: {err})"),
     }
-    serve(listener).await
+    let shutdown = Shutdown::default();
+    let server = serve_until(listener, shutdown.clone());
+    shutdown::run_until_signal("chat_server", shutdown, server).await
 }
 
 /// The address to listen on: the one optional argument, as written. Unlike `echo_server`,
 /// it is not resolved here: `TcpListener::bind` resolves it, and a bad one is reported as
 /// a failure to listen.
-fn addr_from_args() -> Result<String, &'static str> {
-    let mut args = std::env::args().skip(1);
+fn addr_from_args(mut args: impl Iterator<Item = String>) -> Result<String, &'static str> {
     let addr = args.next().unwrap_or_else(|| DEFAULT_ADDR.to_string());
     match args.next() {
         None => Ok(addr),
@@ -134,19 +147,27 @@ fn addr_from_args() -> Result<String, &'static str> {
 /// Runs the chat on `listener`, for ever: starts the room, then accepts connections and
 /// gives each one a task.
 pub async fn serve(listener: TcpListener) -> ! {
+    serve_until(listener, Shutdown::default()).await;
+    unreachable!("nobody can stop a `Shutdown` that nobody else holds")
+}
+
+/// Runs the chat on `listener` until `shutdown` begins; then the room delivers what it has
+/// queued, says goodbye, and lets every connection close once its outbox is empty.
+pub async fn serve_until(listener: TcpListener, shutdown: Shutdown) {
     let (events, inbox) = mpsc::channel(ROOM_EVENTS);
     task::spawn(run_room(inbox));
     // Numbers, not addresses, tell clients apart: an address can come back (a client
     // reconnecting from the same port) while the room has not yet heard that its previous
     // owner left, since two connections' events may arrive in either order.
     let mut next_id: ClientId = 0;
-    loop {
-        match listener.accept().await {
+    while let Some(accepted) = shutdown.unless_stopping(listener.accept()).await {
+        match accepted {
             Ok((stream, addr)) => {
                 next_id += 1;
                 // Dropping the handle detaches the task: it serves the client while this
-                // loop goes back to `accept`.
-                task::spawn(connection(stream, addr, next_id, events.clone()));
+                // loop goes back to `accept`. Counted as in flight from now on.
+                let in_flight = shutdown.track();
+                task::spawn(connection(stream, addr, next_id, events.clone(), in_flight));
             }
             // Most accept errors are about the process, not the client: EMFILE/ENFILE (out
             // of file descriptors) or ENOBUFS/ENOMEM. They last until some connection
@@ -162,6 +183,8 @@ pub async fn serve(listener: TcpListener) -> ! {
             }
         }
     }
+    // Fails only if the room is gone, which it is not while `events` is alive.
+    let _ = events.send(Event::Closing).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -186,6 +209,8 @@ enum Event {
     Refused { id: ClientId, why: String },
     /// The connection is over.
     Left { id: ClientId, ending: Ending },
+    /// The server is shutting down (sent once, by `serve_until`).
+    Closing,
 }
 
 /// What the room knows about a client.
@@ -225,14 +250,19 @@ enum To {
 struct Room {
     /// Every client, by id. A `BTreeMap` keeps them in the order they joined, for `/who`.
     clients: BTreeMap<ClientId, Client>,
+    /// Set by `Event::Closing`: the room takes nobody in any more.
+    closing: bool,
+    /// The hang-up senders of the clients sent away at shutdown, kept so that their
+    /// connections end when their outbox runs dry, not before (see `Room::close`).
+    parting: Vec<oneshot::Sender<()>>,
 }
 
 /// Handles events, one at a time, for as long as the server runs.
 async fn run_room(mut events: mpsc::Receiver<Event>) {
     let mut room = Room::default();
-    // `recv` returns `None` only once every sender is gone, and `serve` keeps one for as
-    // long as it accepts connections, which is for ever. So the room never ends: Ctrl-C
-    // ends the process, and the room with it.
+    // `recv` returns `None` only once every sender is gone: `serve_until` keeps one for as
+    // long as it accepts connections, and each connection one until it ends. So the room
+    // ends after a shutdown, once the last connection has closed.
     while let Some(event) = events.recv().await {
         room.handle(event);
     }
@@ -257,6 +287,10 @@ impl Room {
                     hang_up,
                 };
                 self.clients.insert(id, client);
+                if self.closing {
+                    // Accepted just before the shutdown: tell it, and let it go.
+                    return self.close();
+                }
                 self.send(
                     To::Only(id),
                     &format!(
@@ -297,7 +331,24 @@ impl Room {
                 };
                 self.send(To::Everyone, &notice);
             }
+            Event::Closing => {
+                self.closing = true;
+                let count = self.clients.len();
+                self.close();
+                println!("* shutting down: said goodbye to {count} client(s)");
+            }
         }
+    }
+
+    /// Says goodbye to every client and lets go of its outbox, so that its connection writes
+    /// what is queued there, goodbye last, and then closes (its `outbox.recv()` returns
+    /// `None`). The hang-up senders are kept: dropping them would close the connections at
+    /// once, with lines still unsent.
+    fn close(&mut self) {
+        self.send(To::Everyone, "* the server is shutting down: bye");
+        let clients = mem::take(&mut self.clients);
+        self.parting
+            .extend(clients.into_values().map(|client| client.hang_up));
     }
 
     /// A line from client `id`: a command if it starts with `/`, otherwise a message.
@@ -450,7 +501,13 @@ impl Ending {
 /// socket, whichever side ended it. The price is that every future in the `select!` must
 /// be cancel-safe (each iteration drops the ones that did not finish), which is why the
 /// writing below uses `write`, not `write_all`.
-async fn connection(stream: TcpStream, addr: SocketAddr, id: ClientId, room: mpsc::Sender<Event>) {
+async fn connection(
+    stream: TcpStream,
+    addr: SocketAddr,
+    id: ClientId,
+    room: mpsc::Sender<Event>,
+    _in_flight: InFlight,
+) {
     let (reader, mut writer) = stream.into_split();
     let mut lines = LineReader::new(reader);
     let (outbox_sender, mut outbox) = mpsc::channel(OUTBOX_LINES);

@@ -27,6 +27,10 @@
 //!   pool thread (regular files cannot be waited for with epoll), so a slow disk holds up
 //!   one request, never the server.
 //!
+//! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection busy
+//!   with a request finishes it, one waiting between requests closes (see
+//!   `support/shutdown.rs`, shared with the other servers).
+//!
 //! The request head is parsed by hand, not with `httparse`: it is about forty lines, keeps
 //! the example free of dependencies, and shows what a parser has to check. Corners cut:
 //! no request bodies (a request that announces one is answered, then the connection is
@@ -45,6 +49,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+#[path = "support/shutdown.rs"]
+mod shutdown;
+use shutdown::{InFlight, Shutdown};
 
 const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
@@ -85,7 +93,13 @@ impl Default for Limits {
 
 #[asincrono::main]
 async fn main() -> ExitCode {
-    let (addr, root) = match args() {
+    run(std::env::args().skip(1)).await
+}
+
+/// The whole program, given its arguments: bind, serve until Ctrl-C or SIGTERM, then finish
+/// the requests in flight (see `support/shutdown.rs`).
+pub async fn run(args: impl Iterator<Item = String>) -> ExitCode {
+    let (addr, root) = match parse_args(args) {
         Ok(args) => args,
         Err(message) => {
             eprintln!("http_server: {message}");
@@ -112,15 +126,16 @@ async fn main() -> ExitCode {
         // Cannot happen for a listener just bound; and the server works anyway.
         Err(err) => eprintln!("http server listening on {addr} (local_addr failed: {err})"),
     }
-    serve(listener, root).await
+    let shutdown = Shutdown::default();
+    let server = serve_until(listener, root, Limits::default(), shutdown.clone());
+    shutdown::run_until_signal("http_server", shutdown, server).await
 }
 
 /// `--addr HOST:PORT` and `--root DIR`, or their defaults. The root must be a directory;
 /// it is made absolute, with its symbolic links resolved, once, here.
-fn args() -> Result<(String, PathBuf), String> {
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, PathBuf), String> {
     let usage = "usage: http_server [--addr HOST:PORT] [--root DIR]";
     let (mut addr, mut root) = (DEFAULT_ADDR.to_string(), PathBuf::from("."));
-    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = match arg.as_str() {
             "--addr" | "--root" => args
@@ -160,17 +175,25 @@ pub async fn serve(listener: TcpListener, root: PathBuf) -> ! {
     serve_with(listener, root, Limits::default()).await
 }
 
-/// Serves files under `root` on `listener`, for ever. `root` should be canonical (see
-/// `args`); if it is not, it is made so here, and if that fails every file is a 404.
+/// Serves files under `root` on `listener`, for ever.
 pub async fn serve_with(listener: TcpListener, root: PathBuf, limits: Limits) -> ! {
+    serve_until(listener, root, limits, Shutdown::default()).await;
+    unreachable!("nobody can stop a `Shutdown` that nobody else holds")
+}
+
+/// Serves files under `root` on `listener` until `shutdown` begins; connections then finish
+/// the request they are on and close. `root` should be canonical (see `parse_args`); if it
+/// is not, it is made so here, and if that fails every file is a 404.
+pub async fn serve_until(listener: TcpListener, root: PathBuf, limits: Limits, shutdown: Shutdown) {
     let root = fs::canonicalize(&root).await.unwrap_or(root);
-    let shared = Arc::new((root, limits, Stats::default()));
-    loop {
-        match listener.accept().await {
+    let shared = Arc::new((root, limits, Stats::default(), shutdown.clone()));
+    while let Some(accepted) = shutdown.unless_stopping(listener.accept()).await {
+        match accepted {
             Ok((stream, peer)) => {
                 // Dropping the handle detaches the task: it serves the client while this
-                // loop goes back to `accept`.
-                task::spawn(connection(stream, peer, shared.clone()));
+                // loop goes back to `accept`. Counted as in flight from now on.
+                let in_flight = shutdown.track();
+                task::spawn(connection(stream, peer, shared.clone(), in_flight));
             }
             // Mostly EMFILE/ENFILE (out of file descriptors) or ENOBUFS/ENOMEM: they last
             // until some connection closes, and retrying at once would spin at 100% CPU
@@ -186,10 +209,16 @@ pub async fn serve_with(listener: TcpListener, root: PathBuf, limits: Limits) ->
     }
 }
 
-type Shared = (PathBuf, Limits, Stats);
+type Shared = (PathBuf, Limits, Stats, Shutdown);
 
-/// Serves one client, and keeps the count of open connections.
-async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Serves one client, and keeps the count of open connections; `_in_flight` is dropped
+/// when it is over.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    _in_flight: InFlight,
+) {
     let stats = &shared.2;
     stats.open.fetch_add(1, Ordering::Relaxed);
     stats.accepted.fetch_add(1, Ordering::Relaxed);
@@ -205,7 +234,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
 }
 
 async fn serve_requests(stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    let (root, limits, stats) = shared;
+    let (root, limits, stats, shutdown) = shared;
     let (mut reader, writer) = stream.into_split();
     let mut writer = BufWriter::new(writer);
     let mut input: Vec<u8> = Vec::with_capacity(4096);
@@ -238,7 +267,16 @@ async fn serve_requests(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         }
         // Nothing whole left: send the answers before waiting for more.
         writer.flush().await?;
-        let received = match time::timeout_at(deadline, reader.read(&mut chunk)).await {
+        let next = time::timeout_at(deadline, reader.read(&mut chunk));
+        // Between two requests, shutdown closes the connection; inside one, it waits.
+        let next = match input.is_empty() {
+            true => shutdown.unless_stopping(next).await,
+            false => Some(next.await),
+        };
+        let Some(next) = next else {
+            return finish(writer).await;
+        };
+        let received = match next {
             Ok(received) => received?,
             // An idle keep-alive connection: close it without a word, as servers do.
             Err(_) if input.is_empty() => return finish(writer).await,

@@ -34,6 +34,10 @@
 //!   key is never seen after its time even if the task is late. `expire_keys` says why one
 //!   task and a heap, rather than a timer per key.
 //!
+//! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection in the
+//!   middle of a command answers it, one waiting between commands closes (see
+//!   `support/shutdown.rs`, shared with the other servers).
+//!
 //! Corners cut, compared with Redis: strings only (no lists, hashes, …), no persistence,
 //! no databases other than 0, no `AUTH`, no `MULTI`, and a frame is re-parsed from its
 //! start each time more of it arrives (cheap for the small commands this serves).
@@ -50,6 +54,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+#[path = "support/shutdown.rs"]
+mod shutdown;
+use shutdown::{InFlight, Shutdown};
 
 const DEFAULT_ADDR: &str = "127.0.0.1:6380";
 
@@ -71,7 +79,13 @@ pub const MAX_INLINE: usize = 64 * 1024;
 
 #[asincrono::main]
 async fn main() -> ExitCode {
-    let addr = match addr_from_args() {
+    run(std::env::args().skip(1)).await
+}
+
+/// The whole program, given its arguments: bind, serve until Ctrl-C or SIGTERM, then finish
+/// the commands in flight (see `support/shutdown.rs`).
+pub async fn run(args: impl Iterator<Item = String>) -> ExitCode {
+    let addr = match addr_from_args(args) {
         Ok(addr) => addr,
         Err(message) => {
             eprintln!("kv_server: {message}");
@@ -99,13 +113,14 @@ async fn main() -> ExitCode {
         // Cannot happen for a listener just bound; and the server works anyway.
         Err(err) => eprintln!("kv server listening on {addr} (local_addr failed: {err})"),
     }
-    serve(listener).await
+    let shutdown = Shutdown::default();
+    let server = serve_until(listener, shutdown.clone());
+    shutdown::run_until_signal("kv_server", shutdown, server).await
 }
 
 /// `--addr HOST:PORT`, or the default. Anything else is a usage error.
-fn addr_from_args() -> Result<String, String> {
+fn addr_from_args(mut args: impl Iterator<Item = String>) -> Result<String, String> {
     let mut addr = DEFAULT_ADDR.to_string();
-    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => match args.next() {
@@ -126,14 +141,29 @@ fn addr_from_args() -> Result<String, String> {
 /// Serves the key-value store on `listener`, for ever: starts the expiry task, then
 /// accepts connections, one task each.
 pub async fn serve(listener: TcpListener) -> ! {
+    serve_until(listener, Shutdown::default()).await;
+    unreachable!("nobody can stop a `Shutdown` that nobody else holds")
+}
+
+/// Serves the store on `listener` until `shutdown` begins; connections then answer the
+/// command they are receiving and close.
+pub async fn serve_until(listener: TcpListener, shutdown: Shutdown) {
     let shared = Arc::new(Shared::default());
     task::spawn(expire_keys(shared.clone()));
-    loop {
-        match listener.accept().await {
+    while let Some(accepted) = shutdown.unless_stopping(listener.accept()).await {
+        match accepted {
             Ok((stream, peer)) => {
                 // Dropping the handle detaches the task: it serves the client while this
-                // loop goes back to `accept`.
-                task::spawn(connection(stream, peer, shared.clone()));
+                // loop goes back to `accept`. Counted as in flight from now on.
+                let in_flight = shutdown.track();
+                let shutdown = shutdown.clone();
+                task::spawn(connection(
+                    stream,
+                    peer,
+                    shared.clone(),
+                    shutdown,
+                    in_flight,
+                ));
             }
             // Mostly EMFILE/ENFILE (out of file descriptors) or ENOBUFS/ENOMEM: they last
             // until some connection closes, and retrying at once would spin at 100% CPU
@@ -639,9 +669,16 @@ fn integer(bytes: &[u8]) -> Option<i64> {
 // A connection
 // ---------------------------------------------------------------------------------------
 
-/// Serves one client until it quits, closes, breaks the protocol or breaks the connection.
-async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    match serve_commands(stream, &shared).await {
+/// Serves one client until it quits, closes, breaks the protocol or breaks the connection,
+/// or shutdown finds it between two commands; `_in_flight` is dropped when it is over.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Shutdown,
+    _in_flight: InFlight,
+) {
+    match serve_commands(stream, &shared, &shutdown).await {
         Ok(()) => {}
         // The client vanished without closing properly (killed, or its network went
         // away): normal for a server, and only this connection's business.
@@ -652,7 +689,7 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
     }
 }
 
-async fn serve_commands(stream: TcpStream, shared: &Shared) -> io::Result<()> {
+async fn serve_commands(stream: TcpStream, shared: &Shared, shutdown: &Shutdown) -> io::Result<()> {
     // No Nagle delay: a reply is flushed when the client has nothing more queued, and
     // should leave at once (redis-benchmark waits for it before sending more).
     stream.set_nodelay(true)?;
@@ -699,7 +736,14 @@ async fn serve_commands(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         // Nothing whole left to answer: send the replies before waiting for more. With
         // pipelining, this is where a whole batch leaves in one write.
         writer.flush().await?;
-        let received = reader.read(&mut chunk).await?;
+        // Between two commands, shutdown closes the connection; inside one, it waits.
+        let received = match input.is_empty() {
+            true => match shutdown.unless_stopping(reader.read(&mut chunk)).await {
+                Some(received) => received?,
+                None => return finish(writer).await,
+            },
+            false => reader.read(&mut chunk).await?,
+        };
         if received == 0 {
             // The client closed its side. Unparsed bytes are the start of a command that
             // will never be finished (a connection closed mid-frame): nothing to answer.

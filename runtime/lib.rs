@@ -19,7 +19,7 @@
 //! | 2 · driver | `epoll_wait`, the reactor, the timer queue (handed the time), the clock | `driver/` |
 //! | 3 · blocking | the blocking pool, the offloaded handle of files and stdio, and `RuntimeContext`, what they need from above | `blocking/` |
 //! | 4 · executor | both schedulers, the owner list, the `Handle` and the thread-local context | `executor/` |
-//! | 5 · public API | `spawn`, `time`, `net`, `io`, `fs`, `sync`, `join!`/`select!`, `Runtime` | `lib.rs` `runtime.rs` `runtime/` `task/mod.rs` `task/block_in_place.rs` `task/join_set.rs` `task/local_set.rs` `time/` `net/` `io/` `fs/` `sync/` `combinators/` |
+//! | 5 · public API | `spawn`, `time`, `net`, `io`, `fs`, `sync`, `signal`, `process`, `join!`/`select!`, `Runtime` | `lib.rs` `runtime.rs` `runtime/` `task/mod.rs` `task/block_in_place.rs` `task/join_set.rs` `task/local_set.rs` `time/` `net/` `io/` `fs/` `sync/` `signal/` `process/` `combinators/` |
 //!
 //! Data flows one way, and the imports follow it: user code → task/`JoinHandle` →
 //! scheduler → driver (reactor, timers) → wakers → back to the scheduler.
@@ -37,6 +37,8 @@
 //! | readiness → wakers, edge-triggered retry loop | `driver/reactor.rs`, `net/registered.rs` |
 //! | `sleep`, `timeout`, `interval`; the timer queue | [`time`]; `driver/timer_queue.rs` |
 //! | TCP, UDP, Unix sockets | [`net`] |
+//! | Ctrl-C and Unix signals: a handler, a self-pipe on the reactor, a count per signal | [`signal`] |
+//! | child processes: pipes on the reactor, the exit through a pidfd or the blocking pool | [`process`] |
 //! | files on the blocking pool: `fs::read`, `File` (one buffer, one job in flight) | [`fs`] (`blocking/offload.rs`) |
 //! | `stdin` (one process-wide reader thread), `stdout`, `stderr` | [`io`] (`io/stdin.rs`, `io/stdio.rs`) |
 //! | `AsyncRead`/`AsyncWrite` and friends | [`io`] |
@@ -78,7 +80,9 @@ mod primitives;
 // The loom models of the races in the task and scheduler code: see `scripts/loom.sh`.
 #[cfg(all(loom, test))]
 mod loom_models;
+pub mod process;
 pub mod runtime;
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

@@ -23,7 +23,7 @@ mod addr;
 mod fd;
 mod lookup_host;
 mod readiness;
-mod registered;
+pub(crate) mod registered;
 mod sockopt;
 mod split;
 pub mod tcp;
