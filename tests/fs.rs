@@ -973,3 +973,34 @@ fn the_new_functions_fail_outside_a_runtime_and_name_the_missing_path() {
         }
     });
 }
+
+#[test]
+fn stream_position_counts_what_was_handed_out_not_what_was_read_ahead() {
+    on_each_flavour(|| async {
+        let dir = TempDir::new("position");
+        let path = dir.join("letters");
+        fs::write(&path, b"abcdefghijklmnopqrstuvwxyz")
+            .await
+            .unwrap();
+        let mut file = File::open(&path).await.unwrap();
+        assert_eq!(file.stream_position().await.unwrap(), 0);
+        let mut first = [0u8; 5];
+        file.read_exact(&mut first).await.unwrap(); // the pool reads ahead past these five
+        assert_eq!(&first, b"abcde");
+        assert_eq!(file.stream_position().await.unwrap(), 5);
+        // Asking did not move anything: the next bytes are still the sixth on.
+        let mut next = [0u8; 3];
+        file.read_exact(&mut next).await.unwrap();
+        assert_eq!(&next, b"fgh");
+        assert_eq!(file.seek(SeekFrom::End(-1)).await.unwrap(), 25);
+        assert_eq!(file.stream_position().await.unwrap(), 25);
+
+        let mut out = File::create(dir.join("out")).await.unwrap();
+        out.write_all(b"0123456").await.unwrap();
+        assert_eq!(
+            out.stream_position().await.unwrap(),
+            7,
+            "the write lands first"
+        );
+    });
+}

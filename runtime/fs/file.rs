@@ -402,9 +402,15 @@ impl AsyncSeek for File {
                     });
                     this.seek = SeekState::Running(pos);
                 }
-                // Nothing asked: where are we? (`Current(0)` keeps the read-ahead.)
+                // Nothing asked (a seek future first drains what may be under way): where
+                // are we? No job for that: with nothing in flight, `lseek(fd, 0, SEEK_CUR)`
+                // only reads a number in the kernel and never waits for the disk, so it runs
+                // here, as `into_std`'s step back does. The read-ahead is ours, not the user's.
                 (SeekState::Idle | SeekState::Running(_), _) => {
-                    this.seek = SeekState::Requested(SeekFrom::Current(0));
+                    this.seek = SeekState::Idle;
+                    let os_position = (&**this.inner.handle()).stream_position()?;
+                    let ahead = this.inner.idle_buffer().len() as u64;
+                    return Poll::Ready(Ok(os_position.saturating_sub(ahead)));
                 }
             }
         }
