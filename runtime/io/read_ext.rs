@@ -24,6 +24,7 @@ use std::task::{Context, Poll, ready};
 
 use super::read_buf::read_into_spare_capacity;
 use super::read_int::{ReadNum, read_num_methods};
+use super::read_into_vec::ReadIntoVec;
 use super::read_until::{OnReadError, finish_text_read};
 use super::retry::ready_or_retry;
 use super::{AsyncRead, Chain, ReadBuf, Take};
@@ -41,6 +42,18 @@ pub trait AsyncReadExt: AsyncRead {
         Self: Unpin,
     {
         Read { reader: self, buf }
+    }
+
+    /// Reads *some* bytes into the spare capacity of `buf` and appends them, returning how
+    /// many (`0` at end of stream). The spare capacity is read into uninitialised, so
+    /// nothing is zeroed first; a full vector grows by 64 bytes before the read.
+    ///
+    /// tokio's takes any `bytes::BufMut`; this one a `Vec<u8>` (see `read_into_vec.rs`).
+    fn read_buf<'a>(&'a mut self, buf: &'a mut Vec<u8>) -> ReadIntoVec<'a, Self>
+    where
+        Self: Unpin,
+    {
+        ReadIntoVec { reader: self, buf }
     }
 
     /// Reads until `buf` is completely full, returning `buf.len()`.
