@@ -118,6 +118,7 @@ fn main() -> ExitCode {
 /// Where `--trace` writes the trace.
 const TRACE_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/target/tour-trace.json");
 
+// ANCHOR: tour_run
 async fn run_tour() -> io::Result<()> {
     let log = Log::new();
     print_legend();
@@ -176,6 +177,7 @@ async fn run_tour() -> io::Result<()> {
     // Returning drops the runtime, which drops the server task still waiting in `accept`.
     Ok(())
 }
+// ANCHOR_END: tour_run
 
 fn print_legend() {
     println!("asincrono tour: one thread, several tasks taking turns. [seconds since start]");
@@ -197,6 +199,7 @@ fn print_legend() {
 // ---------------------------------------------------------------------------------------
 
 /// Binds a listener on a free loopback port and spawns its accept loop.
+// ANCHOR: tour_server
 async fn start_slow_server(log: Log) -> io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -249,6 +252,7 @@ async fn try_answer_after_delay(stream: TcpStream) -> io::Result<()> {
         .write_all(format!("{job} done\n").as_bytes())
         .await
 }
+// ANCHOR_END: tour_server
 
 fn parse_request(line: &str) -> Option<(&str, Duration)> {
     let (job, millis) = line.trim_end().split_once(' ')?;
@@ -259,6 +263,7 @@ fn parse_request(line: &str) -> Option<(&str, Duration)> {
 // The clients
 // ---------------------------------------------------------------------------------------
 
+// ANCHOR: tour_jobs
 /// Spawns one task per job, then waits for them all; returns the wall time it took.
 async fn send_all_at_once(server: SocketAddr, log: &Log) -> io::Result<Duration> {
     let started = Instant::now();
@@ -286,6 +291,7 @@ async fn send_one_by_one(server: SocketAddr, log: &Log) -> io::Result<Duration> 
     }
     Ok(started.elapsed())
 }
+// ANCHOR_END: tour_jobs
 
 /// One request: connect, send `job-N <delay>`, wait for the reply line.
 async fn send_job(server: SocketAddr, number: usize, delay: Duration, log: Log) -> io::Result<()> {

@@ -24,6 +24,9 @@
 //!   chapter quotes two regions of which one lies inside the other (it would show the inner
 //!   lines twice). A region inside another is fine when different chapters quote them: one
 //!   chapter shows a whole function, a later one zooms in on a part of it.
+//! - every figure the prose quotes from the code (counts of `unsafe` blocks, loom models and
+//!   tests, constants such as the budget of 128) is still the code's: `quoted_figures` lists
+//!   each one with the words the prose must contain, built from the code as it is now.
 //!
 //! It needs only `std`, so it runs with plain `cargo test --test book`; building the book
 //! itself (`mdbook build docs`) is a separate, optional step.
@@ -564,5 +567,164 @@ fn the_checker_reads_includes_and_anchors_like_mdbook() {
     assert_eq!(
         normalize(Path::new("/x/docs/src/../../runtime/./a.rs")),
         Path::new("/x/runtime/a.rs")
+    );
+}
+
+/// Reads a file of the crate, for the figure checks.
+fn read(relative: &str) -> String {
+    fs::read_to_string(root().join(relative))
+        .unwrap_or_else(|err| panic!("cannot read {relative}: {err}"))
+}
+
+/// `source` without its comments: the part of each line before `//`.
+fn code(source: &str) -> String {
+    source
+        .lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first number written after `marker` on a line of `relative` (`const X: u32 =` gives
+/// X's value; a line with the marker and no number after it is passed over).
+fn number_after(relative: &str, marker: &str) -> usize {
+    let source = read(relative);
+    let number = |line: &str| -> Option<usize> {
+        let after = &line[line.find(marker)? + marker.len()..];
+        let digits: String = after
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    source
+        .lines()
+        .find_map(number)
+        .unwrap_or_else(|| panic!("{relative} no longer has a number after `{marker}`"))
+}
+
+/// A small number as the prose writes it.
+fn word(n: usize) -> String {
+    const WORDS: [&str; 13] = [
+        "no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve",
+    ];
+    WORDS.get(n).map_or(n.to_string(), |w| w.to_string())
+}
+
+/// Every figure the prose quotes from the code: the file that quotes it, and the words it
+/// must contain, built from the figure as the code has it now. When the code changes, the
+/// words no longer match and the test names the file to fix.
+fn quoted_figures() -> Vec<(&'static str, String)> {
+    let raw = code(&read("runtime/task/raw.rs"));
+    let blocks = word(raw.matches("unsafe {").count());
+    let unsafe_fns = word(raw.matches("unsafe fn ").count());
+    let mut models = Vec::new();
+    rust_files(&root().join("runtime/loom_models"), &mut models);
+    let models: usize = models
+        .iter()
+        .map(|file| fs::read_to_string(file).unwrap_or_default())
+        .map(|source| source.matches("#[test]").count())
+        .sum();
+    let task = read("tests/task.rs");
+    let task_tests = task.matches("#[test]").count() + task.matches("#[asincrono::test").count();
+    let miri = read("scripts/miri.sh");
+    let skipped = miri
+        .lines()
+        .filter(|line| line.trim_start().starts_with("--skip"))
+        .count();
+    let budget = number_after("runtime/task/coop.rs", "const BUDGET_PER_POLL: u32 =");
+    let event = number_after("runtime/executor/mod.rs", "const EVENT_INTERVAL: u32 =");
+    let tick = number_after("runtime/task/local_set.rs", "const TASKS_PER_TICK: usize =");
+    let keep_alive = number_after("runtime/blocking/pool.rs", "const KEEP_ALIVE: Duration =");
+    let cap = number_after("runtime/runtime/builder.rs", "max_blocking_threads:");
+    let target = number_after("runtime/executor/tuning.rs", "const TARGET: Duration =");
+    vec![
+        (
+            "docs/src/01-futures-and-polling.md",
+            format!("first of the {blocks} in the task's file"),
+        ),
+        (
+            "docs/src/02-wakers-and-the-task-queue.md",
+            format!("{blocks} `unsafe` blocks in `raw.rs`"),
+        ),
+        (
+            "docs/src/02-wakers-and-the-task-queue.md",
+            format!("{unsafe_fns} `unsafe fn`s"),
+        ),
+        (
+            "README.md",
+            format!("{blocks} `unsafe` blocks and {unsafe_fns} `unsafe fn`s"),
+        ),
+        ("README.md", format!("the loom models: {models} races")),
+        (
+            "docs/src/13-trusting-the-runtime.md",
+            format!("all {models} models"),
+        ),
+        (
+            "docs/src/13-trusting-the-runtime.md",
+            format!(
+                "{} of the {task_tests} tests in `tests/task.rs`",
+                task_tests - skipped
+            ),
+        ),
+        ("docs/src/14-glossary.md", format!("({budget} here, as in")),
+        (
+            "docs/src/03-the-executor.md",
+            format!("starts with {budget} units"),
+        ),
+        (
+            "docs/src/03-the-executor.md",
+            format!("After at most {event} polls"),
+        ),
+        (
+            "docs/src/03-the-executor.md",
+            format!("After {tick} tasks the set"),
+        ),
+        (
+            "docs/src/12-how-asincrono-differs-from-tokio.md",
+            format!("every {event} tasks"),
+        ),
+        (
+            "docs/src/12-how-asincrono-differs-from-tokio.md",
+            format!("budget of {budget}"),
+        ),
+        (
+            "docs/src/12-how-asincrono-differs-from-tokio.md",
+            format!("every {target} µs"),
+        ),
+        (
+            "docs/src/12-how-asincrono-differs-from-tokio.md",
+            format!("idle threads for {keep_alive} seconds and caps at {cap}"),
+        ),
+        (
+            "docs/src/07-the-blocking-pool.md",
+            format!("`KEEP_ALIVE` ({keep_alive} seconds"),
+        ),
+        (
+            "docs/src/07-the-blocking-pool.md",
+            format!("{cap} by default"),
+        ),
+    ]
+}
+
+#[test]
+fn the_figures_the_prose_quotes_match_the_code() {
+    let problems: Vec<String> = quoted_figures()
+        .into_iter()
+        .filter(|(file, words)| {
+            // Line breaks in the prose are spaces to a reader, and so to this check.
+            let text = read(file).replace('\n', " ");
+            !text.contains(&words.replace('\n', " "))
+        })
+        .map(|(file, words)| {
+            format!("{file} should say \"{words}\": that is what the code says now")
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "the prose quotes figures the code no longer has (or reworded them):\n\n{}\n",
+        problems.join("\n")
     );
 }

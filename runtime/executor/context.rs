@@ -133,11 +133,13 @@ impl Handle {
     }
 }
 
+// ANCHOR: current_runtime
 thread_local! {
     /// The runtime whose context this thread is in, if any. Set by [`enter`] and put back by
     /// the guard it returns; read by everything that needs "the current runtime".
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
+// ANCHOR_END: current_runtime
 
 /// Why there is no current runtime.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +176,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Result<R, NoRunti
         .ok_or(NoRuntime::Outside)
 }
 
+// ANCHOR: current_handle
 /// The current runtime's handle.
 ///
 /// # Panics
@@ -182,6 +185,7 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> Result<R, NoRunti
 pub(crate) fn current(what: &str) -> Handle {
     with_current(Handle::clone).unwrap_or_else(|why| panic!("{}", why.message(what)))
 }
+// ANCHOR_END: current_handle
 
 /// The current runtime's handle, or an error saying that `what` needs one. I/O operations
 /// use this and report the mistake as an `io::Error` (they already return `io::Result`),

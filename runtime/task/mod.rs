@@ -66,6 +66,7 @@ use std::future::Future;
 /// });
 /// ```
 #[track_caller]
+// ANCHOR: spawn_fn
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
@@ -73,6 +74,7 @@ where
 {
     crate::executor::context::current("asincrono::spawn").spawn(future)
 }
+// ANCHOR_END: spawn_fn
 
 // ANCHOR: spawn_blocking_fn
 /// Runs the blocking closure `f` on the runtime's blocking pool and returns a handle to its
