@@ -292,6 +292,11 @@ impl BlockingPool {
         state.stopping += 1;
         drop(state);
         drop(stop_hook);
+        // Our handle to the runtime goes before we count ourselves out: it may be the last
+        // one, whose drop closes the driver's descriptors, and a dropped runtime must have
+        // closed them all by the time its drop returns.
+        drop(_context);
+        drop(runtime);
         let mut state = lock(&self.state);
         state.stopping -= 1;
         self.notify_if_all_exited(&state);
