@@ -99,17 +99,17 @@ pub struct Config {
 #[asincrono::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    command_line(&args, &|name| std::env::var(name).ok()).await
+    ExitCode::from(command_line(&args, &|name| std::env::var(name).ok()).await)
 }
 
 /// The whole program, from its arguments and a way to read the environment (so a test can
 /// hand it either) to its exit code. Errors go to stderr as one line.
-pub async fn command_line(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> ExitCode {
+pub async fn command_line(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
     let config = match parse_config(args, env) {
         Ok(config) => config,
         Err(message) => {
             eprintln!("pg_client: {message}\n{USAGE}");
-            return ExitCode::from(EXIT_USAGE);
+            return EXIT_USAGE;
         }
     };
     let outcome = match &config.command {
@@ -117,10 +117,10 @@ pub async fn command_line(args: &[String], env: &dyn Fn(&str) -> Option<String>)
         None => demo(&config).await,
     };
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(err) => {
             eprintln!("pg_client: {err}");
-            ExitCode::from(exit_code(&err))
+            exit_code(&err)
         }
     }
 }

@@ -682,13 +682,14 @@ mod tests {
         let mut offset = 0;
         let mut parsed = 0;
         while offset < stream.len() {
-            for end in offset..stream.len() {
-                if let Some((_, used)) = parse_message(&stream[offset..end]).unwrap() {
-                    assert_eq!(offset + used, end, "a message is whole only at its end");
+            let (_, whole) = parse_message(&stream[offset..]).unwrap().unwrap();
+            for end in offset..=stream.len() {
+                match parse_message(&stream[offset..end]).unwrap() {
+                    None => assert!(end - offset < whole, "{end}: incomplete only when short"),
+                    Some((_, used)) => assert_eq!(used, whole, "{end}: the same message"),
                 }
             }
-            let (_, used) = parse_message(&stream[offset..]).unwrap().unwrap();
-            offset += used;
+            offset += whole;
             parsed += 1;
         }
         assert_eq!(parsed, 4);
@@ -702,7 +703,7 @@ mod tests {
         assert_eq!(password_message("pw"), b"p\0\0\0\x07pw\0");
         assert_eq!(
             sasl_initial_response("M", b"abc"),
-            b"p\0\0\0\x0eM\0\0\0\0\x03abc"
+            b"p\0\0\0\x0dM\0\0\0\0\x03abc"
         );
         assert_eq!(terminate_message(), b"X\0\0\0\x04");
     }
