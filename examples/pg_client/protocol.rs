@@ -542,7 +542,7 @@ mod tests {
             push_cstr(&mut body, name);
             body.extend(0i32.to_be_bytes());
             body.extend(0i16.to_be_bytes());
-            body.extend((oid as i32).to_be_bytes());
+            body.extend(i32::to_be_bytes(oid));
             body.extend((-1i16).to_be_bytes());
             body.extend((-1i32).to_be_bytes());
             body.extend(0i16.to_be_bytes());
