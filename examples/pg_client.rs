@@ -105,6 +105,10 @@ async fn main() -> ExitCode {
 /// The whole program, from its arguments and a way to read the environment (so a test can
 /// hand it either) to its exit code. Errors go to stderr as one line.
 pub async fn command_line(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> u8 {
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        println!("{USAGE}");
+        return 0;
+    }
     let config = match parse_config(args, env) {
         Ok(config) => config,
         Err(message) => {
@@ -149,7 +153,6 @@ pub fn parse_config(
         let name = match flag.as_str() {
             "--host" | "--port" | "--user" | "--db" | "--connections" | "--queries" | "--sleep"
             | "--login-timeout" | "-c" => flag.as_str(),
-            "-h" | "--help" => return Err("help".into()),
             other => return Err(format!("unknown argument {other:?}")),
         };
         let value = args.next().ok_or(format!("{name} needs a value"))?;

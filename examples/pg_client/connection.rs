@@ -263,8 +263,10 @@ impl Connection {
         };
         match request {
             Auth::CleartextPassword => {
-                let message = protocol::password_message(sendable(password()?)?);
-                self.send(&message, Stage::Login).await
+                let password = password()?;
+                check_sendable(password)?;
+                self.send(&protocol::password_message(password), Stage::Login)
+                    .await
             }
             Auth::Md5Password { salt } => {
                 let answer = postgres_md5_answer(&login.user, password()?, salt);
@@ -456,8 +458,4 @@ fn check_sendable(text: &str) -> Result<(), ClientError> {
         )));
     }
     Ok(())
-}
-
-fn sendable(text: &str) -> Result<&str, ClientError> {
-    check_sendable(text).map(|()| text)
 }
