@@ -96,7 +96,8 @@ pub struct Config {
     pub command: Option<String>,
 }
 
-#[asincrono::main]
+// One thread is enough, and makes the point: every query in flight is a wait, not a thread.
+#[asincrono::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     ExitCode::from(command_line(&args, &|name| std::env::var(name).ok()).await)
