@@ -141,10 +141,15 @@ fn server_binaries() -> Option<PathBuf> {
     versions.pop()
 }
 
+/// Whether this process runs as root.
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// PostgreSQL refuses to run as root: under root, run its tools as the `postgres` user.
 fn as_server_user(program: &Path) -> Command {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if is_root() {
         let mut command = Command::new("runuser");
         command.args(["-u", "postgres", "--"]).arg(program);
         command
@@ -167,13 +172,20 @@ fn run(mut command: Command, what: &str) -> Result<(), String> {
 /// stops it and removes the folder when this process exits.
 fn start_cluster(bin: &Path) -> Result<Server, String> {
     let dir = std::env::temp_dir().join(format!("asincrono-pg-{}", std::process::id()));
-    let data = dir.join("data");
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|err| format!("mkdir {}: {err}", dir.display()))?;
-    // SAFETY: as above.
-    if unsafe { libc::geteuid() } == 0 {
+    let started = start_cluster_in(bin, &dir);
+    if started.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    started
+}
+
+fn start_cluster_in(bin: &Path, dir: &Path) -> Result<Server, String> {
+    let data = dir.join("data");
+    std::fs::create_dir_all(dir).map_err(|err| format!("mkdir {}: {err}", dir.display()))?;
+    if is_root() {
         let mut chown = Command::new("chown");
-        chown.arg("postgres:").arg(&dir);
+        chown.arg("postgres:").arg(dir);
         run(chown, "chown the cluster folder to postgres")?;
     }
     let mut initdb = as_server_user(&bin.join("initdb"));
@@ -206,7 +218,7 @@ fn start_cluster(bin: &Path) -> Result<Server, String> {
     let pg_ctl = bin.join("pg_ctl");
     let script = format!(
         "trap '' INT; read _; {stop} -D '{data}' -m immediate stop >/dev/null; rm -rf '{dir}'",
-        stop = if unsafe { libc::geteuid() } == 0 {
+        stop = if is_root() {
             format!("runuser -u postgres -- '{}'", pg_ctl.display())
         } else {
             format!("'{}'", pg_ctl.display())
