@@ -265,3 +265,46 @@ macro_rules! half_methods {
 }
 
 pub(crate) use half_methods;
+
+/// `AsyncRead` and `AsyncWrite` for a stream itself, over the same [`SplitStream`] methods
+/// its halves use: written once, invoked in `tcp.rs` and `unix.rs`.
+macro_rules! stream_io_impls {
+    ($stream:ty) => {
+        impl AsyncRead for $stream {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                self.poll_read_shared(cx, buf)
+            }
+        }
+
+        impl AsyncWrite for $stream {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_shared(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_vectored_shared(cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.shutdown_write())
+            }
+        }
+    };
+}
+pub(crate) use stream_io_impls;

@@ -7,7 +7,7 @@
 use super::fd::fd_impls;
 use super::readiness::readiness_methods;
 use super::registered::Registered;
-use super::split::{self, SplitStream, half_methods};
+use super::split::{self, SplitStream, half_methods, stream_io_impls};
 use crate::driver::Direction;
 use crate::io::{AsyncRead, AsyncWrite, ReadBuf, Ready};
 use crate::util::with_context;
@@ -289,38 +289,4 @@ impl fmt::Debug for UnixStream {
     }
 }
 
-impl AsyncRead for UnixStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.poll_read_shared(cx, buf)
-    }
-}
-
-impl AsyncWrite for UnixStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_shared(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_shared(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown_write())
-    }
-}
+stream_io_impls!(UnixStream);
