@@ -38,7 +38,7 @@
 //! also clones under a lock (the slot's). Everything else, including dropping messages and
 //! waking tasks, happens after the lock is let go.
 
-use super::wait_queue::{Ticket, WaitQueue, WakeList, replace_waker};
+use super::wait_queue::{Ticket, WaitQueue, WakeList};
 use crate::primitives::Mutex;
 use crate::util::lock;
 use std::collections::VecDeque;
@@ -482,16 +482,7 @@ impl<T: Clone> Future for Recv<'_, T> {
             Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
             Err(TryRecvError::Empty) => {
-                let stale = match this
-                    .ticket
-                    .and_then(|ticket| state.recv_waiters.get_mut(ticket))
-                {
-                    Some(queued) => replace_waker(queued, cx.waker()),
-                    None => {
-                        this.ticket = Some(state.recv_waiters.push_back(cx.waker().clone()));
-                        None
-                    }
-                };
+                let stale = state.recv_waiters.file(&mut this.ticket, cx.waker());
                 drop(state);
                 drop(stale);
                 // Waker contract: our waker is among `recv_waiters`; every send, and the
@@ -546,16 +537,7 @@ impl<T> Future for Closed<'_, T> {
             }
             return Poll::Ready(());
         }
-        let stale = match this
-            .ticket
-            .and_then(|ticket| state.closed_waiters.get_mut(ticket))
-        {
-            Some(queued) => replace_waker(queued, cx.waker()),
-            None => {
-                this.ticket = Some(state.closed_waiters.push_back(cx.waker().clone()));
-                None
-            }
-        };
+        let stale = state.closed_waiters.file(&mut this.ticket, cx.waker());
         drop(state);
         drop(stale);
         // Waker contract: our waker is among `closed_waiters`; the last receiver's drop

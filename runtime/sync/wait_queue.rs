@@ -73,6 +73,22 @@ impl<W> WaitQueue<W> {
     }
 }
 
+impl WaitQueue<Waker> {
+    /// Files `waker` under `*ticket`: in place if that entry is still queued, otherwise at
+    /// the back under a new ticket written to `*ticket`. What every "wake me when it
+    /// changes" future does on each `Pending` poll. Returns the waker it replaced, which the
+    /// caller drops after unlocking (see [`replace_waker`]).
+    pub(super) fn file(&mut self, ticket: &mut Option<Ticket>, waker: &Waker) -> Option<Waker> {
+        match ticket.and_then(|queued| self.get_mut(queued)) {
+            Some(queued) => replace_waker(queued, waker),
+            None => {
+                *ticket = Some(self.push_back(waker.clone()));
+                None
+            }
+        }
+    }
+}
+
 /// Wakers gathered while a lock is held, to be woken after it is released.
 ///
 /// Waking a task may run code we know nothing about (another executor may poll the task

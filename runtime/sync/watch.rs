@@ -34,7 +34,7 @@
 //! waiters in a `Notify`. As in tokio, a `Ref` held for long keeps the sender waiting: do
 //! not hold one across an `.await`.
 
-use super::wait_queue::{Ticket, WaitQueue, WakeList, replace_waker};
+use super::wait_queue::{Ticket, WaitQueue, WakeList};
 use crate::util::lock;
 use std::fmt;
 use std::future::Future;
@@ -416,16 +416,7 @@ impl<T> Future for Changed<'_, T> {
         if state.senders == 0 {
             return Poll::Ready(Err(RecvError(())));
         }
-        let stale = match this
-            .ticket
-            .and_then(|ticket| state.changed_waiters.get_mut(ticket))
-        {
-            Some(queued) => replace_waker(queued, cx.waker()),
-            None => {
-                this.ticket = Some(state.changed_waiters.push_back(cx.waker().clone()));
-                None
-            }
-        };
+        let stale = state.changed_waiters.file(&mut this.ticket, cx.waker());
         drop(state);
         drop(stale);
         // Waker contract: our waker is among `changed_waiters`; every send that changes the
@@ -461,16 +452,7 @@ impl<T> Future for Closed<'_, T> {
         if state.receivers == 0 {
             return Poll::Ready(());
         }
-        let stale = match this
-            .ticket
-            .and_then(|ticket| state.closed_waiters.get_mut(ticket))
-        {
-            Some(queued) => replace_waker(queued, cx.waker()),
-            None => {
-                this.ticket = Some(state.closed_waiters.push_back(cx.waker().clone()));
-                None
-            }
-        };
+        let stale = state.closed_waiters.file(&mut this.ticket, cx.waker());
         drop(state);
         drop(stale);
         // Waker contract: our waker is among `closed_waiters`; the last receiver's drop

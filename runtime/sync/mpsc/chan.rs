@@ -11,7 +11,7 @@
 
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::sync::semaphore::{Permits, Progress, TryAcquireError};
-use crate::sync::wait_queue::{Ticket, WaitQueue, WakeList, replace_waker, store_waker};
+use crate::sync::wait_queue::{Ticket, WaitQueue, WakeList, store_waker};
 use crate::util::lock;
 use std::collections::VecDeque;
 use std::future::Future;
@@ -521,16 +521,7 @@ impl<T> Future for Closed<'_, T> {
             this.ticket = None;
             return Poll::Ready(());
         }
-        let stale = match this
-            .ticket
-            .and_then(|ticket| state.closed_waiters.get_mut(ticket))
-        {
-            Some(queued) => replace_waker(queued, cx.waker()),
-            None => {
-                this.ticket = Some(state.closed_waiters.push_back(cx.waker().clone()));
-                None
-            }
-        };
+        let stale = state.closed_waiters.file(&mut this.ticket, cx.waker());
         drop(state);
         drop(stale);
         // Waker contract: our waker is in `closed_waiters`; the receiver's `close` (also run
