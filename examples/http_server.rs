@@ -22,10 +22,12 @@
 //! * **Defending against clients.** Each limit is a constant with its status code: a
 //!   request head must fit in `MAX_HEAD` bytes (431), arrive within a time limit (408,
 //!   against slow-loris clients that trickle bytes to hold connections open), and name a
-//!   file inside the root (403/404, see `resolve`).
-//! * **Files through the blocking pool.** `asincrono::fs` runs each file operation on a
-//!   pool thread (regular files cannot be waited for with epoll), so a slow disk holds up
-//!   one request, never the server.
+//!   file inside the root (403/404, see `static_file`).
+//! * **Files through the blocking pool.** Regular files cannot be waited for with epoll, so
+//!   the disk work runs on a pool thread, and a slow disk holds up one request, never the
+//!   server. A file request's disk work (is it a folder, where does it really lead, what is
+//!   in it) is one `spawn_blocking` job rather than three `asincrono::fs` calls: each call
+//!   is a hand-off to the pool and a wake-up back (see `static_file`).
 //!
 //! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection busy
 //!   with a request finishes it, one waiting between requests closes (see
@@ -509,22 +511,13 @@ async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats)
             );
             Response::new(200, "text/plain; charset=utf-8", text.into_bytes())
         }
-        path => match resolve(root, path).await {
-            Ok(file) => match fs::read(&file).await {
-                Ok(body) => {
-                    stats
-                        .file_bytes
-                        .fetch_add(body.len() as u64, Ordering::Relaxed);
-                    Response::new(200, content_type(&file), body)
-                }
-                // Gone between `resolve` and here, or unreadable (permissions, or a
-                // directory without index.html).
-                Err(err) => match err.kind() {
-                    ErrorKind::NotFound | ErrorKind::IsADirectory => Response::error(404, false),
-                    ErrorKind::PermissionDenied => Response::error(403, false),
-                    _ => Response::error(500, false),
-                },
-            },
+        path => match static_file(root, path).await {
+            Ok((file, body)) => {
+                stats
+                    .file_bytes
+                    .fetch_add(body.len() as u64, Ordering::Relaxed);
+                Response::new(200, content_type(&file), body)
+            }
             Err(status) => Response::error(status, false),
         },
     };
@@ -533,17 +526,28 @@ async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats)
     response
 }
 
-/// The file under `root` that the URL path `path` names, or the status to answer with.
+/// The file under `root` that the URL path `path` names, and its contents; or the status to
+/// answer with.
 ///
-/// The path is percent-decoded, then checked twice:
-/// 1. *Before* touching the disk: it must start with `/`, and no segment may be `..`
-///    (whether written `..` or `%2e%2e`), nor contain an encoded `/` or `\` or a NUL
-///    (`%2f`, `%5c`, `%00`), which would make one segment into several after decoding:
-///    403 for any of these.
-/// 2. *After* resolving it on disk (`canonicalize` follows every symbolic link): it must
-///    still be under `root`. A symbolic link inside the folder that points outside it
-///    fails here: 403. A path that does not exist fails to resolve: 404.
-pub async fn resolve(root: &Path, path: &str) -> Result<PathBuf, u16> {
+/// The path is checked first without touching the disk (see [`relative_path`]); then
+/// everything the disk is asked goes into **one** blocking job ([`read_under_root`]): is it
+/// a folder, where does it really lead, and what is in it. As three `asincrono::fs` calls,
+/// each would cross to the blocking pool and back, and a small file's request would cost
+/// three hand-offs and three wake-ups instead of one.
+pub async fn static_file(root: &Path, path: &str) -> Result<(PathBuf, Vec<u8>), u16> {
+    let relative = relative_path(path)?;
+    let root = root.to_path_buf();
+    task::spawn_blocking(move || read_under_root(&root, &relative))
+        .await
+        .unwrap_or(Err(500))
+}
+
+/// The URL path `path` as a path relative to the root, or the status to answer with.
+///
+/// It must start with `/`, and no segment may be `..` (whether written `..` or `%2e%2e`),
+/// nor contain an encoded `/` or `\` or a NUL (`%2f`, `%5c`, `%00`), which would make one
+/// segment into several after decoding: 403 for any of these.
+fn relative_path(path: &str) -> Result<PathBuf, u16> {
     if !path.starts_with('/') {
         return Err(400); // `*` or an absolute URL: not for a static file server
     }
@@ -566,20 +570,31 @@ pub async fn resolve(root: &Path, path: &str) -> Result<PathBuf, u16> {
             Some(_) => return Err(403),
         }
     }
-    let mut file = root.join(&relative);
-    if fs::metadata(&file).await.is_ok_and(|m| m.is_dir()) {
+    Ok(relative)
+}
+
+/// On a pool thread: resolves `relative` under `root` on disk and reads it. A folder serves
+/// its `index.html`. After resolving (`canonicalize` follows every symbolic link) the file
+/// must still be under `root` (canonical, see `parse_args`): a symbolic link inside the
+/// folder that points outside it gets 403. A path that does not exist gets 404.
+fn read_under_root(root: &Path, relative: &Path) -> Result<(PathBuf, Vec<u8>), u16> {
+    let mut file = root.join(relative);
+    if file.is_dir() {
         file.push("index.html");
     }
-    let canonical = fs::canonicalize(&file)
-        .await
-        .map_err(|err| match err.kind() {
-            ErrorKind::PermissionDenied => 403u16,
-            _ => 404,
-        })?;
+    let status_of = |err: io::Error| match err.kind() {
+        ErrorKind::PermissionDenied => 403u16,
+        // Gone meanwhile, or a directory without index.html.
+        ErrorKind::NotFound | ErrorKind::IsADirectory => 404,
+        _ => 500,
+    };
+    // A path that cannot be resolved is not found, unless it is forbidden.
+    let canonical = std::fs::canonicalize(&file).map_err(|err| status_of(err).min(404))?;
     if !canonical.starts_with(root) {
         return Err(403);
     }
-    Ok(canonical)
+    let body = std::fs::read(&canonical).map_err(status_of)?;
+    Ok((canonical, body))
 }
 
 /// `%41` → `A`; `None` for a `%` not followed by two hex digits.

@@ -34,3 +34,31 @@ fn a_blocking_job_finishing_during_shutdown_is_never_lost() {
         assert_eq!(tracked.drops(), 1, "the closure's capture is dropped once");
     });
 }
+
+/// Two blocking jobs, the first of which cannot finish until the second has run. The pool
+/// starts one thread at a time, so whether the second job is pushed while the first thread
+/// is still on its way, or after it has taken the first job, some thread must start for
+/// it: the first thread's arrival, or the push itself.
+/// Would catch: a push that counts on the thread on its way for every queued job, and a
+/// newcomer that does not start the next thread before running its own job (the second
+/// job would wait for ever behind the first: a loom deadlock).
+#[test]
+fn a_job_that_waits_for_a_later_job_does_not_keep_it_from_a_thread() {
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    model(|| {
+        let runtime = Builder::new_current_thread().build().unwrap();
+        let second_ran = loom::sync::Arc::new(AtomicBool::new(false));
+        let first = runtime.spawn_blocking({
+            let second_ran = second_ran.clone();
+            move || {
+                while !second_ran.load(Ordering::Acquire) {
+                    loom::thread::yield_now();
+                }
+            }
+        });
+        let second = runtime.spawn_blocking(move || second_ran.store(true, Ordering::Release));
+        loom::future::block_on(second).unwrap();
+        loom::future::block_on(first).unwrap();
+        drop(runtime);
+    });
+}
