@@ -22,12 +22,14 @@
 //! * **Defending against clients.** Each limit is a constant with its status code: a
 //!   request head must fit in `MAX_HEAD` bytes (431), arrive within a time limit (408,
 //!   against slow-loris clients that trickle bytes to hold connections open), and name a
-//!   file inside the root (403/404, see `static_file`).
+//!   file inside the root (403/404, see `StaticFiles::read`).
 //! * **Files through the blocking pool.** Regular files cannot be waited for with epoll, so
 //!   the disk work runs on a pool thread, and a slow disk holds up one request, never the
 //!   server. A file request's disk work (is it a folder, where does it really lead, what is
-//!   in it) is one `spawn_blocking` job rather than three `asincrono::fs` calls: each call
-//!   is a hand-off to the pool and a wake-up back (see `static_file`).
+//!   in it) is one `spawn_blocking` job rather than three `asincrono::fs` calls, each a
+//!   hand-off to the pool and a wake-up back; and a path resolved less than a second ago is
+//!   read with `fs::read` alone, which reads a small cached file with no hand-off at all
+//!   (see `StaticFiles::read`).
 //!
 //! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection busy
 //!   with a request finishes it, one waiting between requests closes (see
@@ -44,6 +46,7 @@ use asincrono::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use asincrono::net::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 use asincrono::time::{self, Instant};
 use asincrono::{fs, task};
+use std::collections::HashMap;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -188,7 +191,12 @@ pub async fn serve_with(listener: TcpListener, root: PathBuf, limits: Limits) ->
 /// is not, it is made so here, and if that fails every file is a 404.
 pub async fn serve_until(listener: TcpListener, root: PathBuf, limits: Limits, shutdown: Shutdown) {
     let root = fs::canonicalize(&root).await.unwrap_or(root);
-    let shared = Arc::new((root, limits, Stats::default(), shutdown.clone()));
+    let shared = Arc::new((
+        StaticFiles::new(root),
+        limits,
+        Stats::default(),
+        shutdown.clone(),
+    ));
     while let Some(accepted) = shutdown.unless_stopping(listener.accept()).await {
         match accepted {
             Ok((stream, peer)) => {
@@ -211,7 +219,7 @@ pub async fn serve_until(listener: TcpListener, root: PathBuf, limits: Limits, s
     }
 }
 
-type Shared = (PathBuf, Limits, Stats, Shutdown);
+type Shared = (StaticFiles, Limits, Stats, Shutdown);
 
 /// Serves one client, and keeps the count of open connections; `_in_flight` is dropped
 /// when it is over.
@@ -236,7 +244,7 @@ async fn connection(
 }
 
 async fn serve_requests(stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    let (root, limits, stats, shutdown) = shared;
+    let (files, limits, stats, shutdown) = shared;
     let (mut reader, writer) = stream.into_split();
     let mut writer = BufWriter::new(writer);
     let mut input: Vec<u8> = Vec::with_capacity(4096);
@@ -247,7 +255,7 @@ async fn serve_requests(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         // Answer every whole request head already here, in order.
         while let Some(end) = head_end(&input) {
             let answer = match parse_head(&input[..end]) {
-                Ok(request) => respond(&request, root, limits, stats).await,
+                Ok(request) => respond(&request, files, limits, stats).await,
                 Err(status) => Response::error(status, true),
             };
             input.drain(..end);
@@ -474,7 +482,12 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Answers one well-formed request.
-async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats) -> Response {
+async fn respond(
+    request: &Request,
+    files: &StaticFiles,
+    limits: &Limits,
+    stats: &Stats,
+) -> Response {
     let head_only = match request.method.as_str() {
         "GET" => false,
         "HEAD" => true,
@@ -511,7 +524,7 @@ async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats)
             );
             Response::new(200, "text/plain; charset=utf-8", text.into_bytes())
         }
-        path => match static_file(root, path).await {
+        path => match files.read(path).await {
             Ok((file, body)) => {
                 stats
                     .file_bytes
@@ -526,21 +539,73 @@ async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats)
     response
 }
 
-/// The file under `root` that the URL path `path` names, and its contents; or the status to
-/// answer with.
-///
-/// The path is checked first without touching the disk (see [`relative_path`]); then
-/// everything the disk is asked goes into **one** blocking job ([`read_under_root`]): is it
-/// a folder, where does it really lead, and what is in it. As three `asincrono::fs` calls,
-/// each would cross to the blocking pool and back, and a small file's request would cost
-/// three hand-offs and three wake-ups instead of one.
-pub async fn static_file(root: &Path, path: &str) -> Result<(PathBuf, Vec<u8>), u16> {
-    let relative = relative_path(path)?;
-    let root = root.to_path_buf();
-    task::spawn_blocking(move || read_under_root(&root, &relative))
-        .await
-        .unwrap_or(Err(500))
+// ANCHOR: static_files
+/// The folder the server serves, and what it has lately learnt about the paths in it.
+pub struct StaticFiles {
+    /// The folder, canonical (see `parse_args`).
+    root: PathBuf,
+    /// URL paths checked lately, and the file each resolved to: see [`StaticFiles::read`].
+    resolved: std::sync::Mutex<HashMap<PathBuf, (PathBuf, Instant)>>,
 }
+
+/// How long a path's resolution is trusted before it is checked on disk again.
+const RESOLVED_FOR: Duration = Duration::from_secs(1);
+/// How many resolutions are remembered at most; when full, the memory starts afresh.
+const RESOLVED_MAX: usize = 1024;
+
+impl StaticFiles {
+    fn new(root: PathBuf) -> StaticFiles {
+        StaticFiles {
+            root,
+            resolved: Default::default(),
+        }
+    }
+
+    /// The file under the root that the URL path `path` names, and its contents; or the
+    /// status to answer with.
+    ///
+    /// The path is checked first without touching the disk (see [`relative_path`]). Then,
+    /// for a path checked less than [`RESOLVED_FOR`] ago, the file it resolved to is read
+    /// with `fs::read`: a small file in the page cache is read in place, with no trip to
+    /// the blocking pool at all (`runtime/fs/in_place.rs`). Otherwise everything the disk
+    /// is asked goes into **one** blocking job ([`read_under_root`]): is it a folder, where
+    /// does it really lead, and what is in it. As three `asincrono::fs` calls, each would
+    /// cross to the pool and back.
+    ///
+    /// Remembering a resolution for a second is what nginx's `open_file_cache` does for
+    /// longer: a file swapped for a symbolic link meanwhile is still read by its old
+    /// resolved path, which the check approved.
+    pub async fn read(&self, path: &str) -> Result<(PathBuf, Vec<u8>), u16> {
+        let relative = relative_path(path)?;
+        if let Some(file) = self.recently_resolved(&relative) {
+            if let Ok(body) = fs::read(&file).await {
+                return Ok((file, body));
+            } // gone or changed: check it again
+        }
+        let root = self.root.clone();
+        let looked_up = relative.clone();
+        let (file, body) = task::spawn_blocking(move || read_under_root(&root, &looked_up))
+            .await
+            .unwrap_or(Err(500))?;
+        self.remember(relative, file.clone());
+        Ok((file, body))
+    }
+
+    fn recently_resolved(&self, relative: &Path) -> Option<PathBuf> {
+        let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, when) = resolved.get(relative)?;
+        (when.elapsed() < RESOLVED_FOR).then(|| file.clone())
+    }
+
+    fn remember(&self, relative: PathBuf, file: PathBuf) {
+        let mut resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if resolved.len() >= RESOLVED_MAX {
+            resolved.clear();
+        }
+        resolved.insert(relative, (file, Instant::now()));
+    }
+}
+// ANCHOR_END: static_files
 
 /// The URL path `path` as a path relative to the root, or the status to answer with.
 ///

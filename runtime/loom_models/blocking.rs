@@ -44,19 +44,27 @@ fn a_blocking_job_finishing_during_shutdown_is_never_lost() {
 /// job would wait for ever behind the first: a loom deadlock).
 #[test]
 fn a_job_that_waits_for_a_later_job_does_not_keep_it_from_a_thread() {
-    use loom::sync::atomic::{AtomicBool, Ordering};
-    model(|| {
+    use loom::sync::{Arc, Condvar, Mutex};
+    // Three threads (this one and two pool threads) and two locks: the full space does not
+    // finish in minutes; two preemptions cover the orders named above.
+    super::support::model_with_preemption_bound(2, || {
         let runtime = Builder::new_current_thread().build().unwrap();
-        let second_ran = loom::sync::Arc::new(AtomicBool::new(false));
+        let second_ran = Arc::new((Mutex::new(false), Condvar::new()));
         let first = runtime.spawn_blocking({
             let second_ran = second_ran.clone();
             move || {
-                while !second_ran.load(Ordering::Acquire) {
-                    loom::thread::yield_now();
+                let (ran, changed) = &*second_ran;
+                let mut ran = ran.lock().unwrap();
+                while !*ran {
+                    ran = changed.wait(ran).unwrap();
                 }
             }
         });
-        let second = runtime.spawn_blocking(move || second_ran.store(true, Ordering::Release));
+        let second = runtime.spawn_blocking(move || {
+            let (ran, changed) = &*second_ran;
+            *ran.lock().unwrap() = true;
+            changed.notify_one();
+        });
         loom::future::block_on(second).unwrap();
         loom::future::block_on(first).unwrap();
         drop(runtime);
