@@ -101,6 +101,11 @@ struct Counters {
     in_flight: AtomicU64,
 }
 
+/// Serves the page and its endpoints on `listener`, for ever (what `tests/browser.rs` runs).
+pub async fn serve(listener: TcpListener) {
+    serve_until(listener, Shutdown::default()).await;
+}
+
 /// Serves the page and its endpoints on `listener` until `shutdown` begins.
 pub async fn serve_until(listener: TcpListener, shutdown: Shutdown) {
     let counters = Arc::new(Counters {
@@ -138,7 +143,9 @@ async fn connection(
         let head = match shutdown.unless_stopping(next).await {
             Some(Ok(Ok(Some(head)))) => head,
             Some(Ok(Err(status))) => {
-                let _ = writer.write_all(&error(status, status_text(status)).bytes(true)).await;
+                let _ = writer
+                    .write_all(&error(status, status_text(status)).bytes(true))
+                    .await;
                 return;
             }
             // Closed, quiet for too long, or the server is stopping.
@@ -162,7 +169,10 @@ async fn read_head(reader: &mut BufReader<OwnedReadHalf>) -> Result<Option<Vec<u
     let mut head = Vec::new();
     loop {
         let start = head.len();
-        let read = reader.read_until(b'\n', &mut head).await.map_err(|_| 400u16)?;
+        let read = reader
+            .read_until(b'\n', &mut head)
+            .await
+            .map_err(|_| 400u16)?;
         if read == 0 {
             return if head.is_empty() { Ok(None) } else { Err(400) };
         }
