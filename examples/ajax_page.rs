@@ -43,6 +43,8 @@ use std::time::Duration;
 #[allow(dead_code)]
 #[path = "http_server.rs"]
 mod http_server;
+// `http_server` has its own private copy of this module; this one is the one used here.
+#[allow(clippy::duplicate_mod)]
 #[path = "support/shutdown.rs"]
 mod shutdown;
 use http_server::{MAX_HEAD, Request, parse_head};
@@ -282,7 +284,9 @@ async fn slow(query: &str) -> Answer {
     Answer::json(format!(
         "{{\"slept_ms\":{},\"asked_ms\":{ms},\"thread\":\"{}\"}}",
         started.elapsed().as_millis(),
-        std::thread::current().name().unwrap_or("unnamed")
+        std::thread::current()
+            .name()
+            .unwrap_or("a thread without a name")
     ))
 }
 

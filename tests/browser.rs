@@ -295,20 +295,19 @@ fn drawn(browser: &mut Browser) -> (usize, usize, usize) {
     (n("tracks"), n("polls"), n("wakes"))
 }
 
-/// Zooms in with the wheel around the first I/O wake (fewer polls drawn), hovers over a
-/// poll in view (its task id shows), then presses `0` (all drawn again).
+/// Zooms in with the wheel around the first blocking job (fewer polls drawn), pans with `D`,
+/// hovers over a poll in view (its task id shows), then presses `0` (all drawn again).
 fn zoom_hover_and_reset(browser: &mut Browser, all: (usize, usize, usize)) {
     let around = point(
         &browser
             .eval(
-                "(() => { const t = tracks.find((t) => t.wakes.some((w) => w.cause === 'io')) || tracks[0]; \
-                 const w = t.wakes.find((w) => w.cause === 'io') || t.wakes[0]; \
-                 const top = canvas.getBoundingClientRect().top + AXIS_HEIGHT + tracks.indexOf(t) * TRACK_HEIGHT; \
-                 return [xOf(w.at), top]; })()",
+                "(() => { const jobs = tracks.flatMap((t) => t.others.filter((s) => s.cat === 'blocking')); \
+                 const at = jobs.length ? Math.min(...jobs.map((s) => s.start)) : tracks[0].polls[0].start; \
+                 return [xOf(at), canvas.getBoundingClientRect().top + AXIS_HEIGHT]; })()",
             )
             .expect("find a wake"),
     );
-    for _ in 0..14 {
+    for _ in 0..18 {
         browser
             .mouse("mouseWheel", around, r#","deltaX":0,"deltaY":-120"#)
             .expect("wheel");
@@ -318,6 +317,14 @@ fn zoom_hover_and_reset(browser: &mut Browser, all: (usize, usize, usize)) {
         zoomed.1 < all.1,
         "zooming in draws fewer polls: {zoomed:?} of {all:?}"
     );
+    // Pan right by four tenths of the view, bringing the job towards the middle.
+    let from = |browser: &mut Browser| browser.eval("view.from").expect("view").as_num();
+    let before = from(browser);
+    for _ in 0..4 {
+        browser.key('d').expect("press d");
+    }
+    let after = from(browser);
+    assert!(after > before, "D pans right: {before:?} → {after:?}");
     let poll = point(
         &browser
             .eval(

@@ -222,9 +222,17 @@ impl Browser {
         Ok(())
     }
 
-    /// Saves what the page shows as a PNG.
+    /// Saves what the page shows as a PNG, cut at the bottom of its content.
     pub fn screenshot(&mut self, path: &Path) -> Result<(), String> {
-        let shot = self.call("Page.captureScreenshot", r#"{"format":"png"}"#)?;
+        let (width, height) = VIEWPORT;
+        let content = self.eval("Math.ceil(document.body.getBoundingClientRect().bottom) + 16")?;
+        let height = content
+            .as_num()
+            .map_or(height as f64, |h| h.min(height as f64));
+        let params = format!(
+            r#"{{"format":"png","clip":{{"x":0,"y":0,"width":{width},"height":{height},"scale":1}}}}"#
+        );
+        let shot = self.call("Page.captureScreenshot", &params)?;
         let png = base64_decode(shot.str("data"))?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
