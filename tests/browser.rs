@@ -9,10 +9,12 @@
 //!   `target/tour-trace.html`): it draws one track per thread and exactly the polls and
 //!   wakes the JSON beside it holds, hover shows a poll's task id, zooming draws fewer, and
 //!   `0` puts them all back.
+//! * Without a browser: the AJAX endpoints answer bad input (a bad `ms`, an unknown route,
+//!   a `POST`, an oversized or malformed head) with a status and a JSON error.
 //!
 //! Screenshots go to `target/browser/*.png`, the AJAX timings to
-//! `target/browser/ajax-timings.txt`. Without Chromium the tests say so on stderr and pass,
-//! except under `CI=true`, where that is a failure (see `common::skip`).
+//! `target/browser/ajax-timings.txt`. Without Chromium the browser tests say so on stderr
+//! and pass, except under `CI=true`, where that is a failure (see `common::skip`).
 
 mod common;
 
@@ -169,6 +171,82 @@ fn point(value: &Value) -> (f64, f64) {
         Some([Value::Num(x), Value::Num(y)]) => (*x, *y),
         _ => panic!("not a point: {value:?}"),
     }
+}
+
+#[test]
+fn the_ajax_endpoints_answer_bad_input_with_a_clear_error() {
+    // No browser needed: a plain client with hand-written requests.
+    for flavour in common::FLAVOURS {
+        let server = Server::start(flavour);
+        let ask = |request: &str| exchange(server.addr, request);
+        let get = |target: &str| {
+            ask(&format!(
+                "GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+            ))
+        };
+        for (target, status, says) in [
+            ("/api/slow?ms=abc", "400", "whole number"),
+            ("/api/slow?ms=20000", "400", "at most"),
+            ("/api/slow", "400", "missing"),
+            ("/nowhere", "404", "no such route"),
+            ("/api/slow?ms=5", "200", "\"slept_ms\":"),
+            ("/api/stats", "200", "\"requests\":"),
+            ("/api/file", "200", "\"bytes\":"),
+        ] {
+            let answer = get(target);
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status} ")) && answer.contains(says),
+                "[{flavour}] GET {target}: {answer}"
+            );
+        }
+        let post = ask("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n");
+        assert!(
+            post.starts_with("HTTP/1.1 405 "),
+            "[{flavour}] POST: {post}"
+        );
+        let huge = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "x".repeat(10_000));
+        assert!(
+            ask(&huge).starts_with("HTTP/1.1 431 "),
+            "[{flavour}] a huge head"
+        );
+        assert!(
+            ask("NONSENSE\r\n\r\n").starts_with("HTTP/1.1 400 "),
+            "[{flavour}] garbage"
+        );
+    }
+}
+
+/// Sends `request` to `addr` and reads until the server closes (or a POST's answer is in:
+/// the server keeps that connection open, so read what one answer holds).
+fn exchange(addr: SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(common::TEST_DEADLINE))
+        .unwrap();
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !complete(&answer) {
+        match stream.read(&mut chunk).expect("read within the deadline") {
+            0 => break,
+            n => answer.extend_from_slice(&chunk[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Whether `answer` holds a whole response: a head and as many bytes as it announces.
+fn complete(answer: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(answer);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("Content-Length: "))
+        .and_then(|n| n.parse::<usize>().ok());
+    length.is_some_and(|length| body.len() >= length)
 }
 
 /// `ajax_page::serve` on a runtime of its own thread, until dropped.
