@@ -112,16 +112,12 @@ fn check_ajax_page(browser: &mut Browser, flavour: &'static str) -> String {
         in_turn >= sum && in_turn < sum + 2.0 * SLACK_MS,
         "[{flavour}] one after another took {in_turn:.0} ms; the delays add up to {sum} ms"
     );
-    // The page kept living while it waited: frames drawn and every click counted.
+    // The page kept living while it waited: frames drawn.
     assert!(
         figure(&concurrent, "frames") >= 10.0,
         "[{flavour}] the animation stalled: {concurrent:?}"
     );
-    assert_eq!(
-        figure(&concurrent, "clicks"),
-        3.0,
-        "[{flavour}] clicks while waiting"
-    );
+    // (`run` has checked that each click sent while the run waited was counted.)
     let arrived = browser
         .eval("document.querySelectorAll('td.arrived').length")
         .expect("count the cells");
@@ -148,6 +144,25 @@ fn run(browser: &mut Browser, mode: &str, clicker: (f64, f64), clicks: usize) ->
         .expect("start the run");
     for _ in 0..clicks {
         browser.click(clicker).expect("click");
+    }
+    // Each click above returned once the page had handled it. If the run is still waiting
+    // now, every one of them landed while it waited and must have been counted. (On a
+    // machine so loaded that three clicks take longer than the run, they need not have.)
+    let still_waiting = browser
+        .eval("running === null ? -1 : running.clicks")
+        .expect("look at the run");
+    if clicks > 0 {
+        match still_waiting {
+            Value::Num(counted) if counted >= 0.0 => {
+                assert_eq!(
+                    counted, clicks as f64,
+                    "{mode}: clicks handled while waiting"
+                )
+            }
+            _ => eprintln!(
+                "note: {mode}: the run ended before {clicks} clicks could be sent;                  the clicks counted while waiting are not checked this time"
+            ),
+        }
     }
     let result = browser.value(pending).expect("the run finishes");
     assert!(
