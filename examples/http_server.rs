@@ -539,7 +539,6 @@ async fn respond(
     response
 }
 
-// ANCHOR: static_files
 /// The folder the server serves, and what it has lately learnt about the paths in it.
 pub struct StaticFiles {
     /// The folder, canonical (see `parse_args`).
@@ -575,6 +574,7 @@ impl StaticFiles {
     /// Remembering a resolution for a second is what nginx's `open_file_cache` does for
     /// longer: a file swapped for a symbolic link meanwhile is still read by its old
     /// resolved path, which the check approved.
+    // ANCHOR: static_files_read
     pub async fn read(&self, path: &str) -> Result<(PathBuf, Vec<u8>), u16> {
         let relative = relative_path(path)?;
         if let Some(file) = self.recently_resolved(&relative) {
@@ -590,6 +590,7 @@ impl StaticFiles {
         self.remember(relative, file.clone());
         Ok((file, body))
     }
+    // ANCHOR_END: static_files_read
 
     fn recently_resolved(&self, relative: &Path) -> Option<PathBuf> {
         let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
@@ -605,7 +606,6 @@ impl StaticFiles {
         resolved.insert(relative, (file, Instant::now()));
     }
 }
-// ANCHOR_END: static_files
 
 /// The URL path `path` as a path relative to the root, or the status to answer with.
 ///
