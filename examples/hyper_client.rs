@@ -136,7 +136,9 @@ fn parse_args(
                 timeout = Duration::try_from_secs_f64(seconds)
                     .map_err(|_| format!("--timeout {seconds}: not a duration"))?;
             }
-            flag if flag.starts_with("--") => return Err(format!("unknown option {flag} ({usage})")),
+            flag if flag.starts_with("--") => {
+                return Err(format!("unknown option {flag} ({usage})"));
+            }
             _ => urls.push(arg),
         }
     }
@@ -154,7 +156,11 @@ pub fn describe(url: &str, outcome: &Result<Fetched, String>) -> String {
             fetched.status.as_u16(),
             fetched.body.len(),
             fetched.took.as_secs_f64() * 1000.0,
-            if fetched.reused { " (kept-alive connection)" } else { "" }
+            if fetched.reused {
+                " (kept-alive connection)"
+            } else {
+                ""
+            }
         ),
         Err(why) => format!("ERR {url}  {why}"),
     }
@@ -220,8 +226,7 @@ async fn worker(
     let mut opened = 0;
     loop {
         // The lock is held for the `pop_front` only, never across an `.await`.
-        let Some((index, url)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
-        else {
+        let Some((index, url)) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front() else {
             return opened;
         };
         let start = Instant::now();

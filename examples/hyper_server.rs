@@ -51,7 +51,9 @@ use std::time::Duration;
 
 #[path = "support/shutdown.rs"]
 mod shutdown;
-use shutdown::{InFlight, Shutdown};
+use shutdown::InFlight;
+// Public for tests/hyper.rs, which stops a server with it.
+pub use shutdown::Shutdown;
 
 const DEFAULT_ADDR: &str = "127.0.0.1:8081";
 
@@ -139,7 +141,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<String, String> 
     let mut addr = DEFAULT_ADDR.to_string();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--addr" => addr = args.next().ok_or(format!("--addr needs a value ({usage})"))?,
+            "--addr" => {
+                addr = args
+                    .next()
+                    .ok_or(format!("--addr needs a value ({usage})"))?
+            }
             other => return Err(format!("unexpected argument {other:?} ({usage})")),
         }
     }
@@ -188,7 +194,12 @@ pub async fn serve_until(
 // ANCHOR: connection
 /// Serves one client with hyper, until it closes, fails, or shutdown ends it between two
 /// requests; `_in_flight` is dropped when it is over.
-async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, _in_flight: InFlight) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    _in_flight: InFlight,
+) {
     let service = {
         let shared = shared.clone();
         service_fn(move |request| respond(request, shared.clone()))
@@ -197,6 +208,10 @@ async fn connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, _i
         http1::Builder::new()
             .timer(AsincronoTimer::new())
             .header_read_timeout(shared.settings.header_timeout)
+            // A client may shut down its sending side once its request is out (`nc -N`,
+            // scripts) and still wait for the answer; hyper's default takes that end of
+            // stream for the client leaving and drops the request.
+            .half_close(true)
             .serve_connection(AsincronoIo::new(stream), service)
     );
     let outcome = match shared.shutdown.unless_stopping(connection.as_mut()).await {
@@ -260,7 +275,10 @@ async fn echo(request: Request<Incoming>) -> Response<Full<Bytes>> {
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("a body of at most {MAX_BODY} bytes, please\n"),
         ),
-        Err(err) => text(StatusCode::BAD_REQUEST, format!("reading the body: {err}\n")),
+        Err(err) => text(
+            StatusCode::BAD_REQUEST,
+            format!("reading the body: {err}\n"),
+        ),
     }
 }
 
