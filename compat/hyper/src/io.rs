@@ -287,6 +287,8 @@ mod tests {
             _cx: &mut Context<'_>,
             buf: &mut ReadBuf<'_>,
         ) -> Poll<io::Result<()>> {
+            // Leaked on purpose: only a `'static` buffer outlives any `ReadBuf<'_>`. Eight
+            // bytes, once, in a test.
             let elsewhere: &'static mut [u8] = Box::leak(vec![7u8; 8].into_boxed_slice());
             *buf = ReadBuf::new(elsewhere);
             buf.advance(8);
