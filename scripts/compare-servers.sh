@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Same server, other runtime: loads the comparison servers (benches/src/servers.rs, one source
 # compiled against tokio and against asincrono) with wrk and redis-benchmark, and prints one
-# table of medians.
+# table of medians. The "hyper" row is one hyper service (benches/src/hyper_service.rs) on
+# tokio through hyper-util's adapters and on asincrono through compat/hyper's.
 #
-# Takes about 2.5 minutes after the release build (ROUNDS=3, both flavours): each round runs,
-# per runtime and flavour, wrk for 2 x 5 s (GET / and GET /file) and redis-benchmark for
+# Takes about 3.5 minutes after the release build (ROUNDS=3, both flavours): each round runs,
+# per runtime and flavour, wrk for 5 s on each HTTP row (GET /, GET /file: an 18-byte file
+# read from disk at every request, and hyper's GET /) and redis-benchmark for
 # 4 x 100,000 requests.
 #
 #   scripts/compare-servers.sh                  # both flavours, 3 rounds
@@ -89,19 +91,22 @@ to_ms() {
 results="$work/results"
 : >"$results"
 
-measure() { # runtime flavour
-    local runtime=$1 flavour=$2 out rps p99
-    start_server http "$runtime" "$flavour"
-    # GET / is answered from memory; GET /file reads a small file (18 bytes) from disk at
-    # every request, through the runtime's blocking pool.
-    local path
-    for path in / /file; do
-        out=$(wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$port$path")
-        rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-        p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
-        echo "wrk GET_$path $flavour $runtime $rps $p99" >>"$results"
-    done
+# wrk for WRK_SECONDS against `serve SERVER RUNTIME FLAVOUR`, GET PATH; one results line.
+wrk_row() { # server path label runtime flavour
+    local server=$1 path=$2 label=$3 runtime=$4 flavour=$5 out rps p99
+    start_server "$server" "$runtime" "$flavour"
+    out=$(wrk -t2 -c64 -d"${WRK_SECONDS}s" --latency "http://127.0.0.1:$port$path")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+    echo "wrk $label $flavour $runtime $rps $p99" >>"$results"
     stop_server
+}
+
+measure() { # runtime flavour
+    local runtime=$1 flavour=$2
+    wrk_row http / GET_/ "$runtime" "$flavour"
+    wrk_row http /file GET_/file "$runtime" "$flavour"
+    wrk_row hyper / hyper_GET_/ "$runtime" "$flavour"
 
     start_server kv "$runtime" "$flavour"
     local pipeline label

@@ -95,24 +95,36 @@ pub mod servers {
     /// Starts `server` on a thread of its own, on a free loopback port, and returns its
     /// address once it accepts. The server lives until the process ends (for tests).
     pub fn start(server: Server, runtime: Runtime, flavour: Flavour) -> io::Result<SocketAddr> {
+        let name = format!("{}-{}", server.name(), runtime.name());
+        start_on_thread(name, move |addr, on_ready| {
+            serve(server, runtime, flavour, addr, on_ready)
+        })
+    }
+
+    /// Runs `serve` (given a loopback address with a free port, and what to call once it
+    /// accepts) on a thread named `name`, and returns the bound address once it accepts.
+    pub(crate) fn start_on_thread(
+        name: String,
+        serve: impl FnOnce(SocketAddr, &mut dyn FnMut(SocketAddr)) -> io::Result<()> + Send + 'static,
+    ) -> io::Result<SocketAddr> {
         let (ready, bound) = std::sync::mpsc::channel();
         let failed = ready.clone();
-        std::thread::Builder::new()
-            .name(format!("{}-{}", server.name(), runtime.name()))
-            .spawn(move || {
-                let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-                let outcome = serve(server, runtime, flavour, loopback, |addr| {
-                    let _ = ready.send(Ok(addr));
-                });
-                if let Err(err) = outcome {
-                    let _ = failed.send(Err(err));
-                }
-            })?;
+        std::thread::Builder::new().name(name).spawn(move || {
+            let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+            let outcome = serve(loopback, &mut |addr| {
+                let _ = ready.send(Ok(addr));
+            });
+            if let Err(err) = outcome {
+                let _ = failed.send(Err(err));
+            }
+        })?;
         bound
             .recv()
             .map_err(|_| io::Error::other("the server thread ended before it was ready"))?
     }
 }
+
+pub mod hyper_service;
 
 /// A small enum whose values have names, for reports and for the child's command line.
 pub trait Named: Copy + 'static {

@@ -44,7 +44,7 @@ enum Parsed {
 }
 
 /// A runtime of `flavour`, built as an ordinary server would build it.
-fn runtime(flavour: Flavour) -> io::Result<rt::runtime::Runtime> {
+pub(crate) fn runtime(flavour: Flavour) -> io::Result<rt::runtime::Runtime> {
     let mut builder = match flavour {
         Flavour::CurrentThread => rt::runtime::Builder::new_current_thread(),
         Flavour::MultiThread => {

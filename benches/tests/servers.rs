@@ -1,27 +1,34 @@
 //! Each comparison server starts on both runtimes and both flavours, on a free loopback port
 //! in this process, and answers a plain `std::net::TcpStream`: one HTTP request, one
 //! pipelined pair, garbage; RESP `PING`, `SET`, `GET`, and a malformed frame. Every read has
-//! a timeout, so a server that never answers fails the test instead of hanging it.
+//! a timeout, so a server that never answers fails the test instead of hanging it. The hyper
+//! server (`hyper_service`) answers the same HTTP requests, through hyper, on both.
 
+use asincrono_bench::hyper_service;
 use asincrono_bench::servers::{self, Server};
-use asincrono_bench::{FLAVOURS, Named, Runtime};
+use asincrono_bench::{FLAVOURS, Flavour, Named, Runtime};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// Every (runtime, flavour) pair, with a server of `server` started on it.
 fn each_server(server: Server) -> Vec<(String, SocketAddr)> {
+    each_started(server.name(), |runtime, flavour| {
+        servers::start(server, runtime, flavour)
+    })
+}
+
+/// Every (runtime, flavour) pair, with the server called `name` started on it by `start`.
+fn each_started(
+    name: &str,
+    start: impl Fn(Runtime, Flavour) -> std::io::Result<SocketAddr>,
+) -> Vec<(String, SocketAddr)> {
     let mut started = Vec::new();
     for &flavour in FLAVOURS {
         for runtime in [Runtime::Tokio, Runtime::Asincrono] {
-            let context = format!(
-                "{} on {} ({})",
-                server.name(),
-                runtime.name(),
-                flavour.name()
-            );
-            let addr = servers::start(server, runtime, flavour)
-                .unwrap_or_else(|err| panic!("{context}: start: {err}"));
+            let context = format!("{name} on {} ({})", runtime.name(), flavour.name());
+            let addr =
+                start(runtime, flavour).unwrap_or_else(|err| panic!("{context}: start: {err}"));
             started.push((context, addr));
         }
     }
@@ -148,6 +155,41 @@ fn the_kv_server_answers_on_both_runtimes() {
         let answer = read_to_close(&mut stream, &context);
         assert!(
             answer.starts_with("-ERR Protocol error"),
+            "{context}: {answer:?}"
+        );
+    }
+}
+
+#[test]
+fn the_hyper_server_answers_on_both_runtimes() {
+    let body = std::str::from_utf8(servers::on_tokio::HTTP_BODY).expect("utf-8");
+    for (context, addr) in each_started("hyper", hyper_service::start) {
+        // Two requests on one kept-alive connection, the second asking to close.
+        let mut stream = connect(addr);
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .expect("send");
+        let answer = read_until_ends_with(&mut stream, body.as_bytes(), &context);
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{context}: {answer:?}"
+        );
+        stream
+            .write_all(b"GET /missing HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        let answer = read_to_close(&mut stream, &context);
+        assert!(
+            answer.starts_with("HTTP/1.1 404 Not Found\r\n") && answer.ends_with("not found\n"),
+            "{context}: {answer:?}"
+        );
+
+        // Garbage: hyper answers 400 and closes.
+        let mut stream = connect(addr);
+        stream.write_all(b"NONSENSE\r\n\r\n").expect("send");
+        let answer = read_to_close(&mut stream, &context);
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
             "{context}: {answer:?}"
         );
     }

@@ -143,6 +143,25 @@ pub fn set_linger_zero(stream: &std::net::TcpStream) {
     assert_eq!(status, 0, "setsockopt(SO_LINGER)");
 }
 
+/// A test that cannot run (`why`: a tool or a server missing) says so on stderr and returns
+/// `None`; under `CI=true` that is a failure instead (a panic), so CI never passes a test it
+/// did not run. Written to stderr directly, past the test harness's capture of `eprintln!`,
+/// so the note shows in a passing run too; once per reason, not once per test.
+pub fn skip<T>(why: &str) -> Option<T> {
+    use std::io::Write;
+    static NOTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut noted = NOTED.lock().unwrap_or_else(|poison| poison.into_inner());
+    if !noted.iter().any(|seen| seen == why) {
+        let _ = writeln!(std::io::stderr(), "skipped: {why}");
+        noted.push(why.to_string());
+    }
+    drop(noted);
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("under CI=true a test may not skip: {why}");
+    }
+    None
+}
+
 /// Whether `tool` is on the PATH (checked with `which`).
 pub fn installed(tool: &str) -> bool {
     std::process::Command::new("which")

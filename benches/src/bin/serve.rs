@@ -1,8 +1,9 @@
-//! `cargo run --release -p asincrono-bench --bin serve -- {http|kv} {tokio|asincrono}
+//! `cargo run --release -p asincrono-bench --bin serve -- {http|kv|hyper} {tokio|asincrono}
 //! {current_thread|multi_thread} [--addr HOST:PORT]`
 //!
 //! Starts one comparison server (see `servers` in the library: the same source on either
-//! runtime), prints `listening on ADDR` once it accepts, and serves until killed. The
+//! runtime; `hyper` is the one hyper service of `hyper_service`, on either runtime's
+//! adapters), prints `listening on ADDR` once it accepts, and serves until killed. The
 //! address defaults to `127.0.0.1:0`, any free port: read the printed line to find it.
 //! `scripts/compare-servers.sh` starts these one after the other and loads them with `wrk`
 //! and `redis-benchmark`.
@@ -11,14 +12,30 @@
 //! is killed and its whole process belongs to one runtime, while the bench binary runs
 //! both runtimes in turn and exits with a report.
 
+use asincrono_bench::hyper_service;
 use asincrono_bench::servers::{self, Server};
 use asincrono_bench::{Flavour, Named, Runtime};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: serve {http|kv} {tokio|asincrono} {current_thread|multi_thread} [--addr HOST:PORT]";
+const USAGE: &str = "usage: serve {http|kv|hyper} {tokio|asincrono} {current_thread|multi_thread} [--addr HOST:PORT]";
+
+/// Which server: one of the compiled-twice `servers`, or the hyper one.
+#[derive(Clone, Copy)]
+enum Which {
+    Plain(Server),
+    Hyper,
+}
+
+impl Which {
+    fn name(self) -> &'static str {
+        match self {
+            Which::Plain(server) => server.name(),
+            Which::Hyper => "hyper",
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,7 +46,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = servers::serve(server, runtime, flavour, addr, |bound| {
+    let on_ready = |bound| {
         println!(
             "{} on {} ({}) listening on {bound}",
             server.name(),
@@ -37,7 +54,11 @@ fn main() -> ExitCode {
             flavour.name()
         );
         let _ = std::io::stdout().flush();
-    });
+    };
+    let outcome = match server {
+        Which::Plain(server) => servers::serve(server, runtime, flavour, addr, on_ready),
+        Which::Hyper => hyper_service::serve(runtime, flavour, addr, on_ready),
+    };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -47,7 +68,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse(args: &[String]) -> Result<(Server, Runtime, Flavour, SocketAddr), String> {
+fn parse(args: &[String]) -> Result<(Which, Runtime, Flavour, SocketAddr), String> {
     let mut positional = Vec::new();
     let mut addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut args = args.iter();
@@ -69,8 +90,12 @@ fn parse(args: &[String]) -> Result<(Server, Runtime, Flavour, SocketAddr), Stri
             positional.len()
         ));
     };
+    let server = match server {
+        "hyper" => Which::Hyper,
+        other => Which::Plain(named(other, "server (or hyper)")?),
+    };
     Ok((
-        named(server, "server")?,
+        server,
         named(runtime, "runtime")?,
         named(flavour, "flavour")?,
     ))
