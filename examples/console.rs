@@ -331,7 +331,10 @@ impl Console {
         let (stop, shown) = (self.stop.clone(), board.clone());
         let job = async move {
             // Dropped when `quit` comes first: that closes the socket, mid-read or not.
-            let download = fetch::fetch_timed(url, 0, &options, &board);
+            // Boxed: the download's future holds its 16 KiB read buffer, and more in a debug
+            // build (about 100 KiB); a job that big, moved by value on its way into a task,
+            // could overflow a 2 MiB thread stack (a test's).
+            let download = Box::pin(fetch::fetch_timed(url, 0, &options, &board));
             let Some(outcome) = stop.unless_stopping(download).await else {
                 return format!("cancelled after {}", fetch::human(board.received()));
             };

@@ -2,6 +2,8 @@
 //! each under a watchdog, so that a hang fails the test instead of stalling CI.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod child;
+
 use asincrono::runtime::{Builder, Runtime};
 use std::future::Future;
 use std::sync::Arc;
