@@ -192,9 +192,7 @@ fn a_child_killed_by_someone_else_mid_stream_ends_its_stream_and_wait_names_the_
         let mut lines = BufReader::new(yes.stdout.take().expect("piped")).lines();
         assert_eq!(lines.next_line().await.expect("read").as_deref(), Some("y"));
         // Not `kill()`: the signal comes from outside, as from a user's `kill PID`.
-        let pid_t = libc::pid_t::try_from(pid).expect("a pid fits");
-        // SAFETY: `kill` takes two integers and touches no memory of ours.
-        assert_eq!(unsafe { libc::kill(pid_t, libc::SIGTERM) }, 0, "kill");
+        common::child::send_signal(pid, libc::SIGTERM);
         // What was in the pipe is read, then the stream ends: no hang.
         let drained = time::timeout(TEST_DEADLINE, async {
             while let Some(line) = lines.next_line().await? {

@@ -21,6 +21,17 @@ pub fn this_test_binary_running(entry: &str) -> Command {
     command
 }
 
+/// Sends `signum` to the process `pid` (a child, or this very process).
+pub fn send_signal(pid: u32, signum: libc::c_int) {
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits");
+    // SAFETY: `kill` takes two integers and touches no memory of ours.
+    assert_eq!(
+        unsafe { libc::kill(pid, signum) },
+        0,
+        "kill({pid}, {signum})"
+    );
+}
+
 /// A running child, its stdout as lines.
 pub struct Child {
     process: std::process::Child,
