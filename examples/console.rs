@@ -4,14 +4,14 @@
 //!
 //! ```text
 //! cargo run --release --example console
-//! crunch 200                         # count the primes below 200 million (CPU, seconds)
+//! crunch 20                          # count the primes below 20 million (CPU, ~10 s)
 //! fetch http://127.0.0.1:8080/README.md
 //! timer 5
 //! status
 //! quit
 //! ```
 //!
-//! Or as a script: `printf 'crunch 50\ntimer 1\n' | cargo run --example console`. At the
+//! Or as a script: `printf 'crunch 5\ntimer 1\n' | cargo run --example console`. At the
 //! end of its input the console waits for the jobs still running, says which, and exits;
 //! `quit` (or Ctrl-C) cancels them instead. The exit code is 0 either way.
 //!
