@@ -192,7 +192,7 @@ struct Console {
     screen: Screen,
     /// Each job's task; its output is the job's number and its last words.
     jobs: JoinSet<(u64, String)>,
-    /// The job number of each task, for the one case without an output: a panic.
+    /// The job number of each running task, for the one case without an output: a panic.
     numbers: HashMap<task::Id, u64>,
     next_number: u64,
     /// Raised by `quit`: every job sees it and stops.
@@ -222,6 +222,10 @@ pub async fn run() -> ExitCode {
                     }
                 }
                 Ok(None) => break Ending::EndOfInput,
+                // The bad line is consumed: the next one reads normally.
+                Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
+                    console.say("that line is not UTF-8 text: ignored");
+                }
                 Err(err) => {
                     console.say(format!("cannot read the input: {err}"));
                     break Ending::EndOfInput;
@@ -295,7 +299,11 @@ impl Console {
     fn crunch(&mut self, millions: u64) {
         let below = millions * 1_000_000;
         let checked = Arc::new(AtomicU64::new(0));
-        let (progress, stop) = (checked.clone(), self.stop.clone());
+        let progress = Progress::Crunch {
+            checked: checked.clone(),
+            below,
+        };
+        let stop = self.stop.clone();
         let job = async move {
             let started = Instant::now();
             let counting = {
@@ -310,10 +318,6 @@ impl Console {
                 ),
                 Err(err) => format!("failed: {err}"),
             }
-        };
-        let progress = Progress::Crunch {
-            checked: progress,
-            below,
         };
         self.start(format!("crunch {millions}"), progress, job);
     }
@@ -372,9 +376,12 @@ impl Console {
     /// Takes a finished job off the board and says how it ended.
     fn finished(&mut self, done: Result<(u64, String), JoinError>) {
         let (number, words) = match done {
-            Ok(done) => done,
-            Err(err) => match self.numbers.get(&err.id()) {
-                Some(&number) => (number, format!("failed: {err}")),
+            Ok(done) => {
+                self.numbers.retain(|_, job| *job != done.0);
+                done
+            }
+            Err(err) => match self.numbers.remove(&err.id()) {
+                Some(number) => (number, format!("failed: {err}")),
                 None => return self.say(format!("a job failed: {err}")),
             },
         };

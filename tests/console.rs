@@ -4,10 +4,11 @@
 //!
 //! What is checked: each command is answered within `ANSWER_BOUND` while a count that
 //! would take days runs on the blocking pool, and the ticker keeps ticking meanwhile; an
-//! unknown command or a bad argument gets a message, not a job; a download from a server
-//! started here reports its bytes, a failed one says why, and `quit` cancels one in the
-//! middle of its body and closes its socket; at the end of the input the console waits for
-//! its jobs and says which; `quit` and Ctrl-C cancel them; every way out exits 0.
+//! unknown command, a bad argument or a line that is not text gets a message, not a job; a
+//! download from a server started here reports its bytes, a failed one says why, and
+//! `quit` cancels one in the middle of its body and closes its socket; at the end of the
+//! input the console waits for its jobs and says which; `quit` and Ctrl-C cancel them;
+//! every way out exits 0.
 //!
 //! Every wait has a deadline (`common::child`), and a console left running by a failing
 //! test is killed when its `Child` is dropped.
@@ -139,6 +140,10 @@ fn every_command_is_answered_at_once_while_a_heavy_job_runs() {
         assert!(status.contains("1 running: #1 crunch"), "{status}");
         ask(&mut console, "frob", "unknown command \"frob\"");
         ask(&mut console, "crunch lots", "expected a whole number");
+        let sent = Instant::now();
+        console.send_bytes(b"\xff\xfe not text\n");
+        console.expect_line("that line is not UTF-8 text: ignored", TEST_DEADLINE);
+        assert!(sent.elapsed() < ANSWER_BOUND, "answered at once");
         ask(&mut console, "timer 0.2", "#2 timer 0.2 s: started");
         console.expect_line("#2 timer 0.2 s: rang after 0.2", TEST_DEADLINE);
         // The ticker ticks on, and the plain status line (stdout is a pipe) shows it.

@@ -81,8 +81,13 @@ impl Child {
 
     /// Writes `line` and a newline to the child's stdin.
     pub fn send_line(&mut self, line: &str) {
+        self.send_bytes(format!("{line}\n").as_bytes());
+    }
+
+    /// Writes `bytes` to the child's stdin, as they are.
+    pub fn send_bytes(&mut self, bytes: &[u8]) {
         let stdin = self.stdin();
-        writeln!(stdin, "{line}").expect("write to the child's stdin");
+        stdin.write_all(bytes).expect("write to the child's stdin");
         stdin.flush().expect("flush the child's stdin");
     }
 
