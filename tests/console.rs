@@ -66,6 +66,7 @@ fn ask(console: &mut Child, command: &str, answer: &str) -> String {
     console.send_line(command);
     let line = console.expect_line(answer, TEST_DEADLINE);
     let took = sent.elapsed();
+    eprintln!("{command:?} answered in {took:?}"); // seen with --nocapture, or on failure
     assert!(
         took < ANSWER_BOUND,
         "{command:?} was answered after {took:?}, more than {ANSWER_BOUND:?}: {line:?}"
