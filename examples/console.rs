@@ -527,11 +527,13 @@ impl Progress {
                 format!("{}%", percent(checked.load(Ordering::Relaxed), *below))
             }
             Progress::Fetch(board) => fetch::human(board.received()),
+            // Rounded up: "0 s left" would read as rung.
             Progress::Timer { rings } => format!(
                 "{:.0} s left",
                 rings
                     .saturating_duration_since(Instant::now())
                     .as_secs_f64()
+                    .ceil()
             ),
         }
     }

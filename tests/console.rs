@@ -8,7 +8,8 @@
 //! download from a server started here reports its bytes, a failed one says why, and
 //! `quit` cancels one in the middle of its body and closes its socket; at the end of the
 //! input the console waits for its jobs and says which; `quit` and Ctrl-C cancel them;
-//! every way out exits 0.
+//! every way out exits 0. With a pseudo-terminal for its stdout, the status line is redrawn
+//! in place instead of printed as plain lines.
 //!
 //! Every wait has a deadline (`common::child`), and a console left running by a failing
 //! test is killed when its `Child` is dropped.
@@ -20,10 +21,14 @@ mod common;
 mod console;
 
 use common::child::{Child, this_test_binary_running};
-use common::{FLAVOURS, TEST_DEADLINE, runtime};
+use common::{FLAVOURS, TEST_DEADLINE, runtime, skip};
 use console::{Command, parse};
+use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -168,6 +173,100 @@ fn every_command_is_answered_at_once_while_a_heavy_job_runs() {
         console.expect_line("#1 crunch 100000: cancelled at ", TEST_DEADLINE);
         assert!(cancelled.elapsed() < ANSWER_BOUND, "cancelled promptly");
         expect_bye(&mut console);
+    }
+}
+
+// ---- On a terminal ---------------------------------------------------------------------
+
+/// A pseudo-terminal: its master end (read here) and its slave end (the child's stdout,
+/// which then is a terminal); or why there is none.
+fn pseudo_terminal() -> Result<(File, File), String> {
+    let failed = |call: &str| format!("{call}: {}", std::io::Error::last_os_error());
+    // SAFETY: `posix_openpt` takes flags and returns a new descriptor or -1; nothing of
+    // ours is touched.
+    let master = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY) };
+    if master < 0 {
+        return Err(failed("posix_openpt"));
+    }
+    // SAFETY: `master` is a descriptor we just opened and own from here on.
+    let master = unsafe { File::from_raw_fd(master) };
+    // SAFETY: both take a descriptor we own and touch no memory of ours.
+    if unsafe { libc::grantpt(master.as_raw_fd()) } != 0 {
+        return Err(failed("grantpt"));
+    }
+    // SAFETY: as above.
+    if unsafe { libc::unlockpt(master.as_raw_fd()) } != 0 {
+        return Err(failed("unlockpt"));
+    }
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: `ptsname_r` writes at most `name.len()` bytes, NUL included, into `name`.
+    if unsafe { libc::ptsname_r(master.as_raw_fd(), name.as_mut_ptr(), name.len()) } != 0 {
+        return Err(failed("ptsname_r"));
+    }
+    // SAFETY: `ptsname_r` succeeded, so `name` holds a NUL-terminated path.
+    let path = unsafe { CStr::from_ptr(name.as_ptr()) };
+    let path = path
+        .to_str()
+        .map_err(|_| "a slave path that is not UTF-8".to_string())?;
+    let slave = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(path)
+        .map_err(|err| format!("open {path}: {err}"))?;
+    Ok((master, slave))
+}
+
+#[test]
+fn on_a_terminal_the_status_line_is_redrawn_in_place() {
+    for flavour in FLAVOURS {
+        eprintln!("[{flavour}]");
+        // (Whether the terminal turns `\n` into `\r\n` depends on its settings: the lines
+        // are compared without a final `\r`.)
+        let (master, slave) = match pseudo_terminal() {
+            Ok(ends) => ends,
+            Err(why) => {
+                skip::<()>(&format!("no pseudo-terminal for the console: {why}"));
+                return;
+            }
+        };
+        let mut command = this_test_binary_running("console_child");
+        command.env(CHILD_ENV, flavour).stdout(slave);
+        // `command` holds our copy of the slave end until it is dropped, after the spawn.
+        let mut console = Child::spawn_reading(command, true, master);
+        const ERASE: &str = "\r\x1b[2K";
+        // Each message erases the status line, prints itself, then draws it again below.
+        let hello = console.expect_line("type help for the commands", TEST_DEADLINE);
+        assert!(
+            hello.trim_end_matches('\r').ends_with(&format!(
+                "{ERASE}asincrono console: type help for the commands"
+            )),
+            "{hello:?}"
+        );
+        ask(&mut console, "timer 0.6", "#1 timer 0.6 s: started");
+        // Until the timer rings, the status line is redrawn over itself every 250 ms, with
+        // no newline: the line that ends with the ring holds every redraw.
+        let line = console.expect_line("#1 timer 0.6 s: rang after", TEST_DEADLINE);
+        let mut parts: Vec<&str> = line.split(ERASE).collect();
+        let rang = parts.pop().expect("the message");
+        assert!(rang.starts_with("#1 timer 0.6 s: rang after"), "{line:?}");
+        let redrawn = parts
+            .iter()
+            .filter(|part| part.starts_with("tick ") && part.contains("1 running: #1 timer"))
+            .count();
+        assert!(
+            redrawn >= 2,
+            "the status line was drawn, then redrawn: {line:?}"
+        );
+        assert!(
+            parts
+                .iter()
+                .all(|part| part.is_empty() || part.starts_with("tick ")),
+            "only status lines between the two messages: {line:?}"
+        );
+        ask(&mut console, "quit", "bye");
+        let status = console.exit_status(TEST_DEADLINE);
+        assert_eq!(status.code(), Some(0), "{:#?}", console.seen);
     }
 }
 

@@ -2,7 +2,7 @@
 //! line on a thread of its own, so that every wait for a line, or for the exit, has a
 //! deadline; killed and reaped when dropped, so that a failing test leaves nothing running.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -19,6 +19,25 @@ pub fn this_test_binary_running(entry: &str) -> Command {
         "--test-threads=1",
     ]);
     command
+}
+
+/// Starts `command`, with a piped stdin if asked.
+fn start(mut command: Command, piped_stdin: bool) -> std::process::Child {
+    if piped_stdin {
+        command.stdin(Stdio::piped());
+    }
+    command.spawn().expect("start the child process")
+}
+
+/// The lines of `output`, read on a thread of their own until it ends or fails.
+fn read_lines(output: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (send, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).lines().map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
+    lines
 }
 
 /// Sends `signum` to the process `pid` (a child, or this very process).
@@ -43,23 +62,26 @@ pub struct Child {
 impl Child {
     /// Starts `command` with its stdout piped (and stdin too, if `piped_stdin`).
     pub fn spawn(mut command: Command, piped_stdin: bool) -> Child {
-        if piped_stdin {
-            command.stdin(Stdio::piped());
-        }
-        let mut process = command
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the child process");
+        command.stdout(Stdio::piped());
+        let mut process = start(command, piped_stdin);
         let stdout = process.stdout.take().expect("piped");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = send.send(line);
-            }
-        });
         Child {
             process,
-            lines,
+            lines: read_lines(stdout),
+            seen: Vec::new(),
+        }
+    }
+
+    /// Starts `command`, whose stdout the caller has already set, and reads its lines from
+    /// `output`, the other end of that stdout (a pseudo-terminal's master, say).
+    pub fn spawn_reading(
+        command: Command,
+        piped_stdin: bool,
+        output: impl Read + Send + 'static,
+    ) -> Child {
+        Child {
+            process: start(command, piped_stdin),
+            lines: read_lines(output),
             seen: Vec::new(),
         }
     }

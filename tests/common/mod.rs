@@ -6,6 +6,7 @@ pub mod child;
 
 use asincrono::runtime::{Builder, Runtime};
 use std::future::Future;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -159,4 +160,23 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
             f();
         }
     }
+}
+
+/// Notes on stderr that a test cannot run, and why, and returns `None` for the test to
+/// return early; under `CI=true`, where everything a test needs is installed, panics
+/// instead: there a skip is a failure.
+pub fn skip<T>(why: &str) -> Option<T> {
+    // Written to stderr directly, past the test harness's capture of `eprintln!`, so the
+    // note shows in a passing run too; once per reason, not once per test.
+    static NOTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut noted = NOTED.lock().unwrap_or_else(|poison| poison.into_inner());
+    if !noted.iter().any(|seen| seen == why) {
+        let _ = writeln!(std::io::stderr(), "skipped: {why}");
+        noted.push(why.to_string());
+    }
+    drop(noted);
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("under CI=true a test may not skip: {why}");
+    }
+    None
 }
