@@ -332,6 +332,11 @@ impl Board {
         lock(&self.slots[index].phase).clone()
     }
 
+    /// Body bytes received so far, all URLs together (the console example shows it live).
+    pub fn received(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
     fn add_bytes(&self, index: usize, n: u64) {
         // `Relaxed`: the numbers are only shown; nothing else is published through them.
         self.slots[index].bytes.fetch_add(n, Ordering::Relaxed);
@@ -387,29 +392,7 @@ pub async fn fetch_all_with(
                 // Never fails: nobody closes this semaphore. Held until the task ends,
                 // after the connection has been dropped.
                 let _permit = permits.acquire_owned().await;
-                let started = Instant::now();
-                let exchange = fetch_one(&url, index, &options, &board);
-                // When time runs out, `exchange` is dropped wherever it stands: a pending
-                // connect or read is abandoned and the socket closed.
-                let result = match time::timeout(options.timeout, exchange).await {
-                    Ok(result) => result,
-                    Err(_elapsed) => Err(FetchError::Timeout {
-                        limit: options.timeout,
-                        phase: describe(&board.phase(index), &board.slots[index]),
-                    }),
-                };
-                board.set(
-                    index,
-                    match &result {
-                        Ok(fetched) => Phase::Done(fetched.status),
-                        Err(err) => Phase::Failed(err.to_string()),
-                    },
-                );
-                Outcome {
-                    url,
-                    result,
-                    took: started.elapsed(),
-                }
+                fetch_timed(url, index, &options, &board).await
             })
         })
         .collect();
@@ -426,6 +409,35 @@ pub async fn fetch_all_with(
         });
     }
     outcomes
+}
+
+/// Fetches `url` within `options.timeout`, keeping slot `index` of `board` up to date. The
+/// request belongs to this future: dropping it mid-way closes the socket (the console
+/// example cancels a download that way).
+pub async fn fetch_timed(url: String, index: usize, options: &Options, board: &Board) -> Outcome {
+    let started = Instant::now();
+    let exchange = fetch_one(&url, index, options, board);
+    // When time runs out, `exchange` is dropped wherever it stands: a pending connect or
+    // read is abandoned and the socket closed.
+    let result = match time::timeout(options.timeout, exchange).await {
+        Ok(result) => result,
+        Err(_elapsed) => Err(FetchError::Timeout {
+            limit: options.timeout,
+            phase: describe(&board.phase(index), &board.slots[index]),
+        }),
+    };
+    board.set(
+        index,
+        match &result {
+            Ok(fetched) => Phase::Done(fetched.status),
+            Err(err) => Phase::Failed(err.to_string()),
+        },
+    );
+    Outcome {
+        url,
+        result,
+        took: started.elapsed(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1003,7 +1015,7 @@ fn print_summary(outcomes: &[Outcome], took: Duration) {
 }
 
 /// `text` cut to `width` characters, with `…` where it was cut.
-fn clip(text: &str, width: usize) -> String {
+pub fn clip(text: &str, width: usize) -> String {
     if text.chars().count() <= width {
         text.to_string()
     } else {
@@ -1014,7 +1026,7 @@ fn clip(text: &str, width: usize) -> String {
 }
 
 /// `1536` → `1.5 KiB`.
-fn human(bytes: u64) -> String {
+pub fn human(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

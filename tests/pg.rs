@@ -1,6 +1,7 @@
 //! The PostgreSQL client example (`examples/pg_client.rs`), run for real: against a
 //! PostgreSQL server, and against tiny fake servers written here for what a real server
-//! never does (drop the connection mid-query, send garbage, say nothing).
+//! never does (drop the connection mid-query, send garbage, say nothing), and for a refused
+//! login without needing a real server to refuse it.
 //!
 //! Which server: the one `PGHOST`/`PGPORT`/`PGUSER`/`PGDATABASE` name (`.ci/run` starts
 //! one and exports them), else a private cluster this test starts itself with the
@@ -642,6 +643,68 @@ async fn query_fake(script: Script, limit: Duration) -> Result<(), ClientError> 
     let addr = fake_server(script).await;
     let mut connection = connect(&target_of(addr), &trust_login(), limit).await?;
     connection.simple_query("SELECT 1").await.map(drop)
+}
+
+/// An `ErrorResponse` with these fields (code, text).
+fn error_response(fields: &[(u8, &str)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (code, text) in fields {
+        body.push(*code);
+        body.extend_from_slice(text.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    backend(b'E', &body)
+}
+
+#[test]
+fn a_server_that_refuses_the_login_is_a_clear_error_with_its_exit_code() {
+    on_each_flavour(|| async {
+        // At once, after the startup message: no pg_hba.conf line lets us in.
+        let no_entry = error_response(&[
+            (b'S', "FATAL"),
+            (b'C', "28000"),
+            (b'M', "no pg_hba.conf entry for user \"ann\""),
+        ]);
+        let script = Script {
+            after_startup: no_entry,
+            after_query: None,
+            then_hang: true, // the client must stop at the error, not at a close
+        };
+        let err = query_fake(script, LOGIN_LIMIT).await.expect_err("refused");
+        assert!(matches!(err, ClientError::LoginRefused(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "login refused: FATAL 28000: no pg_hba.conf entry for user \"ann\""
+        );
+        assert_eq!(pg_client::exit_code(&err), pg_client::EXIT_LOGIN_REFUSED);
+
+        // After asking for a cleartext password (code 3) and reading it.
+        let wrong_password = error_response(&[
+            (b'S', "FATAL"),
+            (b'V', "FATAL"),
+            (b'C', "28P01"),
+            (b'M', "password authentication failed for user \"ann\""),
+        ]);
+        let script = Script {
+            after_startup: backend(b'R', &3i32.to_be_bytes()),
+            after_query: Some(wrong_password), // the "query" read here is the password
+            then_hang: true,
+        };
+        let addr = fake_server(script).await;
+        let login = Login {
+            password: Some("not-the-password".into()),
+            ..trust_login()
+        };
+        let Err(err) = connect(&target_of(addr), &login, LOGIN_LIMIT).await else {
+            panic!("a refused login logged in");
+        };
+        assert_eq!(
+            err.to_string(),
+            "login refused: FATAL 28P01: password authentication failed for user \"ann\""
+        );
+        assert_eq!(pg_client::exit_code(&err), pg_client::EXIT_LOGIN_REFUSED);
+    });
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `asincrono::process`: output and exit codes, pipes both ways (through `cat`, larger than a
-//! pipe's buffer), a program that does not exist, `kill` in the middle of a stream,
+//! pipe's buffer), a program that does not exist, `kill` in the middle of a stream (ours, or
+//! a signal from outside),
 //! `kill_on_drop` and dropped children leaving no zombie behind (checked in `/proc`), and
 //! many children at once, on both scheduler flavours.
 
@@ -177,6 +178,37 @@ fn kill_in_the_middle_of_a_stream_ends_the_child_and_the_stream() {
         }
         let err = yes.start_kill().expect_err("already reaped");
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    });
+}
+
+#[test]
+fn a_child_killed_by_someone_else_mid_stream_ends_its_stream_and_wait_names_the_signal() {
+    on_each_flavour(|| async {
+        let mut yes = Command::new("yes")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run yes");
+        let pid = yes.id().expect("running");
+        let mut lines = BufReader::new(yes.stdout.take().expect("piped")).lines();
+        assert_eq!(lines.next_line().await.expect("read").as_deref(), Some("y"));
+        // Not `kill()`: the signal comes from outside, as from a user's `kill PID`.
+        common::child::send_signal(pid, libc::SIGTERM);
+        // What was in the pipe is read, then the stream ends: no hang.
+        let drained = time::timeout(TEST_DEADLINE, async {
+            while let Some(line) = lines.next_line().await? {
+                assert!(line.starts_with('y'), "{line:?}");
+            }
+            io::Result::Ok(())
+        });
+        drained.await.expect("the stream ends").expect("read");
+        let status = time::timeout(TEST_DEADLINE, yes.wait())
+            .await
+            .expect("wait returns")
+            .expect("wait");
+        assert_eq!(status.signal(), Some(libc::SIGTERM), "{status}");
+        assert_eq!(status.code(), None, "killed, not exited");
+        assert!(!status.success());
+        gone_from_proc(pid).await;
     });
 }
 

@@ -25,13 +25,13 @@ mod kv_server;
 
 use asincrono::signal::unix::{SignalKind, signal};
 use asincrono::time;
+use common::child::{Child, send_signal, this_test_binary_running};
 use common::{TEST_DEADLINE, on_each_flavour, runtime, within};
 use std::future::{Future, poll_fn};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::pin::pin;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::ExitStatus;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -41,17 +41,6 @@ fn raise(signum: libc::c_int) {
     // SAFETY: `raise` only sends a signal to this process; every test installs its handler
     // (through `signal()`) before raising.
     assert_eq!(unsafe { libc::raise(signum) }, 0, "raise({signum})");
-}
-
-/// Sends `signum` to the process `pid` (this one or a child).
-fn kill(pid: u32, signum: libc::c_int) {
-    let pid = libc::pid_t::try_from(pid).expect("a pid fits");
-    // SAFETY: `kill` takes two integers and touches no memory of ours.
-    assert_eq!(
-        unsafe { libc::kill(pid, signum) },
-        0,
-        "kill({pid}, {signum})"
-    );
 }
 
 /// Whether `recv` would wait: polls it once.
@@ -108,7 +97,7 @@ fn a_signal_sent_from_another_thread_wakes_a_parked_listener() {
         let mut hup = signal(SignalKind::hangup()).expect("listen for SIGHUP");
         let waiting = asincrono::spawn(async move { hup.recv().await });
         // The listener's task is (or will be) parked in epoll_wait: only the pipe can wake it.
-        let sender = std::thread::spawn(|| kill(std::process::id(), libc::SIGHUP));
+        let sender = std::thread::spawn(|| send_signal(std::process::id(), libc::SIGHUP));
         let got = time::timeout(TEST_DEADLINE, waiting).await;
         sender.join().expect("the sending thread");
         assert_eq!(got.expect("woken in time").expect("the task ran"), Some(()));
@@ -238,9 +227,6 @@ fn server_child() {
 /// An example server running as a child process, with its stdout read line by line.
 struct Server {
     child: Child,
-    lines: mpsc::Receiver<String>,
-    /// Every line read so far, for failure messages.
-    seen: Vec<String>,
     addr: String,
 }
 
@@ -248,30 +234,12 @@ impl Server {
     /// Starts `which` with `args` (plus `--addr 127.0.0.1:0` or the chat's bare address)
     /// and waits for the line that says where it listens.
     fn start(which: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(std::env::current_exe().expect("this test binary"))
-            .args([
-                "server_child",
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
+        let mut command = this_test_binary_running("server_child");
+        command
             .env(CHILD_ENV, which)
-            .env("ASINCRONO_SERVER_ARGS", args.join("\n"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the server");
-        let stdout = child.stdout.take().expect("piped");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = send.send(line);
-            }
-        });
+            .env("ASINCRONO_SERVER_ARGS", args.join("\n"));
         let mut server = Server {
-            child,
-            lines,
-            seen: Vec::new(),
+            child: Child::spawn(command, false),
             addr: String::new(),
         };
         let line = server.expect_line("listening on ");
@@ -286,19 +254,7 @@ impl Server {
 
     /// Waits (at most `TEST_DEADLINE`) for a line containing `needle`, and returns it.
     fn expect_line(&mut self, needle: &str) -> String {
-        let deadline = Instant::now() + TEST_DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no line with {needle:?}; the server said {:#?}", self.seen),
-            }
-        }
+        self.child.expect_line(needle, TEST_DEADLINE)
     }
 
     fn connect(&self) -> TcpStream {
@@ -310,31 +266,12 @@ impl Server {
     }
 
     fn signal(&self, signum: libc::c_int) {
-        kill(self.child.id(), signum);
+        self.child.signal(signum);
     }
 
     /// Waits (at most `TEST_DEADLINE`) for the server to exit.
     fn exit_status(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + TEST_DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            // Nothing to wait on but the process itself: look again shortly.
-            assert!(
-                Instant::now() < deadline,
-                "the server did not exit: {:#?}",
-                self.seen
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.exit_status(TEST_DEADLINE)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Graceful shutdown, shared by the example servers (`http_server`, `kv_server`,
-//! `chat_server` include this file with `#[path]`; it is not an example of its own).
+//! `chat_server` include this file with `#[path]`; it is not an example of its own). The
+//! `console` example includes it too, for [`Shutdown`] alone: its `quit` stops the jobs.
 //!
 //! On the first Ctrl-C (`SIGINT`) or `SIGTERM` a server stops accepting, lets the work in
 //! flight finish for at most [`GRACE`], says what it did, and exits 0. A second signal

@@ -3,9 +3,11 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod json;
+pub mod child;
 
 use asincrono::runtime::{Builder, Runtime};
 use std::future::Future;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
