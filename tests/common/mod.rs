@@ -7,7 +7,6 @@ pub mod child;
 
 use asincrono::runtime::{Builder, Runtime};
 use std::future::Future;
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
