@@ -6,7 +6,7 @@
 use std::process::Command;
 
 /// The examples that check themselves, in the order the book meets them.
-const SELF_CHECKING: [&str; 8] = [
+const SELF_CHECKING: [&str; 11] = [
     "first_steps",
     "from_js_promise_all",
     "from_js_lazy",
@@ -15,6 +15,9 @@ const SELF_CHECKING: [&str; 8] = [
     "stage1",
     "stage2",
     "stage3",
+    "stage4",
+    "stage5",
+    "stage6",
 ];
 
 #[test]
