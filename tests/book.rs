@@ -640,7 +640,28 @@ fn quoted_figures() -> Vec<(&'static str, String)> {
     let keep_alive = number_after("runtime/blocking/pool.rs", "const KEEP_ALIVE: Duration =");
     let cap = number_after("runtime/runtime/builder.rs", "max_blocking_threads:");
     let target = number_after("runtime/executor/tuning.rs", "const TARGET: Duration =");
+    let stage6 = "examples/stages/stage6.rs";
+    let stage_budget = number_after(stage6, "const BUDGET: u32 =");
+    let stage_event = number_after(stage6, "const EVENT_INTERVAL: u32 =");
+    let stage6_runtime_lines = read(stage6)
+        .lines()
+        .take_while(|line| !line.starts_with("/// An echo over loopback"))
+        .count();
+    let stage6_rounded = (stage6_runtime_lines + 5) / 10 * 10;
     vec![
+        (
+            "docs/src/build-your-own.md",
+            format!("in about {stage6_rounded} lines before its self-check"),
+        ),
+        // The stage's constants and the runtime's are the same, as the prose says.
+        (
+            "docs/src/build-your-own.md",
+            format!("the same size, {budget}; its event interval is the same {event};"),
+        ),
+        (
+            "docs/src/build-your-own.md",
+            format!("the same size, {stage_budget}; its event interval is the same {stage_event};"),
+        ),
         (
             "docs/src/01-futures-and-polling.md",
             format!("first of the {blocks} in the task's file"),
