@@ -749,3 +749,111 @@ fn the_figures_the_prose_quotes_match_the_code() {
         problems.join("\n")
     );
 }
+
+/// The links of `markdown` outside code (fenced blocks and backticks): each `](target)`.
+fn links(markdown: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut in_fence = false;
+    for (number, line) in markdown.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        // Odd-numbered pieces between backticks are inline code.
+        for prose in line.split('`').step_by(2) {
+            let mut rest = prose;
+            while let Some(start) = rest.find("](") {
+                let after = &rest[start + 2..];
+                let Some(end) = after.find(')') else { break };
+                found.push((number + 1, after[..end].to_string()));
+                rest = &after[end..];
+            }
+        }
+    }
+    found
+}
+
+/// The `#fragment`s mdBook gives the headings of `markdown`: lower case, spaces as `-`,
+/// letters, digits, `-` and `_` kept, everything else dropped.
+fn heading_ids(markdown: &str) -> BTreeSet<String> {
+    let mut in_fence = false;
+    let mut ids = BTreeSet::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if in_fence || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let id: String = title
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        ids.insert(id);
+    }
+    ids
+}
+
+#[test]
+fn every_relative_link_and_anchor_in_the_book_resolves() {
+    let src = root().join("docs/src");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for chapter in markdown_files(&src) {
+        let markdown = fs::read_to_string(&chapter).expect("a readable chapter");
+        for (line, target) in links(&markdown) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue; // the web is not checked here: CI must not depend on it
+            }
+            checked += 1;
+            let (path, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let file = match path {
+                "" => chapter.clone(),
+                path => normalize(&chapter.parent().expect("a folder").join(path)),
+            };
+            let Ok(linked) = fs::read_to_string(&file) else {
+                problems.push(format!(
+                    "{}:{line}: `{target}`: no such file",
+                    shown(&chapter)
+                ));
+                continue;
+            };
+            if !fragment.is_empty() && !heading_ids(&linked).contains(fragment) {
+                problems.push(format!(
+                    "{}:{line}: `{target}`: {} has no heading with the id `{fragment}`",
+                    shown(&chapter),
+                    shown(&file)
+                ));
+            }
+        }
+    }
+    assert!(
+        checked > 0,
+        "no relative link found in the book: is the parser broken?"
+    );
+    assert!(
+        problems.is_empty(),
+        "broken links in the book:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_link_checker_reads_links_and_heading_ids_like_mdbook() {
+    let markdown = "# The `Waker`, again!\n[a](x.md#y) `[not](code.md)` [b](#the-waker-again)\n\
+                    ```\n[fenced](no.md)\n```\n## Stage 4: several threads\n";
+    let found: Vec<String> = links(markdown).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(found, ["x.md#y", "#the-waker-again"]);
+    let ids = heading_ids(markdown);
+    assert!(ids.contains("the-waker-again"), "{ids:?}");
+    assert!(ids.contains("stage-4-several-threads"), "{ids:?}");
+}
