@@ -648,7 +648,24 @@ fn quoted_figures() -> Vec<(&'static str, String)> {
         .take_while(|line| !line.starts_with("/// An echo over loopback"))
         .count();
     let stage6_rounded = (stage6_runtime_lines + 5) / 10 * 10;
+    let checks = read("docs/src/exercise-checks.md");
+    let rows: Vec<&str> = checks
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| chapter"))
+        .collect();
+    let unchecked = rows
+        .iter()
+        .filter(|row| row.split('|').nth(3).map(str::trim) == Some("none"))
+        .count();
     vec![
+        (
+            "docs/src/exercise-checks.md",
+            format!(
+                "Of the {} rows, {} have a command that says whether the exercise is done, and {unchecked} do not.",
+                rows.len(),
+                rows.len() - unchecked
+            ),
+        ),
         (
             "docs/src/build-your-own.md",
             format!("in about {stage6_rounded} lines before its self-check"),
