@@ -653,17 +653,20 @@ fn quoted_figures() -> Vec<(&'static str, String)> {
         .lines()
         .filter(|line| line.starts_with("| ") && !line.starts_with("| chapter"))
         .collect();
-    let unchecked = rows
-        .iter()
-        .filter(|row| row.split('|').nth(3).map(str::trim) == Some("none"))
-        .count();
+    let kind_count = |kind: &str| {
+        rows.iter()
+            .filter(|row| row.split('|').nth(3).map(str::trim) == Some(kind))
+            .count()
+    };
+    let (predicted, unchecked) = (kind_count("predict"), kind_count("none"));
     vec![
         (
             "docs/src/exercise-checks.md",
             format!(
-                "Of the {} rows, {} have a command that says whether the exercise is done, and {unchecked} do not.",
+                "Of the {} rows, {} have a command that says pass or fail, {predicted} more a \
+                 command that prints the figure you predicted, and {unchecked} have none.",
                 rows.len(),
-                rows.len() - unchecked
+                rows.len() - predicted - unchecked
             ),
         ),
         (
