@@ -877,3 +877,38 @@ fn the_link_checker_reads_links_and_heading_ids_like_mdbook() {
     assert!(ids.contains("the-waker-again"), "{ids:?}");
     assert!(ids.contains("stage-4-several-threads"), "{ids:?}");
 }
+
+#[test]
+fn every_reference_answer_is_in_the_exercise_table_and_every_one_named_there_exists() {
+    let table = read("docs/src/exercise-checks.md");
+    let named: BTreeSet<String> = table
+        .lines()
+        .filter(|line| line.starts_with("| "))
+        .filter_map(|line| line.trim_end_matches('|').rsplit('|').next())
+        .filter_map(|cell| cell.trim().strip_prefix('`')?.strip_suffix("_…`"))
+        .map(str::to_string)
+        .collect();
+    let answers = read("tests/exercise_answers.rs");
+    let tests: BTreeSet<String> = answers
+        .lines()
+        .filter_map(|line| line.strip_prefix("fn "))
+        .filter_map(|rest| {
+            let name = &rest[..rest.find('(')?];
+            // `ch10_2_what_it_checks` → `ch10_2`; `files_2_…` → `files_2`.
+            let mut parts = name.splitn(3, '_');
+            Some(format!("{}_{}", parts.next()?, parts.next()?))
+        })
+        .filter(|prefix| prefix.starts_with("ch") || prefix.starts_with("files"))
+        .collect();
+    assert!(
+        !named.is_empty(),
+        "the table names no reference answer: was it reformatted?"
+    );
+    let unnamed: Vec<_> = tests.difference(&named).collect();
+    let missing: Vec<_> = named.difference(&tests).collect();
+    assert!(
+        unnamed.is_empty() && missing.is_empty(),
+        "docs/src/exercise-checks.md and tests/exercise_answers.rs disagree.\n\
+         tests the table does not name: {unnamed:?}\nnamed in the table, no such test: {missing:?}"
+    );
+}
