@@ -8,6 +8,11 @@
 //! only one idle. A timer that becomes the earliest rings mio too: the thread asleep there
 //! chose its timeout before the timer existed.
 //!
+//! The corner cut: one queue and one lock for every worker, and a task woken while it runs
+//! can be popped by a second worker, which then waits on the task's lock. tokio (and
+//! asincrono, the book's chapter 8) gives each worker a queue of its own, steals between
+//! them, and queues a task at most once through its state word.
+//!
 //! `cargo run --example stage4` prints `PASS` when the self-check at the bottom holds.
 
 use mio::net::{TcpListener, TcpStream};

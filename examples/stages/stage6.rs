@@ -8,6 +8,11 @@
 //! and every `EVENT_INTERVAL` tasks, a worker drives mio without waiting, whether or not
 //! tasks are queued.
 //!
+//! The corner cut: the budget is counted only in this file's three leaf futures, and the
+//! drive between tasks is a `try_lock` that a busy driver makes the worker skip. tokio's
+//! budget (128, as here) is spent by every resource of the runtime, and its workers also
+//! check the driver after a fixed number of tasks (61, as here).
+//!
 //! `cargo run --example stage6` prints `PASS` when the self-check at the bottom holds.
 
 use mio::net::{TcpListener, TcpStream};
@@ -478,35 +483,33 @@ async fn two_tasks_meet() -> bool {
     met
 }
 
-/// Four blocking jobs that each wait for all four to start, then sleep 50 ms, while a task
-/// ticks every 5 ms on the workers: the jobs meet only if each has a thread of its own, and
-/// the ticks go on only if no worker is blocked. Returns whether they met, and the ticks.
+/// Four blocking jobs that each wait, blocked, until all four have started and then until
+/// a task on the workers has ticked (every 5 ms) three more times: the jobs meet only if
+/// each has a thread of its own, and the ticks come only if no worker is blocked. Each wait
+/// gives up after a second. Returns whether every job saw both, and the ticks.
 async fn blocking_jobs_leave_the_workers_free() -> (bool, u32) {
     let arrived = Arc::new(AtomicUsize::new(0));
+    let ticks = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
-    let ticks = {
-        let done = done.clone();
+    let ticker = {
+        let (ticks, done) = (ticks.clone(), done.clone());
         spawn(async move {
-            let mut ticks = 0;
             while done.load(Ordering::SeqCst) < 4 {
                 sleep(Duration::from_millis(5)).await;
-                ticks += 1;
+                ticks.fetch_add(1, Ordering::SeqCst);
             }
-            ticks
         })
     };
     let jobs: Vec<JoinHandle<bool>> = (0..4)
         .map(|_| {
-            let (arrived, done) = (arrived.clone(), done.clone());
+            let (arrived, ticks, done) = (arrived.clone(), ticks.clone(), done.clone());
             spawn_blocking(move || {
                 arrived.fetch_add(1, Ordering::SeqCst);
-                let give_up = Instant::now() + Duration::from_secs(1);
-                while arrived.load(Ordering::SeqCst) < 4 && Instant::now() < give_up {
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                std::thread::sleep(Duration::from_millis(50));
+                let met = block_until(|| arrived.load(Ordering::SeqCst) == 4);
+                let seen = ticks.load(Ordering::SeqCst);
+                let ticked = block_until(|| ticks.load(Ordering::SeqCst) >= seen + 3);
                 done.fetch_add(1, Ordering::SeqCst);
-                arrived.load(Ordering::SeqCst) == 4
+                met && ticked
             })
         })
         .collect();
@@ -514,7 +517,17 @@ async fn blocking_jobs_leave_the_workers_free() -> (bool, u32) {
     for job in jobs {
         met &= job.await;
     }
-    (met, ticks.await)
+    ticker.await;
+    (met, ticks.load(Ordering::SeqCst) as u32)
+}
+
+/// Blocks this thread until `ready` holds, or a second has passed; says whether it holds.
+fn block_until(ready: impl Fn() -> bool) -> bool {
+    let give_up = Instant::now() + Duration::from_secs(1);
+    while !ready() && Instant::now() < give_up {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    ready()
 }
 
 /// Writes a file, and reads it back through the pool.
@@ -607,7 +620,7 @@ fn main() {
                     && timer_took < Duration::from_millis(500)
             },
         )
-        && took >= Duration::from_millis(170)
-        && took < Duration::from_millis(1000);
+        && took >= Duration::from_millis(120)
+        && took < Duration::from_millis(1500);
     println!("{}", if pass { "PASS" } else { "FAIL" });
 }
