@@ -912,3 +912,65 @@ fn every_reference_answer_is_in_the_exercise_table_and_every_one_named_there_exi
          tests the table does not name: {unnamed:?}\nnamed in the table, no such test: {missing:?}"
     );
 }
+
+/// The paths cargo gives the loom models: `loom_models::FILE::TEST`.
+fn loom_model_paths() -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(&root().join("runtime/loom_models"), &mut files);
+    let mut paths = Vec::new();
+    for file in files {
+        let module = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let source = fs::read_to_string(&file).unwrap_or_default();
+        let mut after_test = false;
+        for line in source.lines().map(str::trim) {
+            if line == "#[test]" {
+                after_test = true;
+            } else if let Some(rest) = line.strip_prefix("fn ").filter(|_| after_test) {
+                let name = &rest[..rest.find('(').unwrap_or(rest.len())];
+                paths.push(format!("loom_models::{module}::{name}"));
+                after_test = false;
+            }
+        }
+    }
+    paths
+}
+
+#[test]
+fn every_loom_filter_the_book_quotes_selects_a_model() {
+    // scripts/loom.sh runs `cargo test … "loom_models::$1"`: cargo keeps the tests whose
+    // path contains that, so `scripts/loom.sh the_join_handle` would select none (the
+    // path is `loom_models::tasks::the_join_handle_…`) and pass, checking nothing.
+    let paths = loom_model_paths();
+    assert!(
+        !paths.is_empty(),
+        "no loom model found: was runtime/loom_models moved?"
+    );
+    let mut texts = markdown_files(&root().join("docs/src"));
+    texts.push(root().join("README.md"));
+    let mut problems = Vec::new();
+    for file in texts {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        for (at, _) in text.match_indices("scripts/loom.sh ") {
+            let rest = &text[at + "scripts/loom.sh ".len()..];
+            let filter: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            if filter.is_empty() || filter.chars().next().is_some_and(|c| c.is_uppercase()) {
+                continue; // no filter, or a placeholder such as NAME
+            }
+            let selector = format!("loom_models::{filter}");
+            if !paths.iter().any(|path| path.contains(&selector)) {
+                problems.push(format!(
+                    "{}: `scripts/loom.sh {filter}` selects no model",
+                    shown(&file)
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
