@@ -22,10 +22,14 @@
 //! * **Defending against clients.** Each limit is a constant with its status code: a
 //!   request head must fit in `MAX_HEAD` bytes (431), arrive within a time limit (408,
 //!   against slow-loris clients that trickle bytes to hold connections open), and name a
-//!   file inside the root (403/404, see `resolve`).
-//! * **Files through the blocking pool.** `asincrono::fs` runs each file operation on a
-//!   pool thread (regular files cannot be waited for with epoll), so a slow disk holds up
-//!   one request, never the server.
+//!   file inside the root (403/404, see `StaticFiles::read`).
+//! * **Files through the blocking pool.** Regular files cannot be waited for with epoll, so
+//!   the disk work runs on a pool thread, and a slow disk holds up one request, never the
+//!   server. A file request's disk work (is it a folder, where does it really lead, what is
+//!   in it) is one `spawn_blocking` job rather than three `asincrono::fs` calls, each a
+//!   hand-off to the pool and a wake-up back; and a path resolved less than a second ago is
+//!   read with `fs::read` alone, which reads a small cached file with no hand-off at all
+//!   (see `StaticFiles::read`).
 //!
 //! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection busy
 //!   with a request finishes it, one waiting between requests closes (see
@@ -42,6 +46,7 @@ use asincrono::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use asincrono::net::{OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 use asincrono::time::{self, Instant};
 use asincrono::{fs, task};
+use std::collections::HashMap;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -186,7 +191,12 @@ pub async fn serve_with(listener: TcpListener, root: PathBuf, limits: Limits) ->
 /// is not, it is made so here, and if that fails every file is a 404.
 pub async fn serve_until(listener: TcpListener, root: PathBuf, limits: Limits, shutdown: Shutdown) {
     let root = fs::canonicalize(&root).await.unwrap_or(root);
-    let shared = Arc::new((root, limits, Stats::default(), shutdown.clone()));
+    let shared = Arc::new((
+        StaticFiles::new(root),
+        limits,
+        Stats::default(),
+        shutdown.clone(),
+    ));
     while let Some(accepted) = shutdown.unless_stopping(listener.accept()).await {
         match accepted {
             Ok((stream, peer)) => {
@@ -209,7 +219,7 @@ pub async fn serve_until(listener: TcpListener, root: PathBuf, limits: Limits, s
     }
 }
 
-type Shared = (PathBuf, Limits, Stats, Shutdown);
+type Shared = (StaticFiles, Limits, Stats, Shutdown);
 
 /// Serves one client, and keeps the count of open connections; `_in_flight` is dropped
 /// when it is over.
@@ -234,7 +244,7 @@ async fn connection(
 }
 
 async fn serve_requests(stream: TcpStream, shared: &Shared) -> io::Result<()> {
-    let (root, limits, stats, shutdown) = shared;
+    let (files, limits, stats, shutdown) = shared;
     let (mut reader, writer) = stream.into_split();
     let mut writer = BufWriter::new(writer);
     let mut input: Vec<u8> = Vec::with_capacity(4096);
@@ -245,7 +255,7 @@ async fn serve_requests(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         // Answer every whole request head already here, in order.
         while let Some(end) = head_end(&input) {
             let answer = match parse_head(&input[..end]) {
-                Ok(request) => respond(&request, root, limits, stats).await,
+                Ok(request) => respond(&request, files, limits, stats).await,
                 Err(status) => Response::error(status, true),
             };
             input.drain(..end);
@@ -472,7 +482,12 @@ fn reason(status: u16) -> &'static str {
 }
 
 /// Answers one well-formed request.
-async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats) -> Response {
+async fn respond(
+    request: &Request,
+    files: &StaticFiles,
+    limits: &Limits,
+    stats: &Stats,
+) -> Response {
     let head_only = match request.method.as_str() {
         "GET" => false,
         "HEAD" => true,
@@ -509,22 +524,13 @@ async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats)
             );
             Response::new(200, "text/plain; charset=utf-8", text.into_bytes())
         }
-        path => match resolve(root, path).await {
-            Ok(file) => match fs::read(&file).await {
-                Ok(body) => {
-                    stats
-                        .file_bytes
-                        .fetch_add(body.len() as u64, Ordering::Relaxed);
-                    Response::new(200, content_type(&file), body)
-                }
-                // Gone between `resolve` and here, or unreadable (permissions, or a
-                // directory without index.html).
-                Err(err) => match err.kind() {
-                    ErrorKind::NotFound | ErrorKind::IsADirectory => Response::error(404, false),
-                    ErrorKind::PermissionDenied => Response::error(403, false),
-                    _ => Response::error(500, false),
-                },
-            },
+        path => match files.read(path).await {
+            Ok((file, body)) => {
+                stats
+                    .file_bytes
+                    .fetch_add(body.len() as u64, Ordering::Relaxed);
+                Response::new(200, content_type(&file), body)
+            }
             Err(status) => Response::error(status, false),
         },
     };
@@ -533,17 +539,80 @@ async fn respond(request: &Request, root: &Path, limits: &Limits, stats: &Stats)
     response
 }
 
-/// The file under `root` that the URL path `path` names, or the status to answer with.
+/// The folder the server serves, and what it has lately learnt about the paths in it.
+pub struct StaticFiles {
+    /// The folder, canonical (see `parse_args`).
+    root: PathBuf,
+    /// URL paths checked lately, and the file each resolved to: see [`StaticFiles::read`].
+    resolved: std::sync::Mutex<HashMap<PathBuf, (PathBuf, Instant)>>,
+}
+
+/// How long a path's resolution is trusted before it is checked on disk again.
+const RESOLVED_FOR: Duration = Duration::from_secs(1);
+/// How many resolutions are remembered at most; when full, the memory starts afresh.
+const RESOLVED_MAX: usize = 1024;
+
+impl StaticFiles {
+    fn new(root: PathBuf) -> StaticFiles {
+        StaticFiles {
+            root,
+            resolved: Default::default(),
+        }
+    }
+
+    /// The file under the root that the URL path `path` names, and its contents; or the
+    /// status to answer with.
+    ///
+    /// The path is checked first without touching the disk (see [`relative_path`]). Then,
+    /// for a path checked less than [`RESOLVED_FOR`] ago, the file it resolved to is read
+    /// with `fs::read`: a small file in the page cache is read in place, with no trip to
+    /// the blocking pool at all (`runtime/fs/in_place.rs`). Otherwise everything the disk
+    /// is asked goes into **one** blocking job ([`read_under_root`]): is it a folder, where
+    /// does it really lead, and what is in it. As three `asincrono::fs` calls, each would
+    /// cross to the pool and back.
+    ///
+    /// Remembering a resolution for a second is what nginx's `open_file_cache` does for
+    /// longer: a file swapped for a symbolic link meanwhile is still read by its old
+    /// resolved path, which the check approved.
+    // ANCHOR: static_files_read
+    pub async fn read(&self, path: &str) -> Result<(PathBuf, Vec<u8>), u16> {
+        let relative = relative_path(path)?;
+        if let Some(file) = self.recently_resolved(&relative) {
+            if let Ok(body) = fs::read(&file).await {
+                return Ok((file, body));
+            } // gone or changed: check it again
+        }
+        let root = self.root.clone();
+        let looked_up = relative.clone();
+        let (file, body) = task::spawn_blocking(move || read_under_root(&root, &looked_up))
+            .await
+            .unwrap_or(Err(500))?;
+        self.remember(relative, file.clone());
+        Ok((file, body))
+    }
+    // ANCHOR_END: static_files_read
+
+    fn recently_resolved(&self, relative: &Path) -> Option<PathBuf> {
+        let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, when) = resolved.get(relative)?;
+        (when.elapsed() < RESOLVED_FOR).then(|| file.clone())
+    }
+
+    fn remember(&self, relative: PathBuf, file: PathBuf) {
+        let mut resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if resolved.len() >= RESOLVED_MAX {
+            resolved.clear();
+        }
+        resolved.insert(relative, (file, Instant::now()));
+    }
+}
+
+/// The URL path `path` as a path relative to the root, or the status to answer with.
 ///
-/// The path is percent-decoded, then checked twice:
-/// 1. *Before* touching the disk: it must start with `/`, and no segment may be `..`
-///    (whether written `..` or `%2e%2e`), nor contain an encoded `/` or `\` or a NUL
-///    (`%2f`, `%5c`, `%00`), which would make one segment into several after decoding:
-///    403 for any of these.
-/// 2. *After* resolving it on disk (`canonicalize` follows every symbolic link): it must
-///    still be under `root`. A symbolic link inside the folder that points outside it
-///    fails here: 403. A path that does not exist fails to resolve: 404.
-pub async fn resolve(root: &Path, path: &str) -> Result<PathBuf, u16> {
+/// It must start with `/`, and no segment may be `..` (whether written `..` or `%2e%2e`),
+/// nor contain an encoded `/` or `\` or a NUL (`%2f`, `%5c`, `%00`), which would make one
+/// segment into several after decoding: 403 for any of these.
+fn relative_path(path: &str) -> Result<PathBuf, u16> {
     if !path.starts_with('/') {
         return Err(400); // `*` or an absolute URL: not for a static file server
     }
@@ -566,20 +635,31 @@ pub async fn resolve(root: &Path, path: &str) -> Result<PathBuf, u16> {
             Some(_) => return Err(403),
         }
     }
-    let mut file = root.join(&relative);
-    if fs::metadata(&file).await.is_ok_and(|m| m.is_dir()) {
+    Ok(relative)
+}
+
+/// On a pool thread: resolves `relative` under `root` on disk and reads it. A folder serves
+/// its `index.html`. After resolving (`canonicalize` follows every symbolic link) the file
+/// must still be under `root` (canonical, see `parse_args`): a symbolic link inside the
+/// folder that points outside it gets 403. A path that does not exist gets 404.
+fn read_under_root(root: &Path, relative: &Path) -> Result<(PathBuf, Vec<u8>), u16> {
+    let mut file = root.join(relative);
+    if file.is_dir() {
         file.push("index.html");
     }
-    let canonical = fs::canonicalize(&file)
-        .await
-        .map_err(|err| match err.kind() {
-            ErrorKind::PermissionDenied => 403u16,
-            _ => 404,
-        })?;
+    let status_of = |err: io::Error| match err.kind() {
+        ErrorKind::PermissionDenied => 403u16,
+        // Gone meanwhile, or a directory without index.html.
+        ErrorKind::NotFound | ErrorKind::IsADirectory => 404,
+        _ => 500,
+    };
+    // A path that cannot be resolved is not found, unless it is forbidden.
+    let canonical = std::fs::canonicalize(&file).map_err(|err| status_of(err).min(404))?;
     if !canonical.starts_with(root) {
         return Err(403);
     }
-    Ok(canonical)
+    let body = std::fs::read(&canonical).map_err(status_of)?;
+    Ok((canonical, body))
 }
 
 /// `%41` → `A`; `None` for a `%` not followed by two hex digits.

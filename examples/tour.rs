@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Add `-- --trace` to record what the runtime did meanwhile (see `asincrono::trace`): the
-//! tour then writes `target/tour-trace.json`, to open in <https://ui.perfetto.dev>, and ends
-//! with a text timeline of it, one line per task, time flowing right.
+//! tour then writes `target/tour-trace.json` and, beside it, `target/tour-trace.html`, a
+//! page that draws it (open it in any browser, offline), and ends with a text timeline of
+//! it, one line per task, time flowing right.
 //!
 //! The program starts a small TCP server on the loopback interface that answers each
 //! request only after a delay (it `sleep`s before replying), then runs four tasks side by
@@ -856,7 +857,10 @@ fn print_timeline(json: &str) {
             cells.into_iter().collect::<String>()
         );
     }
-    println!("  (the trace itself: {TRACE_FILE}; open it in https://ui.perfetto.dev)");
+    println!(
+        "  (the trace itself: {TRACE_FILE}; drawn in {}, to open in a browser)",
+        TRACE_FILE.replace(".json", ".html")
+    );
 }
 
 /// The column a time (µs) falls in.

@@ -3,7 +3,8 @@
 //! Tracing is **off** unless a runtime is built with the environment variable
 //! `ASINCRONO_TRACE=path.json` set, or with
 //! [`Builder::trace_to`](crate::runtime::Builder::trace_to). When that runtime is dropped it
-//! writes every event it recorded to the file, in the Chrome trace-event format.
+//! writes every event it recorded to the file, in the Chrome trace-event format, and beside
+//! it (`path.html`) a page that draws the same events as a timeline.
 //!
 //! ## What is recorded
 //!
@@ -33,13 +34,20 @@
 //! metadata events name the process and the threads. The JSON is written by hand (a few
 //! `write!`s and one string-escaping function): the runtime takes no serialisation crate.
 //!
+//! The page is `trace_viewer.html` (a file of its own, HTML and JavaScript, embedded here
+//! with `include_str!`) with the JSON pasted into one of its `<script>` tags: one
+//! self-contained file, no network, no external script.
+//!
 //! ## How to look at it
 //!
-//! Open <https://ui.perfetto.dev>, choose *Open trace file* and pick the file (it stays on
-//! your machine: the page reads it locally), or type `chrome://tracing` in Chrome's address
-//! bar and *Load* it. Each thread is a track; zoom in with `W`/`S`, pan with `A`/`D`, and
-//! click a span or an instant to see its task id and cause. `cargo run --example tour --
-//! --trace` writes one (`target/tour-trace.json`) and prints a text timeline of it too.
+//! Open the `.html` file in a browser (`xdg-open target/tour-trace.html`, or drag it onto a
+//! browser window). Each thread is a track: polls are coloured spans (one colour per task),
+//! parks grey, blocking jobs yellow, and wakes small marks above them, coloured by cause
+//! (I/O, timer, other). Hover for the task id and cause; zoom with the wheel or `W`/`S`,
+//! pan by dragging or with `A`/`D`, `0` resets. The JSON opens in the bigger viewers too:
+//! <https://ui.perfetto.dev> (*Open trace file*; it stays on your machine) or Chrome's
+//! `chrome://tracing`. `cargo run --example tour -- --trace` writes both
+//! (`target/tour-trace.json` and `.html`) and prints a text timeline as well.
 //!
 //! ## What it costs
 //!
@@ -62,6 +70,8 @@
 //! - Events of a blocking job still running when the runtime gives up waiting for it at
 //!   shutdown are lost. If the file cannot be written, a line on stderr says so.
 //! - The buffers grow without limit: trace a short run, not a server for a week.
+//! - The page embeds the whole JSON and draws every span: a few seconds of a busy program
+//!   make a page of tens of megabytes that takes a moment to open.
 //!
 //! What a production runtime does instead: tokio emits `tracing` spans and events (behind
 //! the `tracing` feature and `--cfg tokio_unstable`), and a subscriber decides what to keep
@@ -252,15 +262,20 @@ impl Recorder {
         if !self.finished.swap(true, Relaxed) {
             TRACED_RUNTIMES.fetch_sub(1, Relaxed);
         }
-        if let Err(err) = self.write() {
-            eprintln!(
-                "asincrono: could not write the trace to {}: {err}",
-                self.path.display()
-            );
+        let json = self.json();
+        let page = html_path(&self.path);
+        for (path, text) in [(&self.path, &json), (&page, &viewer_page(&json))] {
+            if let Err(err) = write_file(path, text) {
+                eprintln!(
+                    "asincrono: could not write the trace to {}: {err}",
+                    path.display()
+                );
+            }
         }
     }
 
-    fn write(&self) -> io::Result<()> {
+    /// The whole recording as Chrome-trace JSON.
+    fn json(&self) -> String {
         let mut events = std::mem::take(&mut *lock(&self.events));
         // Stable: each thread's own events keep their order (a begin before its end).
         events.sort_by_key(|event| event.at);
@@ -343,10 +358,37 @@ impl Recorder {
             );
         }
         out.push_str("\n]}\n");
-        let mut file = std::fs::File::create(&self.path)?;
-        file.write_all(out.as_bytes())?;
-        file.flush()
+        out
     }
+}
+
+fn write_file(path: &Path, text: &str) -> io::Result<()> {
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(text.as_bytes())?;
+    file.flush()
+}
+
+/// The viewer (`trace_viewer.html`, HTML and JavaScript), with its data marker replaced.
+const VIEWER: &str = include_str!("trace_viewer.html");
+const VIEWER_DATA_MARKER: &str = "TRACE_DATA";
+
+/// Where the page goes: beside the JSON, `x.json` → `x.html` (any other name gets `.html`
+/// added, so the page never replaces the JSON).
+fn html_path(json: &Path) -> PathBuf {
+    if json.extension().is_some_and(|ext| ext == "json") {
+        json.with_extension("html")
+    } else {
+        let mut name = json.as_os_str().to_owned();
+        name.push(".html");
+        PathBuf::from(name)
+    }
+}
+
+/// The viewer with `json` embedded in its `<script type="application/json">`. A `<` only
+/// occurs inside JSON strings (a task's label), where `\u003c` means the same character:
+/// escaping it keeps a label like `</script>` from ending the script early.
+fn viewer_page(json: &str) -> String {
+    VIEWER.replacen(VIEWER_DATA_MARKER, &json.replace('<', "\\u003c"), 1)
 }
 
 fn park_name(park: Park) -> &'static str {

@@ -1004,3 +1004,60 @@ fn stream_position_counts_what_was_handed_out_not_what_was_read_ahead() {
         );
     });
 }
+
+/// Why a small cached file could fail to be read in place.
+const IN_PLACE_REFUSED: &str = "a small cached file is read with no pool job \
+    (does this file system refuse RESOLVE_CACHED or RWF_NOWAIT?)";
+
+#[test]
+fn a_small_cached_file_is_read_in_place_while_a_large_one_waits_for_the_pool() {
+    // The pool's one thread is kept busy until the end: a read that needs a job waits for
+    // it, one served in place from the kernel's caches (`fs/in_place.rs`) does not.
+    for_each_flavour(|flavour| {
+        let dir = TempDir::new("in-place");
+        let small = dir.join("small.txt");
+        let large = dir.join("large.bin");
+        std::fs::write(&small, "in the page cache\n").unwrap();
+        std::fs::write(&large, vec![1u8; 256 * 1024]).unwrap();
+        let rt = runtime_with_pool(flavour, 1);
+        rt.block_on(async move {
+            let (release, gate) = mpsc::channel::<()>();
+            let busy = spawn_blocking(move || gate.recv());
+            let large_read = asincrono::spawn(fs::read(large));
+            let small_read = fs::read_to_string(&small);
+            let small_read = asincrono::time::timeout(Duration::from_secs(5), small_read)
+                .await
+                .expect(IN_PLACE_REFUSED);
+            assert_eq!(small_read.unwrap(), "in the page cache\n");
+            assert!(
+                !large_read.is_finished(),
+                "the large read needs the busy pool"
+            );
+            release.send(()).unwrap();
+            busy.await.unwrap().unwrap();
+            assert_eq!(large_read.await.unwrap().unwrap().len(), 256 * 1024);
+        });
+    });
+}
+
+#[test]
+fn reading_a_fifo_waits_on_the_pool_not_on_the_scheduler_thread() {
+    // Opening a FIFO for reading blocks until a writer comes: the fast path must not do
+    // that on a scheduler thread, and must not take the FIFO for an empty file either.
+    on_each_flavour(|| async {
+        let dir = TempDir::new("fifo");
+        let fifo = dir.join("fifo");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path alive for the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+        let read = asincrono::spawn(fs::read(fifo.clone()));
+        // The scheduler thread is free meanwhile: this task runs and writes the FIFO.
+        asincrono::task::yield_now().await;
+        spawn_blocking(move || std::fs::write(fifo, "through the pipe"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.await.unwrap().unwrap(), b"through the pipe");
+        drop(dir);
+    });
+}

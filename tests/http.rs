@@ -104,6 +104,27 @@ fn files_are_served_over_one_kept_alive_connection() {
 }
 
 #[test]
+fn a_file_changed_or_removed_after_it_was_served_is_looked_up_again() {
+    // The server remembers where a path led for a second (`StaticFiles::read`); a file
+    // rewritten or removed meanwhile must still be answered as it is now.
+    let root = make_root("remembered");
+    on_each_flavour(move || {
+        let root = root.clone();
+        async move {
+            let addr = start_http(root.clone(), Limits::default()).await;
+            let first = exchange(addr, &get("/a.txt")).await;
+            assert!(first.ends_with("\r\n\r\nhello\n"), "{first}");
+            std::fs::write(root.join("a.txt"), "changed\n").expect("rewrite");
+            let second = exchange(addr, &get("/a.txt")).await;
+            assert!(second.ends_with("\r\n\r\nchanged\n"), "{second}");
+            std::fs::remove_file(root.join("a.txt")).expect("remove");
+            assert_eq!(statuses(&exchange(addr, &get("/a.txt")).await), [404]);
+            std::fs::write(root.join("a.txt"), "hello\n").expect("put back");
+        }
+    });
+}
+
+#[test]
 fn pipelined_requests_are_answered_in_order() {
     let root = make_root("pipelined");
     on_each_flavour(move || {

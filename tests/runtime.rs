@@ -5,7 +5,7 @@
 mod common;
 
 use asincrono::runtime::{Builder, Handle, RuntimeFlavor};
-use common::{FLAVOURS, TEST_DEADLINE, runtime, within};
+use common::{FLAVOURS, TEST_DEADLINE, on_each_flavour, runtime, within};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -157,6 +157,66 @@ fn an_idle_blocking_thread_stops_after_its_keep_alive() {
             .expect("the idle pool thread retires long before 10 s");
         drop(rt);
     });
+}
+
+#[test]
+fn blocking_jobs_that_wait_for_each_other_each_get_a_thread() {
+    // The pool starts one thread at a time (each newcomer starts the next while jobs wait),
+    // but every job must still get a thread of its own: none of these can finish until all
+    // of them are running.
+    const JOBS: usize = 64;
+    on_each_flavour(|| async {
+        let all_running = Arc::new(std::sync::Barrier::new(JOBS));
+        let jobs: Vec<_> = (0..JOBS)
+            .map(|i| {
+                let all_running = all_running.clone();
+                asincrono::task::spawn_blocking(move || {
+                    all_running.wait();
+                    i
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for job in jobs {
+            sum += job.await.unwrap();
+        }
+        assert_eq!(sum, JOBS * (JOBS - 1) / 2);
+    });
+}
+
+#[test]
+fn a_burst_of_tiny_blocking_jobs_does_not_start_a_thread_per_job() {
+    for flavour in FLAVOURS {
+        within(TEST_DEADLINE, flavour, move || {
+            let (started, on_start) = counter();
+            let mut builder = if flavour == "current_thread" {
+                Builder::new_current_thread()
+            } else {
+                let mut builder = Builder::new_multi_thread();
+                builder.worker_threads(1);
+                builder
+            };
+            let rt = builder.on_thread_start(on_start).build().unwrap();
+            let workers = started.load(Ordering::SeqCst);
+            rt.block_on(async {
+                let jobs: Vec<_> = (0..10_000)
+                    .map(|i| asincrono::task::spawn_blocking(move || i))
+                    .collect();
+                for job in jobs {
+                    job.await.unwrap();
+                }
+            });
+            // A thread per job that found no idle thread came to between 117 and 512 here
+            // (the cap); one thread on its way at a time keeps the count to how many can
+            // start, one after another, while the burst lasts: 10 to 25 here.
+            let pool_threads = started.load(Ordering::SeqCst) - workers;
+            assert!(
+                (1..100).contains(&pool_threads),
+                "[{flavour}] {pool_threads} pool threads for 10,000 tiny jobs"
+            );
+            drop(rt);
+        });
+    }
 }
 
 #[test]

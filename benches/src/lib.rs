@@ -59,7 +59,8 @@ pub mod servers {
     /// Which of the two servers.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub enum Server {
-        /// HTTP/1.1: `GET /` and `GET /hello` answer a fixed body; keep-alive, pipelining.
+        /// HTTP/1.1: `GET /` and `GET /hello` answer a fixed body, `GET /file` a small file read
+        /// from disk; keep-alive, pipelining.
         Http,
         /// RESP2: PING, GET, SET, DEL, INCR, and what `redis-benchmark` asks first.
         Kv,

@@ -34,6 +34,13 @@ enum Parsed {
     Incomplete,
     /// Garbage, answered with an error: answer, flush and close.
     Rejected,
+    /// A whole request for [`STATIC_FILE`], `consumed` bytes long, not yet answered: the
+    /// connection reads the file (a blocking-pool job on either runtime) and answers.
+    ReadFile {
+        consumed: usize,
+        close: bool,
+        head_only: bool,
+    },
 }
 
 /// A runtime of `flavour`, built as an ordinary server would build it.
@@ -110,7 +117,15 @@ async fn connection(
         let mut close = false;
         loop {
             output.clear();
-            let parsed = answer(&input[start..], &mut output);
+            let mut parsed = answer(&input[start..], &mut output);
+            if let Parsed::ReadFile {
+                consumed,
+                close,
+                head_only,
+            } = parsed
+            {
+                parsed = answer_with_the_file(&mut output, consumed, close, head_only).await;
+            }
             if !output.is_empty() && stream.write_all(&output).await.is_err() {
                 return;
             }
@@ -127,6 +142,7 @@ async fn connection(
                     close = true;
                     break;
                 }
+                Parsed::ReadFile { .. } => unreachable!("answered with the file above"),
             }
         }
         input.drain(..start);
@@ -138,11 +154,30 @@ async fn connection(
     }
 }
 
+/// Reads [`STATIC_FILE`] with the runtime's `fs::read` (one job on its blocking pool) and
+/// appends the response: what a static-file server does for each request.
+async fn answer_with_the_file(
+    output: &mut Vec<u8>,
+    consumed: usize,
+    close: bool,
+    head_only: bool,
+) -> Parsed {
+    match rt::fs::read(STATIC_FILE).await {
+        Ok(body) => http_response(output, "200 OK", &body, head_only, close),
+        Err(_) => http_response(output, "500 Internal Server Error", b"", head_only, close),
+    }
+    Parsed::Answered { consumed, close }
+}
+
 // ---------------------------------------------------------------------------------------
-// HTTP/1.1: a fixed answer per path, keep-alive and pipelining.
+// HTTP/1.1: a fixed answer per path, a small file at `/file`, keep-alive and pipelining.
 
 /// What `GET /` answers.
 pub const HTTP_BODY: &[u8] = b"Hello from the comparison server.\n";
+
+/// The file `GET /file` answers with, read from disk at every request (18 bytes, in the page
+/// cache after the first): the cost measured is the trip to the blocking pool and back.
+pub const STATIC_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/static/small.txt");
 
 /// Answers the request at the front of `input`, if it is whole.
 fn http_request(input: &[u8], output: &mut Vec<u8>) -> Parsed {
@@ -212,6 +247,13 @@ fn http_request(input: &[u8], output: &mut Vec<u8>) -> Parsed {
         match target {
             b"/" | b"/index.html" => http_response(output, "200 OK", HTTP_BODY, head_only, !keep_alive),
             b"/hello" => http_response(output, "200 OK", b"hello\n", head_only, !keep_alive),
+            b"/file" => {
+                return Parsed::ReadFile {
+                    consumed,
+                    close: !keep_alive,
+                    head_only,
+                };
+            }
             _ => http_response(output, "404 Not Found", b"not found\n", head_only, !keep_alive),
         }
     }

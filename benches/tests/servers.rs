@@ -92,6 +92,19 @@ fn the_http_server_answers_on_both_runtimes() {
             "{context}: {answer:?}"
         );
 
+        // The small file, read from disk for each request, twice on one connection.
+        let file = std::fs::read_to_string(servers::on_tokio::STATIC_FILE).expect("the file");
+        let mut stream = connect(addr);
+        stream
+            .write_all(b"GET /file HTTP/1.1\r\n\r\nGET /file HTTP/1.1\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        let answer = read_to_close(&mut stream, &context);
+        assert_eq!(
+            answer.matches(&format!("\r\n\r\n{file}")).count(),
+            2,
+            "{context}: {answer:?}"
+        );
+
         // Garbage gets a 400 and the connection is closed.
         let mut stream = connect(addr);
         stream.write_all(b"NONSENSE\r\n\r\n").expect("send");

@@ -18,9 +18,12 @@
 //! delivery are the task code's, not a second copy here. This pool is that task's scheduler:
 //! "schedule me" means "put me on the pool's queue".
 //!
-//! - **Threads on demand.** A job goes to an idle thread if there is one; otherwise a new
-//!   thread starts, up to `Builder::max_blocking_threads` (default 512, as tokio); past the
-//!   cap, jobs wait in the queue for a thread to free up.
+//! - **Threads on demand, one at a time.** A job goes to an idle thread if there is one;
+//!   otherwise a new thread starts, up to `Builder::max_blocking_threads` (default 512, as
+//!   tokio), unless one is already on its way: that one, when it arrives, starts the next if
+//!   jobs are still waiting. Past the cap, jobs wait in the queue for a thread to free up.
+//!   tokio starts a thread for every job that finds no idle one, which in a burst of tiny
+//!   jobs means hundreds of threads fighting over the queue's lock (chapter 7 measures it).
 //! - **Retirement.** A thread idle for [`KEEP_ALIVE`] exits, so a burst leaves nothing behind.
 //! - **Shutdown.** Jobs not yet started are cancelled (their `JoinHandle` reports
 //!   `is_cancelled`), except *mandatory* ones, file writes among them, which run so that no
@@ -116,6 +119,10 @@ struct PoolState {
     /// Wake-ups sent to idle threads and not yet taken, so two jobs do not both count on
     /// the same idle thread.
     wakeups_owed: usize,
+    /// A thread has been started (and counted in `threads`) but has not yet looked at the
+    /// queue. While one is on its way no other starts: when it arrives, it starts the next
+    /// one itself if jobs are still waiting (see [`BlockingPool::claim_thread_start`]).
+    thread_on_its_way: bool,
     /// Set once: no new thread starts, queued jobs are cancelled (or run if mandatory).
     shutting_down: bool,
 }
@@ -169,6 +176,7 @@ impl BlockingPool {
                 adopted: 0,
                 idle: 0,
                 wakeups_owed: 0,
+                thread_on_its_way: false,
                 shutting_down: false,
             }),
             job_ready: Condvar::new(),
@@ -224,29 +232,64 @@ impl BlockingPool {
             self.job_ready.notify_one();
             return;
         }
-        if state.threads == self.max_threads {
-            return; // every thread is busy: the first to finish takes this job from the queue
+        let start = self.claim_thread_start(&mut state);
+        drop(state);
+        if start {
+            self.start_thread(runtime);
         }
-        if self.start_thread(runtime) {
-            state.threads += 1;
-        } else if state.threads == 0 {
-            // No thread exists, and none can start: no one would ever take the queue.
-            let stranded: Vec<Job> = state.queue.drain(..).collect();
-            drop(state);
-            stranded.into_iter().for_each(finish_without_a_thread);
+        // Otherwise a thread is on its way, or every thread is busy and the cap is reached:
+        // either way someone will take the job from the queue.
+    }
+
+    /// Whether the caller should start one more thread, counted from now on: some queued
+    /// job has no thread coming for it, no other thread is already on its way, and the cap
+    /// allows one.
+    ///
+    /// One thread on its way at a time, rather than one per job that finds no idle thread,
+    /// is what keeps a burst of tiny jobs from starting hundreds of threads: each newcomer
+    /// starts the next only if it finds the queue still waiting, so threads are added at
+    /// the pace at which one can start, and only for as long as the ones there do not keep
+    /// up.
+    fn claim_thread_start(&self, state: &mut PoolState) -> bool {
+        let uncovered = state.queue.len() > state.wakeups_owed;
+        if !uncovered || state.thread_on_its_way || state.threads == self.max_threads {
+            return false;
         }
-        // Otherwise the threads that exist will get to the job.
+        state.threads += 1;
+        state.thread_on_its_way = true;
+        true
     }
     // ANCHOR_END: push
 
-    /// Starts one more pool thread; `false` if the OS refuses (out of threads or memory).
-    fn start_thread(self: &Arc<Self>, runtime: &impl RuntimeContext) -> bool {
+    /// Starts the pool thread that [`claim_thread_start`](Self::claim_thread_start) counted,
+    /// outside the lock: a thread takes tens of microseconds to create, and jobs should not
+    /// wait for the lock meanwhile.
+    fn start_thread(self: &Arc<Self>, runtime: &impl RuntimeContext) {
         let pool = self.clone();
         let runtime = runtime.clone();
-        thread::Builder::new()
+        let started = thread::Builder::new()
             .name(self.thread_name.clone())
             .spawn(move || pool.thread_main(runtime))
-            .is_ok()
+            .is_ok();
+        if !started {
+            self.thread_refused();
+        }
+    }
+
+    /// The OS refused to start a thread (out of threads or memory): uncount it. If no thread
+    /// exists at all, no one would ever take the queue: its jobs are finished here instead.
+    /// Otherwise the threads that exist get to the jobs as they finish their own.
+    fn thread_refused(&self) {
+        let mut state = lock(&self.state);
+        state.threads -= 1;
+        state.thread_on_its_way = false;
+        if state.threads > 0 {
+            return;
+        }
+        let stranded: Vec<Job> = state.queue.drain(..).collect();
+        self.notify_if_all_exited(&state);
+        drop(state);
+        stranded.into_iter().for_each(finish_without_a_thread);
     }
 
     // ANCHOR: thread_main
@@ -257,9 +300,16 @@ impl BlockingPool {
         let hooks = self.hooks.clone();
         let stop_hook = hooks.run_thread();
         let mut state = lock(&self.state);
+        state.thread_on_its_way = false; // arrived: a thread may be started after us
         loop {
             if let Some(job) = state.queue.pop_front() {
+                // If jobs are still waiting, the next thread starts now, before this job runs:
+                // it may block for as long as it likes.
+                let start_next = self.claim_thread_start(&mut state);
                 drop(state);
+                if start_next {
+                    self.start_thread(&runtime);
+                }
                 let traced = trace::job();
                 job.task.run();
                 drop(traced);

@@ -4,9 +4,14 @@
 //! 100 MiB file holds one pool thread for as long as the disk takes, and all of it sits in
 //! memory at once. For large files, a [`File`](super::File) read in chunks is the
 //! alternative; tokio makes the same trade.
+//!
+//! The reads first try `in_place.rs`: a small file the kernel's caches can give without
+//! waiting is read on the task's own thread, with no job at all. tokio always uses the pool.
 
+use super::in_place;
 use super::on_pool::on_path;
 use crate::blocking::Mandatory;
+use std::future::poll_fn;
 use std::io;
 use std::path::Path;
 
@@ -15,6 +20,9 @@ use std::path::Path;
 /// # Cancel safety
 /// Safe: it only reads; a dropped read's bytes are simply dropped.
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
+    if let Some(bytes) = read_in_place(path.as_ref()).await {
+        return Ok(bytes);
+    }
     on_path(
         "asincrono::fs::read",
         "read",
@@ -30,6 +38,10 @@ pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
 /// # Cancel safety
 /// Safe: it only reads.
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
+    // Not UTF-8: the pool's read finds that again, and reports it with the path.
+    if let Some(Ok(text)) = read_in_place(path.as_ref()).await.map(String::from_utf8) {
+        return Ok(text);
+    }
     on_path(
         "asincrono::fs::read_to_string",
         "read",
@@ -39,6 +51,17 @@ pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
     )
     .await
 }
+
+// ANCHOR: read_in_place
+/// The fast path: the whole file, if the kernel's caches can give it at once (`in_place.rs`).
+///
+/// It spends one unit of the task's budget first, as any I/O that completes at once does: a
+/// task reading cached files in a loop must still give its thread back now and then.
+async fn read_in_place(path: &Path) -> Option<Vec<u8>> {
+    poll_fn(crate::task::poll_proceed).await;
+    in_place::read_if_cached(path)
+}
+// ANCHOR_END: read_in_place
 
 /// Writes `contents` to the file at `path`, creating it if needed and replacing what it
 /// held. The contents are copied first, so the job owns them.

@@ -13,7 +13,9 @@
 //! the task hands a closure to a pool thread, which makes the blocking call and then wakes
 //! the task through the job's `JoinHandle`. The free functions are one such job each
 //! (`on_pool.rs`); [`File`] runs one job per read, write or seek, through one buffer
-//! that it reuses (`blocking/offload.rs`).
+//! that it reuses (`blocking/offload.rs`). One exception: [`read`] and [`read_to_string`]
+//! first try calls that Linux promises will not wait (`in_place.rs`), and a small file
+//! already in the kernel's caches is read on the task's own thread, with no job.
 //!
 //! Jobs that change the file system (write, create, remove, sync) are *mandatory*: if the
 //! runtime shuts down before one starts, it runs anyway, so that data the program handed
@@ -26,6 +28,7 @@
 //! |---|---|
 //! | `on_pool.rs` | the one helper every call goes through: a job on the pool, an error naming the path |
 //! | `contents.rs` | a whole file at once: [`read`], [`read_to_string`], [`write()`] |
+//! | `in_place.rs` | the reads' fast path: a small file already in the kernel's caches, read with no job |
 //! | `dirs.rs`, `dir_builder.rs` | [`create_dir`], [`create_dir_all`], [`remove_dir`], [`remove_dir_all`], [`DirBuilder`] |
 //! | `file_ops.rs` | a file by its name: [`copy`], [`rename`], [`remove_file`] |
 //! | `links.rs` | [`hard_link`], [`symlink`], [`read_link`], [`canonicalize`] |
@@ -80,8 +83,9 @@
 //! std::fs::remove_dir(&dir).unwrap();
 //! ```
 
-// The only `unsafe` is `File`'s `FromRawFd` impl (`file_std.rs`), an `unsafe fn` by the
-// trait's definition; everything else is held to safe code.
+// `unsafe` lives in two places only: `File`'s `FromRawFd` impl (`file_std.rs`), an `unsafe
+// fn` by the trait's definition, and the three system calls of the reads' fast path
+// (`in_place.rs`), which std does not offer. Everything else is held to safe code.
 #![deny(unsafe_code)]
 
 mod contents;
@@ -90,6 +94,8 @@ mod dirs;
 mod file;
 mod file_ops;
 mod file_std;
+#[allow(unsafe_code)] // openat2, statx and preadv2: see the file's doc
+mod in_place;
 mod links;
 mod metadata;
 mod on_pool;

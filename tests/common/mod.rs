@@ -2,11 +2,14 @@
 //! each under a watchdog, so that a hang fails the test instead of stalling CI.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod json;
+
 use asincrono::runtime::{Builder, Runtime};
 use std::future::Future;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -157,6 +160,23 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
             f();
         }
     }
+}
+
+/// A test that cannot run (a server or a tool missing) says so and returns `None`: on
+/// stderr, written past the harness's capture of `eprintln!` so the note shows in a passing
+/// run too, once per reason. Under `CI=true` a skip is a failure: this panics instead.
+pub fn skip<T>(why: &str) -> Option<T> {
+    static NOTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut noted = NOTED.lock().unwrap_or_else(|poison| poison.into_inner());
+    if !noted.iter().any(|seen| seen == why) {
+        let _ = writeln!(std::io::stderr(), "skipped: {why}");
+        noted.push(why.to_string());
+    }
+    drop(noted);
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("under CI=true this test may not skip: {why}");
+    }
+    None
 }
 
 /// A `cargo` command in the crate's root, for tests that build and run the examples. The
