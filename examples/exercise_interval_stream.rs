@@ -70,6 +70,12 @@ impl Ticks {
     }
 }
 
+// The reference answer replaces the part marked THE EXERCISE when the tests build this file
+// with `--cfg exercise_solved` (`cargo test --test exercises`); a plain build uses yours.
+#[cfg(exercise_solved)]
+include!("exercises/solutions/interval_stream.rs");
+
+#[cfg(not(exercise_solved))]
 impl Stream for Ticks {
     type Item = Instant;
 

@@ -640,7 +640,48 @@ fn quoted_figures() -> Vec<(&'static str, String)> {
     let keep_alive = number_after("runtime/blocking/pool.rs", "const KEEP_ALIVE: Duration =");
     let cap = number_after("runtime/runtime/builder.rs", "max_blocking_threads:");
     let target = number_after("runtime/executor/tuning.rs", "const TARGET: Duration =");
+    let stage6 = "examples/stages/stage6.rs";
+    let stage_budget = number_after(stage6, "const BUDGET: u32 =");
+    let stage_event = number_after(stage6, "const EVENT_INTERVAL: u32 =");
+    let stage6_runtime_lines = read(stage6)
+        .lines()
+        .take_while(|line| !line.starts_with("/// An echo over loopback"))
+        .count();
+    let stage6_rounded = (stage6_runtime_lines + 5) / 10 * 10;
+    let checks = read("docs/src/exercise-checks.md");
+    let rows: Vec<&str> = checks
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| chapter"))
+        .collect();
+    let kind_count = |kind: &str| {
+        rows.iter()
+            .filter(|row| row.split('|').nth(3).map(str::trim) == Some(kind))
+            .count()
+    };
+    let (predicted, unchecked) = (kind_count("predict"), kind_count("none"));
     vec![
+        (
+            "docs/src/exercise-checks.md",
+            format!(
+                "Of the {} rows, {} have a command that says pass or fail, {predicted} more a \
+                 command that prints the figure you predicted, and {unchecked} have none.",
+                rows.len(),
+                rows.len() - predicted - unchecked
+            ),
+        ),
+        (
+            "docs/src/build-your-own.md",
+            format!("in about {stage6_rounded} lines before its self-check"),
+        ),
+        // The stage's constants and the runtime's are the same, as the prose says.
+        (
+            "docs/src/build-your-own.md",
+            format!("the same size, {budget}; its event interval is the same {event};"),
+        ),
+        (
+            "docs/src/build-your-own.md",
+            format!("the same size, {stage_budget}; its event interval is the same {stage_event};"),
+        ),
         (
             "docs/src/01-futures-and-polling.md",
             format!("first of the {blocks} in the task's file"),
@@ -727,4 +768,213 @@ fn the_figures_the_prose_quotes_match_the_code() {
         "the prose quotes figures the code no longer has (or reworded them):\n\n{}\n",
         problems.join("\n")
     );
+}
+
+/// The links of `markdown` outside code (fenced blocks and backticks): each `](target)`.
+fn links(markdown: &str) -> Vec<(usize, String)> {
+    let mut found = Vec::new();
+    let mut in_fence = false;
+    for (number, line) in markdown.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        // Odd-numbered pieces between backticks are inline code.
+        for prose in line.split('`').step_by(2) {
+            let mut rest = prose;
+            while let Some(start) = rest.find("](") {
+                let after = &rest[start + 2..];
+                let Some(end) = after.find(')') else { break };
+                found.push((number + 1, after[..end].to_string()));
+                rest = &after[end..];
+            }
+        }
+    }
+    found
+}
+
+/// The `#fragment`s mdBook gives the headings of `markdown`: lower case, spaces as `-`,
+/// letters, digits, `-` and `_` kept, everything else dropped.
+fn heading_ids(markdown: &str) -> BTreeSet<String> {
+    let mut in_fence = false;
+    let mut ids = BTreeSet::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if in_fence || !line.starts_with('#') {
+            continue;
+        }
+        let title = line.trim_start_matches('#').trim();
+        let id: String = title
+            .to_lowercase()
+            .chars()
+            .filter_map(|c| match c {
+                ' ' => Some('-'),
+                c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                _ => None,
+            })
+            .collect();
+        ids.insert(id);
+    }
+    ids
+}
+
+#[test]
+fn every_relative_link_and_anchor_in_the_book_resolves() {
+    let src = root().join("docs/src");
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for chapter in markdown_files(&src) {
+        let markdown = fs::read_to_string(&chapter).expect("a readable chapter");
+        for (line, target) in links(&markdown) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue; // the web is not checked here: CI must not depend on it
+            }
+            checked += 1;
+            let (path, fragment) = target.split_once('#').unwrap_or((&target, ""));
+            let file = match path {
+                "" => chapter.clone(),
+                path => normalize(&chapter.parent().expect("a folder").join(path)),
+            };
+            if !file.exists() {
+                problems.push(format!(
+                    "{}:{line}: `{target}`: no such file",
+                    shown(&chapter)
+                ));
+                continue;
+            }
+            if fragment.is_empty() {
+                continue; // a chapter, or an image (not text: only its existence matters)
+            }
+            let linked = fs::read_to_string(&file).unwrap_or_default();
+            if !heading_ids(&linked).contains(fragment) {
+                problems.push(format!(
+                    "{}:{line}: `{target}`: {} has no heading with the id `{fragment}`",
+                    shown(&chapter),
+                    shown(&file)
+                ));
+            }
+        }
+    }
+    assert!(
+        checked > 0,
+        "no relative link found in the book: is the parser broken?"
+    );
+    assert!(
+        problems.is_empty(),
+        "broken links in the book:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_link_checker_reads_links_and_heading_ids_like_mdbook() {
+    let markdown = "# The `Waker`, again!\n[a](x.md#y) `[not](code.md)` [b](#the-waker-again)\n\
+                    ```\n[fenced](no.md)\n```\n## Stage 4: several threads\n";
+    let found: Vec<String> = links(markdown).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(found, ["x.md#y", "#the-waker-again"]);
+    let ids = heading_ids(markdown);
+    assert!(ids.contains("the-waker-again"), "{ids:?}");
+    assert!(ids.contains("stage-4-several-threads"), "{ids:?}");
+}
+
+#[test]
+fn every_reference_answer_is_in_the_exercise_table_and_every_one_named_there_exists() {
+    let table = read("docs/src/exercise-checks.md");
+    let named: BTreeSet<String> = table
+        .lines()
+        .filter(|line| line.starts_with("| "))
+        .filter_map(|line| line.trim_end_matches('|').rsplit('|').next())
+        .filter_map(|cell| cell.trim().strip_prefix('`')?.strip_suffix("_…`"))
+        .map(str::to_string)
+        .collect();
+    let answers = read("tests/exercise_answers.rs");
+    let tests: BTreeSet<String> = answers
+        .lines()
+        .filter_map(|line| line.strip_prefix("fn "))
+        .filter_map(|rest| {
+            let name = &rest[..rest.find('(')?];
+            // `ch10_2_what_it_checks` → `ch10_2`; `files_2_…` → `files_2`.
+            let mut parts = name.splitn(3, '_');
+            Some(format!("{}_{}", parts.next()?, parts.next()?))
+        })
+        .filter(|prefix| prefix.starts_with("ch") || prefix.starts_with("files"))
+        .collect();
+    assert!(
+        !named.is_empty(),
+        "the table names no reference answer: was it reformatted?"
+    );
+    let unnamed: Vec<_> = tests.difference(&named).collect();
+    let missing: Vec<_> = named.difference(&tests).collect();
+    assert!(
+        unnamed.is_empty() && missing.is_empty(),
+        "docs/src/exercise-checks.md and tests/exercise_answers.rs disagree.\n\
+         tests the table does not name: {unnamed:?}\nnamed in the table, no such test: {missing:?}"
+    );
+}
+
+/// The paths cargo gives the loom models: `loom_models::FILE::TEST`.
+fn loom_model_paths() -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(&root().join("runtime/loom_models"), &mut files);
+    let mut paths = Vec::new();
+    for file in files {
+        let module = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let source = fs::read_to_string(&file).unwrap_or_default();
+        let mut after_test = false;
+        for line in source.lines().map(str::trim) {
+            if line == "#[test]" {
+                after_test = true;
+            } else if let Some(rest) = line.strip_prefix("fn ").filter(|_| after_test) {
+                let name = &rest[..rest.find('(').unwrap_or(rest.len())];
+                paths.push(format!("loom_models::{module}::{name}"));
+                after_test = false;
+            }
+        }
+    }
+    paths
+}
+
+#[test]
+fn every_loom_filter_the_book_quotes_selects_a_model() {
+    // scripts/loom.sh runs `cargo test … "loom_models::$1"`: cargo keeps the tests whose
+    // path contains that, so `scripts/loom.sh the_join_handle` would select none (the
+    // path is `loom_models::tasks::the_join_handle_…`) and pass, checking nothing.
+    let paths = loom_model_paths();
+    assert!(
+        !paths.is_empty(),
+        "no loom model found: was runtime/loom_models moved?"
+    );
+    let mut texts = markdown_files(&root().join("docs/src"));
+    texts.push(root().join("README.md"));
+    let mut problems = Vec::new();
+    for file in texts {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        for (at, _) in text.match_indices("scripts/loom.sh ") {
+            let rest = &text[at + "scripts/loom.sh ".len()..];
+            let filter: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            if filter.is_empty() || filter.chars().next().is_some_and(|c| c.is_uppercase()) {
+                continue; // no filter, or a placeholder such as NAME
+            }
+            let selector = format!("loom_models::{filter}");
+            if !paths.iter().any(|path| path.contains(&selector)) {
+                problems.push(format!(
+                    "{}: `scripts/loom.sh {filter}` selects no model",
+                    shown(&file)
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

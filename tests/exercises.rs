@@ -5,8 +5,12 @@
 //! `docs/src/solutions.md`. This test runs none of them: it only checks that each exercise
 //! file has a section headed with its name (`## `exercise_join_all``) in the solutions, that
 //! each such section names an exercise that still exists, and that the README lists every
-//! exercise. Whether the answers still make the programs print `PASS` is checked by hand,
-//! by pasting each one in and running it (the solutions page says how).
+//! exercise. It also builds each exercise twice and runs it: as shipped it must fail, and
+//! with its reference answer swapped in (`--cfg exercise_solved` makes the file include
+//! `examples/exercises/solutions/NAME.rs`, which the solutions page quotes) it must print
+//! `PASS`. So the answers in the book are compiled and run by `cargo test`.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -93,4 +97,59 @@ fn the_readme_lists_every_exercise() {
             "examples/exercises/README.md does not mention {name}.rs"
         );
     }
+}
+
+/// Builds `example` with `rustc_args` for its own crate only (`cargo rustc`, so the library
+/// is not rebuilt), runs it, and gives its exit code and output.
+fn build_and_run(example: &str, rustc_args: &[&str]) -> (Option<i32>, String) {
+    let build = common::cargo()
+        .args(["rustc", "--quiet", "--example", example])
+        .args(["--message-format", "json-render-diagnostics", "--"])
+        .args(rustc_args)
+        .output()
+        .expect("cargo runs");
+    let messages = String::from_utf8_lossy(&build.stdout);
+    assert!(
+        build.status.success(),
+        "{example} {rustc_args:?} does not build:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    // The artifact message of the example names its executable.
+    let marker = "\"executable\":\"";
+    let executable = messages
+        .lines()
+        .filter(|line| line.contains(&format!("\"name\":\"{example}\"")))
+        .find_map(|line| {
+            let start = line.find(marker)? + marker.len();
+            Some(line[start..start + line[start..].find('"')?].to_string())
+        })
+        .unwrap_or_else(|| panic!("cargo named no executable for {example}"));
+    // Each check inside runs under a timeout of about a second, so this cannot hang.
+    let run = std::process::Command::new(&executable)
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {executable}: {err}"));
+    (
+        run.status.code(),
+        String::from_utf8_lossy(&run.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn every_exercise_fails_as_shipped_and_passes_with_its_reference_answer() {
+    let mut problems = Vec::new();
+    for name in exercises() {
+        let (code, output) = build_and_run(&name, &[]);
+        if code != Some(1) || output.lines().last() == Some("PASS") {
+            problems.push(format!(
+                "{name} as shipped should fail (exit 1), got {code:?}:\n{output}"
+            ));
+        }
+        let (code, output) = build_and_run(&name, &["--cfg", "exercise_solved"]);
+        if code != Some(0) || output.lines().last() != Some("PASS") {
+            problems.push(format!(
+                "{name} with its answer should pass, got {code:?}:\n{output}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

@@ -3,10 +3,10 @@
 //! `cargo run --example` and fails unless its last line is `PASS`, so a stage that stops
 //! working, or a chapter's example that drifts, is caught by `cargo test`.
 
-use std::process::Command;
+mod common;
 
 /// The examples that check themselves, in the order the book meets them.
-const SELF_CHECKING: [&str; 8] = [
+const SELF_CHECKING: [&str; 11] = [
     "first_steps",
     "from_js_promise_all",
     "from_js_lazy",
@@ -15,21 +15,17 @@ const SELF_CHECKING: [&str; 8] = [
     "stage1",
     "stage2",
     "stage3",
+    "stage4",
+    "stage5",
+    "stage6",
 ];
 
 #[test]
 fn every_self_checking_example_prints_pass() {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut failures = Vec::new();
     for example in SELF_CHECKING {
-        let output = Command::new(&cargo)
+        let output = common::cargo()
             .args(["run", "--quiet", "--example", example])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            // Plain builds of the examples, whatever flags built this test: under
-            // scripts/asan.sh the sanitizer flags would reach the proc-macro crate, which
-            // cannot load the sanitizer runtime (the script keeps them off it with --target).
-            .env_remove("RUSTFLAGS")
-            .env_remove("RUSTDOCFLAGS")
             .output()
             .expect("cargo runs");
         let stdout = String::from_utf8_lossy(&output.stdout);

@@ -4,7 +4,7 @@
 //! calls it when it can make progress; the executor polls only tasks that were woken. A
 //! task is a boxed future plus a way back onto the queue: waking it sends it down a
 //! channel, and the executor sleeps in `recv` until a task arrives. `Sleep` gets its wake
-//! from a thread of its own that sleeps until the deadline (stage 4 replaces that thread
+//! from a thread of its own that sleeps until the deadline (stage 3 replaces that thread
 //! with a timer queue).
 //!
 //! `cargo run --example stage2` prints `PASS` when the self-check at the bottom holds.

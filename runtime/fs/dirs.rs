@@ -60,6 +60,7 @@ pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
 ///
 /// # Cancel safety
 /// Not safe: once polled, the whole tree is removed even if the future is dropped.
+// ANCHOR: fs_remove_dir_all
 pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     on_path(
         "asincrono::fs::remove_dir_all",
@@ -70,3 +71,4 @@ pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
     )
     .await
 }
+// ANCHOR_END: fs_remove_dir_all

@@ -90,12 +90,14 @@ use std::time::SystemTime;
 /// })
 /// .unwrap();
 /// ```
+// ANCHOR: fs_file_struct
 pub struct File {
     /// The open file, its buffer and the job in flight.
     pub(super) inner: Offloaded<std::fs::File>,
     /// The seek between `start_seek` and `poll_complete`.
     pub(super) seek: SeekState,
 }
+// ANCHOR_END: fs_file_struct
 
 impl File {
     /// Waits for the write in flight, then has the OS write the file's data and metadata to
@@ -247,11 +249,13 @@ pub(super) fn step_back(file: &std::fs::File, unread: usize) -> io::Result<()> {
     Ok(())
 }
 
+// ANCHOR: fs_file_write_job
 /// A file's write job: back over the bytes read ahead, then all the bytes.
 fn write_at_user_position(file: &std::fs::File, bytes: &[u8], unread: usize) -> io::Result<()> {
     step_back(file, unread)?;
     offload::write_all_and_flush(file, bytes)
 }
+// ANCHOR_END: fs_file_write_job
 
 /// Reading: hand out bytes left in the buffer, or start a job that reads up to
 /// `buf.len()` bytes (at most 1 MiB) into it, or wait for that job.
@@ -271,6 +275,7 @@ impl AsyncRead for File {
     }
 }
 
+// ANCHOR: fs_file_read
 impl File {
     /// The read behind `AsyncRead`, over a plain slice.
     fn poll_read_slice(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -300,6 +305,7 @@ impl File {
         }
     }
 }
+// ANCHOR_END: fs_file_read
 
 /// Writing: copy into the buffer, start the job, return at once; see [`File`].
 ///

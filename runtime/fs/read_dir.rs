@@ -17,10 +17,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
+// ANCHOR: fs_read_dir_batch
 /// How many entries one job reads. One job per entry would pay a thread hand-off for each
 /// (a few microseconds, more than reading the entry); a batch spreads that cost, and 32
 /// entries are little memory. (tokio batches 32 too.)
 const BATCH: usize = 32;
+// ANCHOR_END: fs_read_dir_batch
 
 /// Opens the directory at `path` for listing; the entries come from
 /// [`ReadDir::next_entry`], in the order the OS gives them (no order at all), without `.`
@@ -73,6 +75,7 @@ pub struct ReadDir {
     state: State,
 }
 
+// ANCHOR: fs_read_dir_state
 /// Who holds the batch.
 enum State {
     /// No job in flight.
@@ -80,6 +83,7 @@ enum State {
     /// A job is filling the batch; it hands it back when done.
     Busy(JoinHandle<Batch>),
 }
+// ANCHOR_END: fs_read_dir_state
 
 /// Entries read and not handed out yet, and the OS listing they come from. It travels to
 /// the job and back, so the queue's storage is reused.
@@ -121,6 +125,7 @@ impl ReadDir {
     /// The poll form of [`ReadDir::next_entry`], for code that implements a future by hand:
     /// `Ready(Ok(None))` at the end; `Pending` while a batch is being read (the task is woken
     /// when it is in).
+    // ANCHOR: fs_read_dir_poll
     pub fn poll_next_entry(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Option<DirEntry>>> {
         loop {
             match &mut self.state {
@@ -162,6 +167,7 @@ impl ReadDir {
             }
         }
     }
+    // ANCHOR_END: fs_read_dir_poll
 }
 
 impl fmt::Debug for ReadDir {

@@ -180,3 +180,17 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
         }
     }
 }
+
+/// A `cargo` command in the crate's root, for tests that build and run the examples. The
+/// examples are built without the flags that built the test: under scripts/asan.sh the
+/// sanitizer flags would reach the proc-macro crate, which cannot load the sanitizer
+/// runtime (the script keeps them off it with `--target`).
+pub fn cargo() -> std::process::Command {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = std::process::Command::new(cargo);
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("RUSTDOCFLAGS");
+    command
+}
