@@ -2,8 +2,8 @@
 //! each under a watchdog, so that a hang fails the test instead of stalling CI.
 #![allow(dead_code)] // each test binary uses a different subset
 
-pub mod json;
 pub mod child;
+pub mod json;
 
 use asincrono::runtime::{Builder, Runtime};
 use std::future::Future;
