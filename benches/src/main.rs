@@ -25,7 +25,7 @@ const ROUNDS: usize = 7;
 const FEW_ROUNDS: usize = 5;
 
 const USAGE: &str = "usage: asincrono-bench [--quick] [--filter NAME]\n       \
-                     asincrono-bench --scale [--quick] [--sizes N,N,...]";
+                     asincrono-bench --scale [--quick] [--sizes N,N,...] [--filter NAME]";
 
 struct Options {
     size: Size,
@@ -94,8 +94,17 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         }
     }
     if scale {
-        if options.filter.is_some() {
-            return Err("--filter selects workloads of the main run, not of --scale".into());
+        if let Some(filter) = &options.filter {
+            if !scale::SCALED
+                .iter()
+                .any(|workload| workload.name.contains(filter.as_str()))
+            {
+                let names: Vec<&str> = scale::SCALED.iter().map(|workload| workload.name).collect();
+                return Err(format!(
+                    "no scaling workload matches {filter:?}; there are: {}",
+                    names.join(", ")
+                ));
+            }
         }
         let defaults = match options.size {
             Size::Quick => scale::QUICK_SIZES,
@@ -105,7 +114,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     } else if sizes.is_some() {
         return Err("--sizes is for --scale".into());
     }
-    if let Some(filter) = &options.filter {
+    if let (Some(filter), None) = (&options.filter, &options.scale) {
         if !WORKLOADS
             .iter()
             .any(|workload| workload.name.contains(filter.as_str()))
@@ -138,11 +147,13 @@ fn run_scale(options: &Options, sizes: &[usize]) -> Result<(), String> {
     let started = std::time::Instant::now();
     let bench_binary =
         std::env::current_exe().map_err(|err| format!("cannot find this program: {err}"))?;
-    let fd_limit = scale::raise_fd_limit().map_err(|err| format!("cannot read the fd limit: {err}"))?;
+    let fd_limit =
+        scale::raise_fd_limit().map_err(|err| format!("cannot read the fd limit: {err}"))?;
     let plan = Plan {
         sizes: sizes.to_vec(),
         quick: options.size == Size::Quick,
         connection_cap: scale::connection_cap(fd_limit),
+        filter: options.filter.clone(),
     };
     eprintln!(
         "open-file limit {fd_limit}: at most {} idle connections (their client ends in a child process)",
@@ -152,6 +163,9 @@ fn run_scale(options: &Options, sizes: &[usize]) -> Result<(), String> {
     let mut command = String::from("cargo run --release -p asincrono-bench -- --scale");
     if plan.quick {
         command.push_str(" --quick");
+    }
+    if let Some(filter) = &plan.filter {
+        command.push_str(&format!(" --filter {filter}"));
     }
     if sizes != scale::SIZES && sizes != scale::QUICK_SIZES {
         let listed: Vec<String> = sizes.iter().map(usize::to_string).collect();
@@ -166,13 +180,15 @@ fn run_scale(options: &Options, sizes: &[usize]) -> Result<(), String> {
     println!("\n{}", scale_report::table(&curves));
     println!("run time {:.0} s", run.seconds);
     let dir = report_dir();
-    std::fs::create_dir_all(&dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
     for (name, contents) in [
         ("scale.md", scale_report::markdown(&run, &curves)),
         ("scale.svg", scale_report::svg(&run, &curves)),
     ] {
         let path = dir.join(name);
-        std::fs::write(&path, contents).map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+        std::fs::write(&path, contents)
+            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -13,7 +13,7 @@
 //! runtime's side only: one fd per idle connection here, one there.
 
 use crate::{Flavour, Named, Runtime};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -100,6 +100,8 @@ pub struct Plan {
     pub quick: bool,
     /// The most idle connections the fd limit allows (see [`connection_cap`]).
     pub connection_cap: usize,
+    /// Only the workloads whose name contains this (`--filter`).
+    pub filter: Option<String>,
 }
 
 impl Plan {
@@ -122,7 +124,7 @@ impl Plan {
     pub fn runs_at(&self, size: usize) -> usize {
         match self.quick {
             true => 1,
-            false => (100_000 / size.max(1)).clamp(3, 7),
+            false => (50_000 / size.max(1)).clamp(3, 7),
         }
     }
 }
@@ -130,9 +132,18 @@ impl Plan {
 /// Runs every workload of `plan` on both runtimes and both flavours, alternating which
 /// runtime goes first, and returns one curve per workload × runtime × flavour, each point the
 /// median of its runs. `progress` is told what runs next.
-pub fn run(plan: &Plan, bench_binary: &Path, mut progress: impl FnMut(&str)) -> Result<Vec<Curve>, String> {
+pub fn run(
+    plan: &Plan,
+    bench_binary: &Path,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<Curve>, String> {
     let mut curves = Vec::new();
-    for workload in SCALED {
+    let chosen = SCALED.iter().filter(|workload| {
+        plan.filter
+            .as_ref()
+            .is_none_or(|filter| workload.name.contains(filter.as_str()))
+    });
+    for workload in chosen {
         for &flavour in Flavour::ALL {
             let sizes = plan.sizes_of(workload);
             let mut samples = [vec![Vec::new(); sizes.len()], vec![Vec::new(); sizes.len()]];
@@ -141,13 +152,20 @@ pub fn run(plan: &Plan, bench_binary: &Path, mut progress: impl FnMut(&str)) -> 
                 run_one(workload, *runtime, flavour, sizes[0], bench_binary)?;
             }
             for (index, &size) in sizes.iter().enumerate() {
-                progress(&format!("{} on {} at {size}", workload.name, flavour.name()));
                 for round in 0..plan.runs_at(size) {
                     for (slot, runtime) in runtimes_in_turn(round) {
                         let cost = run_one(workload, runtime, flavour, size, bench_binary)?;
                         samples[slot][index].push(cost);
                     }
                 }
+                let median = |slot: usize| Point::of(size, &samples[slot][index]).cost.median * 1e9;
+                progress(&format!(
+                    "{} on {} at {size}: tokio {:.0} ns, asincrono {:.0} ns",
+                    workload.name,
+                    flavour.name(),
+                    median(0),
+                    median(1)
+                ));
             }
             for (slot, runtime) in Runtime::ALL.iter().enumerate() {
                 curves.push(Curve {
@@ -170,16 +188,32 @@ pub fn run(plan: &Plan, bench_binary: &Path, mut progress: impl FnMut(&str)) -> 
 /// Both runtimes with their index in `Runtime::ALL`, tokio first in even rounds.
 fn runtimes_in_turn(round: usize) -> [(usize, Runtime); 2] {
     let order = [(0, Runtime::ALL[0]), (1, Runtime::ALL[1])];
-    if round % 2 == 0 { order } else { [order[1], order[0]] }
+    if round % 2 == 0 {
+        order
+    } else {
+        [order[1], order[0]]
+    }
 }
 
-fn run_one(workload: &Scaled, runtime: Runtime, flavour: Flavour, size: usize, bench_binary: &Path) -> Result<f64, String> {
+fn run_one(
+    workload: &Scaled,
+    runtime: Runtime,
+    flavour: Flavour,
+    size: usize,
+    bench_binary: &Path,
+) -> Result<f64, String> {
     let build = match runtime {
         Runtime::Tokio => workload.tokio,
         Runtime::Asincrono => workload.asincrono,
     };
-    build(flavour, size, bench_binary)
-        .map_err(|err| format!("{} on {} ({}) at {size}: {err}", workload.name, runtime.name(), flavour.name()))
+    build(flavour, size, bench_binary).map_err(|err| {
+        format!(
+            "{} on {} ({}) at {size}: {err}",
+            workload.name,
+            runtime.name(),
+            flavour.name()
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,13 +222,19 @@ fn run_one(workload: &Scaled, runtime: Runtime, flavour: Flavour, size: usize, b
 /// Raises this process's soft limit on open files to its hard limit (a process may, without
 /// privileges) and returns the soft limit now in force.
 pub fn raise_fd_limit() -> io::Result<usize> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `getrlimit` writes one `rlimit` through a pointer to a live one.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
     if limit.rlim_cur < limit.rlim_max {
-        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
         // SAFETY: `setrlimit` only reads the `rlimit` behind a pointer to a live one.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
             limit = raised;
@@ -207,17 +247,32 @@ pub fn raise_fd_limit() -> io::Result<usize> {
 /// being in a child process: at most [`MOST_IDLE_CONNECTIONS`], rounded down to a thousand
 /// when over one.
 pub fn connection_cap(fd_limit: usize) -> usize {
-    let cap = fd_limit.saturating_sub(SPARE_FDS).min(MOST_IDLE_CONNECTIONS);
-    if cap >= 1_000 { cap / 1_000 * 1_000 } else { cap }
+    let cap = fd_limit
+        .saturating_sub(SPARE_FDS)
+        .min(MOST_IDLE_CONNECTIONS);
+    if cap >= 1_000 {
+        cap / 1_000 * 1_000
+    } else {
+        cap
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The idle connections' client ends, in a child process
 
 /// The flag that makes the bench binary the idle connections' client process:
-/// `--idle-clients ADDR COUNT`. It connects `COUNT` plain blocking sockets to `ADDR`, holds
-/// them until its standard input closes, then exits.
+/// `--idle-clients ADDR COUNT`. It connects `COUNT` plain blocking sockets to `ADDR`, a batch
+/// each time a byte arrives on its standard input, holds them until that input closes, then
+/// exits.
 pub const IDLE_CLIENTS_FLAG: &str = "--idle-clients";
+
+/// Connections per batch. The kernel completes a loopback handshake without waiting for
+/// `accept`, so a client connecting as fast as it can outruns the accepting task and the
+/// listener's queue overflows; each handshake dropped then costs a one-second SYN
+/// retransmission (`nstat` counted them as `TcpExtListenOverflows`: with batches of 256,
+/// 2,000 connections took 2–3 s to set up; with 32, 0.2 s). So the parent asks for the next
+/// batch only once it has accepted this one.
+pub const IDLE_BATCH: usize = 32;
 
 /// The child process holding the client ends of the idle connections.
 pub struct IdleClients {
@@ -225,8 +280,13 @@ pub struct IdleClients {
 }
 
 impl IdleClients {
-    /// Starts the child, which connects `count` sockets to `addr` at once.
-    pub fn start(bench_binary: &Path, addr: SocketAddr, count: usize) -> Result<IdleClients, String> {
+    /// Starts the child, which will connect `count` sockets to `addr`, [`IDLE_BATCH`] at a
+    /// time, each batch when asked for by [`IdleClients::next_batch`].
+    pub fn start(
+        bench_binary: &Path,
+        addr: SocketAddr,
+        count: usize,
+    ) -> Result<IdleClients, String> {
         Command::new(bench_binary)
             .args([IDLE_CLIENTS_FLAG, &addr.to_string(), &count.to_string()])
             .stdin(Stdio::piped())
@@ -235,6 +295,19 @@ impl IdleClients {
             .spawn()
             .map(|child| IdleClients { child })
             .map_err(|err| format!("cannot start {}: {err}", bench_binary.display()))
+    }
+
+    /// Asks the child for its next batch of connections.
+    pub fn next_batch(&mut self) -> Result<(), String> {
+        let stdin = self
+            .child
+            .stdin
+            .as_mut()
+            .ok_or("the idle clients were already told to end")?;
+        stdin
+            .write_all(b"+")
+            .and_then(|()| stdin.flush())
+            .map_err(|err| format!("cannot reach the idle-client process: {err}"))
     }
 
     /// Why connections stopped arriving after `accepted`: the child's own message if it
@@ -248,8 +321,13 @@ impl IdleClients {
             let _ = stderr.read_to_string(&mut said);
         }
         match ended {
-            Some(status) => format!("the idle-client process ended ({status}) after {accepted} connections: {}", said.trim()),
-            None => format!("no idle connection arrived for a while after {accepted}; the idle-client process was stopped"),
+            Some(status) => format!(
+                "the idle-client process ended ({status}) after {accepted} connections: {}",
+                said.trim()
+            ),
+            None => format!(
+                "no idle connection arrived for a while after {accepted}; the idle-client process was stopped"
+            ),
         }
     }
 
@@ -260,7 +338,9 @@ impl IdleClients {
         while Instant::now() < deadline {
             match self.child.try_wait() {
                 Ok(Some(status)) if status.success() => return Ok(()),
-                Ok(Some(status)) => return Err(format!("the idle-client process failed: {status}")),
+                Ok(Some(status)) => {
+                    return Err(format!("the idle-client process failed: {status}"));
+                }
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)), // polling an exit
                 Err(err) => return Err(format!("cannot wait for the idle-client process: {err}")),
             }
@@ -283,16 +363,33 @@ pub fn idle_clients_main(args: &[String]) -> Result<(), String> {
     let [addr, count] = args else {
         return Err(format!("usage: {IDLE_CLIENTS_FLAG} ADDR COUNT"));
     };
-    let addr: SocketAddr = addr.parse().map_err(|err| format!("address {addr:?}: {err}"))?;
-    let count: usize = count.parse().map_err(|err| format!("count {count:?}: {err}"))?;
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|err| format!("address {addr:?}: {err}"))?;
+    let count: usize = count
+        .parse()
+        .map_err(|err| format!("count {count:?}: {err}"))?;
     raise_fd_limit().map_err(|err| format!("cannot read the fd limit: {err}"))?;
     let mut held = Vec::with_capacity(count);
-    for connected in 0..count {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
-            .map_err(|err| format!("connection {} of {count} to {addr}: {err}", connected + 1))?;
-        held.push(stream);
+    let mut stdin = io::stdin().lock();
+    while held.len() < count {
+        // One byte from the parent per batch; end of input means stop (the parent gave up).
+        if stdin
+            .read(&mut [0u8])
+            .map_err(|err| format!("reading the parent: {err}"))?
+            == 0
+        {
+            return Ok(());
+        }
+        for _ in 0..IDLE_BATCH.min(count - held.len()) {
+            let stream =
+                TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|err| {
+                    format!("connection {} of {count} to {addr}: {err}", held.len() + 1)
+                })?;
+            held.push(stream);
+        }
     }
     // Held until the parent closes our input (or dies, which closes it too).
-    let _ = io::stdin().read_to_end(&mut Vec::new());
+    let _ = stdin.read_to_end(&mut Vec::new());
     Ok(())
 }

@@ -110,7 +110,10 @@ fn table_cells(curves: &[&Curve]) -> Vec<Vec<String>> {
     header.push("growth".to_string());
     let mut lines = vec![header];
     for curve in curves {
-        let mut line = vec![curve.runtime.name().to_string(), curve.flavour.name().to_string()];
+        let mut line = vec![
+            curve.runtime.name().to_string(),
+            curve.flavour.name().to_string(),
+        ];
         line.extend(curve.points.iter().map(|p| nanoseconds(p.cost.median)));
         line.push(format!("{:.2}×", curve.growth()));
         lines.push(line);
@@ -120,7 +123,10 @@ fn table_cells(curves: &[&Curve]) -> Vec<Vec<String>> {
 
 fn heading(curves: &[&Curve]) -> String {
     let measures = curves.first().map_or("", |c| c.measures);
-    format!("{}: {measures}, ns (median of the runs)", curves.first().map_or("", |c| c.workload))
+    format!(
+        "{}: {measures}, ns (median of the runs)",
+        curves.first().map_or("", |c| c.workload)
+    )
 }
 
 /// The terminal tables: one per workload, columns aligned, numbers to the right.
@@ -131,7 +137,13 @@ pub fn table(curves: &[Curve]) -> String {
         let cells = table_cells(&of);
         let columns = cells[0].len();
         let widths: Vec<usize> = (0..columns)
-            .map(|c| cells.iter().map(|line| line[c].chars().count()).max().unwrap_or(0))
+            .map(|c| {
+                cells
+                    .iter()
+                    .map(|line| line[c].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let _ = writeln!(out, "{}", heading(&of));
         for line in &cells {
@@ -163,7 +175,9 @@ pub fn markdown(run: &ScaleRun, curves: &[Curve]) -> String {
         let cells = table_cells(&of);
         let _ = writeln!(out, "## {}\n", heading(&of));
         let _ = writeln!(out, "| {} |", cells[0].join(" | "));
-        let alignment: Vec<&str> = (0..cells[0].len()).map(|c| if c < 2 { "---" } else { "---:" }).collect();
+        let alignment: Vec<&str> = (0..cells[0].len())
+            .map(|c| if c < 2 { "---" } else { "---:" })
+            .collect();
         let _ = writeln!(out, "| {} |", alignment.join(" | "));
         for line in &cells[1..] {
             let _ = writeln!(out, "| {} |", line.join(" | "));
@@ -188,7 +202,8 @@ const PLOT_TOP: f64 = 104.0; // title, legend and panel title above
 const PLOT_HEIGHT: f64 = 200.0;
 const HEIGHT: f64 = PLOT_TOP + PLOT_HEIGHT + 56.0;
 const MARGIN: f64 = 16.0;
-const Y_STEPS: usize = 4;
+/// About this many grid lines above zero (the step is rounded to 1, 2 or 5 × 10ⁿ).
+const Y_STEPS: f64 = 5.0;
 
 fn colour(runtime: Runtime) -> &'static str {
     match runtime {
@@ -209,24 +224,33 @@ struct Axes {
     left: f64,
     log_min: f64,
     log_span: f64,
+    /// The value between two grid lines, in ns.
+    y_step: f64,
+    /// The value at the top of the plot, a whole number of steps.
     y_top: f64,
 }
 
 impl Axes {
     fn new(panel: usize, curves: &[&Curve]) -> Axes {
         let points = curves.iter().flat_map(|c| &c.points);
-        let logs: Vec<f64> = points.clone().map(|p| (p.size.max(1) as f64).log10()).collect();
+        let logs: Vec<f64> = points
+            .clone()
+            .map(|p| (p.size.max(1) as f64).log10())
+            .collect();
         let log_min = logs.iter().copied().fold(f64::INFINITY, f64::min);
         let log_max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let highest = points
             .map(|p| p.cost.median * 1e9)
             .filter(|ns| ns.is_finite())
             .fold(0.0, f64::max);
+        let room = highest * 1.05;
+        let y_step = nice_step(room / Y_STEPS);
         Axes {
             left: MARGIN + panel as f64 * PANEL_WIDTH + PLOT_LEFT,
             log_min: if log_min.is_finite() { log_min } else { 0.0 },
             log_span: (log_max - log_min).max(0.0),
-            y_top: nice_step(highest * 1.1 / Y_STEPS as f64) * Y_STEPS as f64,
+            y_step,
+            y_top: (room / y_step).ceil().max(1.0) * y_step,
         }
     }
 
@@ -249,7 +273,11 @@ fn nice_step(x: f64) -> f64 {
         return 1.0;
     }
     let power = 10f64.powf(x.log10().floor());
-    [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * power).find(|&step| step >= x).unwrap_or(10.0 * power)
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|&step| step >= x)
+        .unwrap_or(10.0 * power)
 }
 
 /// The chart, a standalone SVG document: a panel per workload, a line per runtime × flavour
@@ -257,7 +285,10 @@ fn nice_step(x: f64) -> f64 {
 pub fn svg(run: &ScaleRun, curves: &[Curve]) -> String {
     let names = workloads(curves);
     let width = 2.0 * MARGIN + names.len().max(1) as f64 * PANEL_WIDTH;
-    let title = format!("Cost per item as the work grows, {}, {}", run.date, run.machine);
+    let title = format!(
+        "Cost per item as the work grows, {}, {}",
+        run.date, run.machine
+    );
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{HEIGHT:.0}\" \
          viewBox=\"0 0 {width:.0} {HEIGHT:.0}\" font-family=\"Helvetica, Arial, sans-serif\" \
@@ -307,8 +338,9 @@ fn svg_panel(panel: usize, curves: &[&Curve]) -> String {
         PLOT_TOP - 10.0,
         xml_escape(first.map_or("", |c| c.measures.split(';').next().unwrap_or(""))),
     );
-    for step in 0..=Y_STEPS {
-        let value = axes.y_top * step as f64 / Y_STEPS as f64;
+    let steps = (axes.y_top / axes.y_step).round() as usize;
+    for step in 0..=steps {
+        let value = axes.y_step * step as f64;
         let y = axes.y(value);
         let _ = writeln!(
             out,
@@ -352,7 +384,10 @@ fn svg_line(axes: &Axes, curve: &Curve) -> String {
         .filter(|p| p.cost.median.is_finite())
         .map(|p| (axes.x(p.size), axes.y(p.cost.median * 1e9)))
         .collect();
-    let coordinates: Vec<String> = shown.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+    let coordinates: Vec<String> = shown
+        .iter()
+        .map(|(x, y)| format!("{x:.1},{y:.1}"))
+        .collect();
     let stroke = colour(curve.runtime);
     let mut out = format!(
         "<polyline points=\"{}\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"2\"{}>\
@@ -363,7 +398,10 @@ fn svg_line(axes: &Axes, curve: &Curve) -> String {
         curve.flavour.name()
     );
     for (x, y) in shown {
-        let _ = writeln!(out, "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{stroke}\"/>");
+        let _ = writeln!(
+            out,
+            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"{stroke}\"/>"
+        );
     }
     out
 }
@@ -378,7 +416,10 @@ mod tests {
             measures: "wall time per task",
             runtime,
             flavour,
-            points: costs.iter().map(|&(size, cost)| Point::of(size, &[cost])).collect(),
+            points: costs
+                .iter()
+                .map(|&(size, cost)| Point::of(size, &[cost]))
+                .collect(),
         }
     }
 
@@ -393,9 +434,17 @@ mod tests {
 
     #[test]
     fn growth_is_the_last_cost_over_the_first() {
-        let rising = curve(Runtime::Asincrono, Flavour::CurrentThread, &[(1_000, 1e-7), (1_000_000, 3e-7)]);
+        let rising = curve(
+            Runtime::Asincrono,
+            Flavour::CurrentThread,
+            &[(1_000, 1e-7), (1_000_000, 3e-7)],
+        );
         assert!((rising.growth() - 3.0).abs() < 1e-9);
-        assert!(curve(Runtime::Tokio, Flavour::MultiThread, &[]).growth().is_nan());
+        assert!(
+            curve(Runtime::Tokio, Flavour::MultiThread, &[])
+                .growth()
+                .is_nan()
+        );
     }
 
     #[test]
@@ -409,29 +458,50 @@ mod tests {
     #[test]
     fn the_table_has_a_line_per_curve_with_nanoseconds_and_growth() {
         let curves = [
-            curve(Runtime::Tokio, Flavour::CurrentThread, &[(1_000, 2e-7), (10_000, 2e-7)]),
-            curve(Runtime::Asincrono, Flavour::CurrentThread, &[(1_000, 1e-7), (10_000, 1.5e-7)]),
+            curve(
+                Runtime::Tokio,
+                Flavour::CurrentThread,
+                &[(1_000, 2e-7), (10_000, 2e-7)],
+            ),
+            curve(
+                Runtime::Asincrono,
+                Flavour::CurrentThread,
+                &[(1_000, 1e-7), (10_000, 1.5e-7)],
+            ),
         ];
         let text = table(&curves);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("spawn_and_await: wall time per task, ns"));
         assert!(lines[1].contains("1,000") && lines[1].ends_with("growth"));
-        assert!(lines[2].starts_with("tokio") && lines[2].ends_with("200  1.00×"), "{}", lines[2]);
+        assert!(
+            lines[2].starts_with("tokio") && lines[2].ends_with("200  1.00×"),
+            "{}",
+            lines[2]
+        );
         assert!(lines[3].ends_with("100    150  1.50×"), "{}", lines[3]);
         let md = markdown(&run(), &curves);
-        assert!(md.contains("| runtime | flavour | 1,000 | 10,000 | growth |\n| --- | --- | ---: | ---: | ---: |\n"));
+        assert!(md.contains(
+            "| runtime | flavour | 1,000 | 10,000 | growth |\n| --- | --- | ---: | ---: | ---: |\n"
+        ));
         assert!(md.contains("| asincrono | current_thread | 100 | 150 | 1.50× |\n"));
         assert!(md.contains("- **Run time:** 12 s"));
     }
 
     #[test]
     fn the_chart_puts_sizes_on_a_log_axis_and_costs_from_zero() {
-        let rising = curve(Runtime::Asincrono, Flavour::MultiThread, &[(1_000, 1e-7), (10_000, 2e-7), (1_000_000, 4e-7)]);
+        let rising = curve(
+            Runtime::Asincrono,
+            Flavour::MultiThread,
+            &[(1_000, 1e-7), (10_000, 2e-7), (1_000_000, 4e-7)],
+        );
         let axes = Axes::new(0, &[&rising]);
         let (x3, x4, x6) = (axes.x(1_000), axes.x(10_000), axes.x(1_000_000));
-        assert!(((x4 - x3) * 3.0 - (x6 - x3)).abs() < 1e-9, "one decade, one third of the width");
+        assert!(
+            ((x4 - x3) * 3.0 - (x6 - x3)).abs() < 1e-9,
+            "one decade, one third of the width"
+        );
         assert_eq!(axes.y(0.0), PLOT_TOP + PLOT_HEIGHT);
-        assert!(axes.y_top >= 400.0 * 1.1 && axes.y_top <= 1000.0);
+        assert_eq!((axes.y_step, axes.y_top), (100.0, 500.0));
         let text = svg(&run(), &[rising]);
         assert_eq!(text.matches("<polyline").count(), 1);
         assert_eq!(text.matches("<circle").count(), 3);
@@ -449,7 +519,11 @@ mod tests {
 
     #[test]
     fn a_curve_with_a_missing_point_still_draws() {
-        let mut gap = curve(Runtime::Tokio, Flavour::CurrentThread, &[(1_000, 1e-7), (10_000, 1e-7)]);
+        let mut gap = curve(
+            Runtime::Tokio,
+            Flavour::CurrentThread,
+            &[(1_000, 1e-7), (10_000, 1e-7)],
+        );
         gap.points[1].cost = Summary::from_samples(&[]);
         let text = svg(&run(), &[gap]);
         assert_eq!(text.matches("<circle").count(), 1);

@@ -7,7 +7,7 @@
 // in each function's doc (and in `Scaled::measures`).
 
 use crate::Flavour;
-use crate::scale::{ACTIVE_CONNECTIONS, IdleClients, ROUND_TRIPS};
+use crate::scale::{ACTIVE_CONNECTIONS, IDLE_BATCH, IdleClients, ROUND_TRIPS};
 use rt::io::{AsyncReadExt, AsyncWriteExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -50,11 +50,14 @@ pub fn timers(flavour: Flavour, count: usize, _: &Path) -> Result<f64, String> {
 /// echo round trips of 64 bytes each: wall time per active round trip.
 pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> Result<f64, String> {
     let runtime = runtime(flavour);
-    runtime.block_on(async move {
+    let (per_round_trip, clients) = runtime.block_on(async move {
         let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| format!("local address: {e}"))?;
         let mut clients = IdleClients::start(bench_binary, addr, idle)?;
         for accepted in 0..idle {
+            if accepted % IDLE_BATCH == 0 {
+                clients.next_batch()?;
+            }
             let (mut stream, _) = match rt::time::timeout(ACCEPT_LIMIT, listener.accept()).await {
                 Ok(Ok(connection)) => connection,
                 Ok(Err(err)) => return Err(format!("accept after {accepted} idle connections: {err}")),
@@ -103,7 +106,12 @@ pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> R
             pinger.await.map_err(|e| format!("a pinger failed: {e}"))?;
         }
         let per_round_trip = started.elapsed().as_secs_f64() / (ACTIVE_CONNECTIONS * ROUND_TRIPS) as f64;
-        clients.finish()?;
-        Ok(per_round_trip)
-    })
+        Ok::<_, String>((per_round_trip, clients))
+    })?;
+    // Our ends close first (the runtime drops the parked tasks and their sockets), so the
+    // TIME_WAIT entries land on the listener's port, not on the client process's ephemeral
+    // ports: the next run's connections would otherwise have to search for free ones.
+    drop(runtime);
+    clients.finish()?;
+    Ok(per_round_trip)
 }
