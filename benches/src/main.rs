@@ -10,7 +10,7 @@
 //! `target/bench/scale.md` and `scale.svg`.
 
 use asincrono_bench::report::{self, Row, RunInfo, Summary};
-use asincrono_bench::scale::{self, IDLE_CLIENTS_FLAG, Plan};
+use asincrono_bench::scale::{self, IDLE_CLIENTS_FLAG, Plan, SCALE_ONCE_FLAG};
 use asincrono_bench::scale_report::{self, ScaleRun};
 use asincrono_bench::{
     CHILD_FLAG, FLAVOURS, Flavour, Named, Runtime, Size, WORKLOADS, Workload, child_main,
@@ -41,6 +41,18 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("asincrono-bench child: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some(SCALE_ONCE_FLAG) {
+        let outcome = std::env::current_exe()
+            .map_err(|err| format!("cannot find this program: {err}"))
+            .and_then(|binary| scale::once_main(&args[1..], &binary));
+        return match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("asincrono-bench: {message}");
                 ExitCode::FAILURE
             }
         };
@@ -152,11 +164,13 @@ fn run_scale(options: &Options, sizes: &[usize]) -> Result<(), String> {
     let plan = Plan {
         sizes: sizes.to_vec(),
         quick: options.size == Size::Quick,
-        connection_cap: scale::connection_cap(fd_limit),
+        connection_cap: scale::connection_cap(fd_limit, scale::ephemeral_ports()),
         filter: options.filter.clone(),
     };
     eprintln!(
-        "open-file limit {fd_limit}: at most {} idle connections (their client ends in a child process)",
+        "open-file limit {fd_limit}, {} ephemeral ports: at most {} idle connections \
+         (their client ends in a child process)",
+        scale::ephemeral_ports(),
         plan.connection_cap
     );
     let curves = scale::run(&plan, &bench_binary, |step| eprintln!("{step}"))?;

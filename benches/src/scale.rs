@@ -216,6 +216,39 @@ fn run_one(
     })
 }
 
+/// The flag that runs one scaling workload once, for a profiler:
+/// `--scale-once WORKLOAD RUNTIME FLAVOUR SIZE` prints its cost per item in seconds.
+pub const SCALE_ONCE_FLAG: &str = "--scale-once";
+
+/// The side of [`SCALE_ONCE_FLAG`]: runs the workload named on the command line and prints
+/// its cost per item.
+pub fn once_main(args: &[String], bench_binary: &Path) -> Result<(), String> {
+    let [workload, runtime, flavour, size] = args else {
+        return Err(format!(
+            "usage: {SCALE_ONCE_FLAG} WORKLOAD RUNTIME FLAVOUR SIZE"
+        ));
+    };
+    let workload = SCALED
+        .iter()
+        .find(|candidate| candidate.name == workload)
+        .ok_or_else(|| format!("no scaling workload named {workload}"))?;
+    let runtime =
+        Runtime::from_name(runtime).ok_or_else(|| format!("no runtime named {runtime}"))?;
+    let flavour =
+        Flavour::from_name(flavour).ok_or_else(|| format!("no flavour named {flavour}"))?;
+    let size: usize = size
+        .parse()
+        .ok()
+        .filter(|&size| size > 0)
+        .ok_or_else(|| format!("size {size:?} is not a positive whole number"))?;
+    raise_fd_limit().map_err(|err| format!("cannot read the fd limit: {err}"))?;
+    println!(
+        "{}",
+        run_one(workload, runtime, flavour, size, bench_binary)?
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // File descriptors
 
@@ -244,16 +277,34 @@ pub fn raise_fd_limit() -> io::Result<usize> {
 }
 
 /// The most idle connections a process with `fd_limit` open files can hold, the other ends
-/// being in a child process: at most [`MOST_IDLE_CONNECTIONS`], rounded down to a thousand
-/// when over one.
-pub fn connection_cap(fd_limit: usize) -> usize {
+/// being in a child process: at most [`MOST_IDLE_CONNECTIONS`], and at most half the
+/// ephemeral port range (`ephemeral_ports`), rounded down to a thousand when over one.
+///
+/// Why half the range: all the idle connections go to one address and port, so each needs a
+/// local port of its own, and Linux's `connect` tries the even ports of the range first.
+/// Once those are taken, every further `connect` walks all of them before trying an odd one,
+/// and setting up 19,000 connections took minutes instead of a second.
+pub fn connection_cap(fd_limit: usize, ephemeral_ports: usize) -> usize {
     let cap = fd_limit
         .saturating_sub(SPARE_FDS)
+        .min(ephemeral_ports / 2)
         .min(MOST_IDLE_CONNECTIONS);
     if cap >= 1_000 {
         cap / 1_000 * 1_000
     } else {
         cap
+    }
+}
+
+/// How many local ports `connect` may choose from (`/proc/sys/net/ipv4/ip_local_port_range`;
+/// Linux's default, 28,232, if that cannot be read).
+pub fn ephemeral_ports() -> usize {
+    let range =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap_or_default();
+    let mut bounds = range.split_whitespace().map(|n| n.parse::<usize>().ok());
+    match (bounds.next().flatten(), bounds.next().flatten()) {
+        (Some(low), Some(high)) if high >= low => high - low + 1,
+        _ => 28_232,
     }
 }
 

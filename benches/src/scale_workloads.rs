@@ -24,17 +24,19 @@ pub fn spawn_and_await(flavour: Flavour, tasks: usize, _: &Path) -> Result<f64, 
     Ok(started.elapsed().as_secs_f64() / tasks as f64)
 }
 
-/// `count` tasks, each sleeping until its own deadline, 1 to 11 ms after it starts, in a
-/// shuffled order; all awaited. CPU time (every thread of the process) per timer: wall time
-/// would mostly measure the waiting.
+/// `count` tasks, each sleeping until its own deadline, all awaited. The deadlines lie 0 to
+/// 10 ms (in a shuffled order) after a start far enough off (3 µs per timer) that every timer
+/// is armed before the first fires, so all `count` are in the timer structure at once. CPU
+/// time (every thread of the process) per timer: wall time would mostly measure the waiting.
 pub fn timers(flavour: Flavour, count: usize, _: &Path) -> Result<f64, String> {
     let runtime = runtime(flavour);
+    let start = 1_000 + 3 * count as u64; // µs
     let before = crate::cpu_seconds();
     runtime.block_on(async move {
         let handles: Vec<_> = (0..count)
             .map(|i| {
                 // 7,919 is prime, so i × 7,919 mod 10,000 visits the spread out of order.
-                let delay = Duration::from_micros(1_000 + (i as u64 * 7_919) % 10_000);
+                let delay = Duration::from_micros(start + (i as u64 * 7_919) % 10_000);
                 rt::spawn(rt::time::sleep(delay))
             })
             .collect();
@@ -51,8 +53,12 @@ pub fn timers(flavour: Flavour, count: usize, _: &Path) -> Result<f64, String> {
 pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> Result<f64, String> {
     let runtime = runtime(flavour);
     let (per_round_trip, clients) = runtime.block_on(async move {
-        let listener = rt::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("bind: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| format!("local address: {e}"))?;
+        let listener = rt::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("bind: {e}"))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("local address: {e}"))?;
         let mut clients = IdleClients::start(bench_binary, addr, idle)?;
         for accepted in 0..idle {
             if accepted % IDLE_BATCH == 0 {
@@ -60,7 +66,9 @@ pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> R
             }
             let (mut stream, _) = match rt::time::timeout(ACCEPT_LIMIT, listener.accept()).await {
                 Ok(Ok(connection)) => connection,
-                Ok(Err(err)) => return Err(format!("accept after {accepted} idle connections: {err}")),
+                Ok(Err(err)) => {
+                    return Err(format!("accept after {accepted} idle connections: {err}"));
+                }
                 Err(_) => return Err(clients.failure(accepted)),
             };
             rt::spawn(async move {
@@ -70,7 +78,10 @@ pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> R
         }
         let server = rt::spawn(async move {
             for _ in 0..ACTIVE_CONNECTIONS {
-                let (mut stream, _) = listener.accept().await.expect("accept an active connection");
+                let (mut stream, _) = listener
+                    .accept()
+                    .await
+                    .expect("accept an active connection");
                 rt::spawn(async move {
                     let mut buf = [0u8; 64];
                     loop {
@@ -84,11 +95,17 @@ pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> R
         });
         let mut active = Vec::with_capacity(ACTIVE_CONNECTIONS);
         for _ in 0..ACTIVE_CONNECTIONS {
-            let stream = rt::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
-            stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+            let stream = rt::net::TcpStream::connect(addr)
+                .await
+                .map_err(|e| format!("connect: {e}"))?;
+            stream
+                .set_nodelay(true)
+                .map_err(|e| format!("nodelay: {e}"))?;
             active.push(stream);
         }
-        server.await.map_err(|e| format!("the accepting task failed: {e}"))?;
+        server
+            .await
+            .map_err(|e| format!("the accepting task failed: {e}"))?;
         let started = Instant::now();
         let pingers: Vec<_> = active
             .into_iter()
@@ -105,7 +122,8 @@ pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> R
         for pinger in pingers {
             pinger.await.map_err(|e| format!("a pinger failed: {e}"))?;
         }
-        let per_round_trip = started.elapsed().as_secs_f64() / (ACTIVE_CONNECTIONS * ROUND_TRIPS) as f64;
+        let per_round_trip =
+            started.elapsed().as_secs_f64() / (ACTIVE_CONNECTIONS * ROUND_TRIPS) as f64;
         Ok::<_, String>((per_round_trip, clients))
     })?;
     // Our ends close first (the runtime drops the parked tasks and their sockets), so the
