@@ -474,11 +474,11 @@ mod tests {
         assert!(lines[0].starts_with("spawn_and_await: wall time per task, ns"));
         assert!(lines[1].contains("1,000") && lines[1].ends_with("growth"));
         assert!(
-            lines[2].starts_with("tokio") && lines[2].ends_with("200  1.00×"),
+            lines[2].starts_with("tokio") && lines[2].ends_with("200   1.00×"),
             "{}",
             lines[2]
         );
-        assert!(lines[3].ends_with("100    150  1.50×"), "{}", lines[3]);
+        assert!(lines[3].ends_with("100     150   1.50×"), "{}", lines[3]);
         let md = markdown(&run(), &curves);
         assert!(md.contains(
             "| runtime | flavour | 1,000 | 10,000 | growth |\n| --- | --- | ---: | ---: | ---: |\n"
