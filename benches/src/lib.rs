@@ -9,10 +9,15 @@
 //! Workloads that measure the whole process (memory per idle task, idle CPU) run in a child
 //! process each: the bench binary starts itself again with `--child`, so that one
 //! runtime's memory or threads never count against the other.
+//!
+//! The scaling mode (`--scale`, [`scale`]) runs three more workloads at sizes from 10³ to
+//! 10⁶ and reports how the cost of one item grows with the number of items.
 
 #![deny(missing_docs)]
 
 pub mod report;
+pub mod scale;
+pub mod scale_report;
 
 use std::io;
 use std::path::Path;

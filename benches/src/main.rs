@@ -4,8 +4,14 @@
 //! each round runs both, the first runtime changing every round so that neither always
 //! runs on a warmer machine), then prints a table of medians and ratios and writes
 //! `target/bench/report.md`, `report.json` and `ratios.svg`.
+//!
+//! `-- --scale [--quick] [--sizes 1000,10000]` runs the scaling mode instead (`scale.rs`):
+//! cost per item at sizes from 10³ to 10⁶, printed as tables and written to
+//! `target/bench/scale.md` and `scale.svg`.
 
 use asincrono_bench::report::{self, Row, RunInfo, Summary};
+use asincrono_bench::scale::{self, IDLE_CLIENTS_FLAG, Plan, SCALE_ONCE_FLAG};
+use asincrono_bench::scale_report::{self, ScaleRun};
 use asincrono_bench::{
     CHILD_FLAG, FLAVOURS, Flavour, Named, Runtime, Size, WORKLOADS, Workload, child_main,
 };
@@ -18,9 +24,14 @@ const ROUNDS: usize = 7;
 /// Measured rounds for `--quick`, and for the workloads that start a process per sample.
 const FEW_ROUNDS: usize = 5;
 
+const USAGE: &str = "usage: asincrono-bench [--quick] [--filter NAME]\n       \
+                     asincrono-bench --scale [--quick] [--sizes N,N,...] [--filter NAME]";
+
 struct Options {
     size: Size,
     filter: Option<String>,
+    /// `--scale`: the scaling mode, at these sizes (`--sizes`, or the defaults).
+    scale: Option<Vec<usize>>,
 }
 
 fn main() -> ExitCode {
@@ -34,16 +45,39 @@ fn main() -> ExitCode {
             }
         };
     }
+    if args.first().map(String::as_str) == Some(SCALE_ONCE_FLAG) {
+        let outcome = std::env::current_exe()
+            .map_err(|err| format!("cannot find this program: {err}"))
+            .and_then(|binary| scale::once_main(&args[1..], &binary));
+        return match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("asincrono-bench: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some(IDLE_CLIENTS_FLAG) {
+        return match scale::idle_clients_main(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("asincrono-bench idle clients: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let options = match parse_options(&args) {
         Ok(options) => options,
         Err(message) => {
-            eprintln!(
-                "asincrono-bench: {message}\nusage: asincrono-bench [--quick] [--filter NAME]"
-            );
+            eprintln!("asincrono-bench: {message}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match run(&options) {
+    let outcome = match &options.scale {
+        Some(sizes) => run_scale(&options, sizes),
+        None => run(&options),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("asincrono-bench: {message}");
@@ -56,7 +90,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         size: Size::Full,
         filter: None,
+        scale: None,
     };
+    let (mut scale, mut sizes) = (false, None);
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -64,10 +100,33 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--filter" => {
                 options.filter = Some(args.next().ok_or("--filter needs a workload name")?.clone())
             }
+            "--scale" => scale = true,
+            "--sizes" => sizes = Some(parse_sizes(args.next().ok_or("--sizes needs a list")?)?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    if let Some(filter) = &options.filter {
+    if scale {
+        if let Some(filter) = &options.filter {
+            if !scale::SCALED
+                .iter()
+                .any(|workload| workload.name.contains(filter.as_str()))
+            {
+                let names: Vec<&str> = scale::SCALED.iter().map(|workload| workload.name).collect();
+                return Err(format!(
+                    "no scaling workload matches {filter:?}; there are: {}",
+                    names.join(", ")
+                ));
+            }
+        }
+        let defaults = match options.size {
+            Size::Quick => scale::QUICK_SIZES,
+            _ => scale::SIZES,
+        };
+        options.scale = Some(sizes.unwrap_or_else(|| defaults.to_vec()));
+    } else if sizes.is_some() {
+        return Err("--sizes is for --scale".into());
+    }
+    if let (Some(filter), None) = (&options.filter, &options.scale) {
         if !WORKLOADS
             .iter()
             .any(|workload| workload.name.contains(filter.as_str()))
@@ -80,6 +139,73 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         }
     }
     Ok(options)
+}
+
+/// `1000,10000`: positive sizes, returned smallest first without repeats.
+fn parse_sizes(list: &str) -> Result<Vec<usize>, String> {
+    let mut sizes = list
+        .split(',')
+        .map(|item| match item.trim().parse::<usize>() {
+            Ok(size) if size > 0 => Ok(size),
+            _ => Err(format!("--sizes: {item:?} is not a positive whole number")),
+        })
+        .collect::<Result<Vec<usize>, String>>()?;
+    sizes.sort_unstable();
+    sizes.dedup();
+    Ok(sizes)
+}
+
+fn run_scale(options: &Options, sizes: &[usize]) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let bench_binary =
+        std::env::current_exe().map_err(|err| format!("cannot find this program: {err}"))?;
+    let fd_limit =
+        scale::raise_fd_limit().map_err(|err| format!("cannot read the fd limit: {err}"))?;
+    let plan = Plan {
+        sizes: sizes.to_vec(),
+        quick: options.size == Size::Quick,
+        connection_cap: scale::connection_cap(fd_limit, scale::ephemeral_ports()),
+        filter: options.filter.clone(),
+    };
+    eprintln!(
+        "open-file limit {fd_limit}, {} ephemeral ports: at most {} idle connections \
+         (their client ends in a child process)",
+        scale::ephemeral_ports(),
+        plan.connection_cap
+    );
+    let curves = scale::run(&plan, &bench_binary, |step| eprintln!("{step}"))?;
+    let mut command = String::from("cargo run --release -p asincrono-bench -- --scale");
+    if plan.quick {
+        command.push_str(" --quick");
+    }
+    if let Some(filter) = &plan.filter {
+        command.push_str(&format!(" --filter {filter}"));
+    }
+    if sizes != scale::SIZES && sizes != scale::QUICK_SIZES {
+        let listed: Vec<String> = sizes.iter().map(usize::to_string).collect();
+        command.push_str(&format!(" --sizes {}", listed.join(",")));
+    }
+    let run = ScaleRun {
+        date: today_utc(),
+        machine: machine(),
+        command,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    println!("\n{}", scale_report::table(&curves));
+    println!("run time {:.0} s", run.seconds);
+    let dir = report_dir();
+    std::fs::create_dir_all(&dir)
+        .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+    for (name, contents) in [
+        ("scale.md", scale_report::markdown(&run, &curves)),
+        ("scale.svg", scale_report::svg(&run, &curves)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, contents)
+            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn run(options: &Options) -> Result<(), String> {

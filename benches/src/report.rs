@@ -178,7 +178,7 @@ fn format_value(unit: Unit, value: f64) -> String {
 }
 
 /// `x` with 3 significant digits (more for numbers of 1000 and above, which keep no decimals).
-fn three_significant_digits(x: f64) -> String {
+pub(crate) fn three_significant_digits(x: f64) -> String {
     if x == 0.0 {
         return "0".to_string();
     }
@@ -695,7 +695,7 @@ fn bar_tooltip(row: &Row) -> String {
 }
 
 /// Text safe inside XML elements and attribute values.
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

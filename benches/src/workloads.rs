@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 // ANCHOR: runtime
 /// A runtime of the flavour under test, set up as idiomatic code would (`enable_all`).
-fn runtime(flavour: Flavour) -> rt::runtime::Runtime {
+pub(crate) fn runtime(flavour: Flavour) -> rt::runtime::Runtime {
     let mut builder = match flavour {
         Flavour::CurrentThread => rt::runtime::Builder::new_current_thread(),
         Flavour::MultiThread => {
@@ -39,13 +39,16 @@ fn timed<F: std::future::Future>(flavour: Flavour, future: F) -> Vec<f64> {
 
 /// Spawns many small tasks from inside a task and awaits them all.
 pub fn spawn_inside(flavour: Flavour, size: Size) -> Vec<f64> {
-    let tasks = size.pick(100, 20_000, 100_000);
-    timed(flavour, async move {
-        let handles: Vec<_> = (0..tasks).map(|i| rt::spawn(async move { i })).collect();
-        for handle in handles {
-            handle.await.expect("task");
-        }
-    })
+    timed(flavour, spawn_then_await(size.pick(100, 20_000, 100_000)))
+}
+
+/// `tasks` tiny tasks spawned from the calling task, then awaited in spawn order (also the
+/// scaling mode's `spawn_and_await`).
+pub(crate) async fn spawn_then_await(tasks: usize) {
+    let handles: Vec<_> = (0..tasks).map(|i| rt::spawn(async move { i })).collect();
+    for handle in handles {
+        handle.await.expect("task");
+    }
 }
 
 /// Spawns many small tasks from outside the runtime (through `Runtime::spawn`), then
