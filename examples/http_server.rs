@@ -280,7 +280,12 @@ async fn serve_requests(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         let next = time::timeout_at(deadline, reader.read(&mut chunk));
         // Between two requests, shutdown closes the connection; inside one, it waits.
         let next = match input.is_empty() {
-            true => shutdown.unless_stopping(next).await,
+            true => match shutdown.unless_stopping(next).await {
+                Some(next) => Some(next),
+                // Shutdown began while we waited. A request may have arrived that the
+                // reactor has not reported yet: one direct read tells (see `shutdown.rs`).
+                None => shutdown::arrived_meanwhile(reader.try_read(&mut chunk)).map(Ok),
+            },
             false => Some(next.await),
         };
         let Some(next) = next else {

@@ -740,7 +740,11 @@ async fn serve_commands(stream: TcpStream, shared: &Shared, shutdown: &Shutdown)
         let received = match input.is_empty() {
             true => match shutdown.unless_stopping(reader.read(&mut chunk)).await {
                 Some(received) => received?,
-                None => return finish(writer).await,
+                // A command may have arrived that the reactor has not reported yet.
+                None => match shutdown::arrived_meanwhile(reader.try_read(&mut chunk)) {
+                    Some(received) => received?,
+                    None => return finish(writer).await,
+                },
             },
             false => reader.read(&mut chunk).await?,
         };

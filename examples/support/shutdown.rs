@@ -181,3 +181,21 @@ async fn first_of(interrupt: &mut Signal, terminate: &mut Signal) -> &'static st
         _ = terminate.recv() => "SIGTERM",
     }
 }
+
+/// What a connection idle between two requests does when shutdown wins the race against its
+/// read: `try_read`'s result, taken as a request (or a read error) that arrived meanwhile,
+/// or `None` if nothing had (`WouldBlock`) or the client closed (0 bytes).
+///
+/// [`Shutdown::unless_stopping`] polls the read first, but the read only knows what the
+/// reactor has reported: bytes the kernel received just before the signal may not have
+/// been, if both events came in the same batch and the signal's was handled first. Closing
+/// the connection then would drop a request its client sent before the signal. One direct
+/// `try_read` asks the kernel itself.
+#[allow(dead_code)] // only the servers that read requests (http_server, kv_server) use it
+pub fn arrived_meanwhile(attempt: std::io::Result<usize>) -> Option<std::io::Result<usize>> {
+    match attempt {
+        Ok(0) => None,
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => None,
+        other => Some(other),
+    }
+}
