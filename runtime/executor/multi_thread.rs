@@ -150,6 +150,10 @@ struct IdleState {
 /// queue: two tasks waking each other could otherwise keep the queue waiting for ever.
 const MAX_LIFO_POLLS_IN_A_ROW: u32 = 3;
 
+/// The most tasks a worker takes from its own queue beyond the one it runs (see
+/// `Worker::take_from_own_queue`): one lock for up to this many polls instead of one each.
+const GRAB_AT_ONCE: usize = 16;
+
 // ANCHOR: worker_thread
 /// Everything a worker keeps on its own thread, in one place, and for one runtime only: a
 /// thread that runs no worker has none, and a wake on a worker of *another* runtime finds
@@ -162,7 +166,9 @@ const MAX_LIFO_POLLS_IN_A_ROW: u32 = 3;
 /// - `lifo.open`: set and cleared by `Worker::run` around each task poll; `lifo.task`: filled
 ///   by `schedule` (through [`place_on_this_thread`]), emptied by `Worker::next_task`;
 /// - `batch.open`: set and cleared by `Worker::wake_deferred_in_one_batch`, which also
-///   empties `batch.tasks`; filled by `schedule` (through [`place_on_this_thread`]).
+///   empties `batch.tasks`; filled by `schedule` (through [`place_on_this_thread`]);
+/// - `grabbed`: filled and emptied by `Worker::take_from_own_queue`, handed back to the
+///   queue by `block_in_place`.
 struct WorkerThread {
     /// Which runtime this thread works for (`Shared::id`).
     runtime: usize,
@@ -176,6 +182,9 @@ struct WorkerThread {
     lifo: LifoSlot,
     /// The yielded tasks being woken, gathered to be queued at once.
     batch: YieldBatch,
+    /// Tasks taken from the front of this worker's queue a few at a time, to run next (see
+    /// `Worker::take_from_own_queue`).
+    grabbed: VecDeque<TaskRef>,
 }
 
 thread_local! {
@@ -381,6 +390,7 @@ impl Worker {
                     open: false,
                     tasks: Vec::new(),
                 },
+                grabbed: VecDeque::with_capacity(GRAB_AT_ONCE),
             })
         });
         while !self.shared.shutting_down.load(SeqCst) {
@@ -431,12 +441,30 @@ impl Worker {
                 return Some(task);
             }
         }
-        let local = lock(&shared.workers[self.index].queue).pop_front();
-        local
+        self.take_from_own_queue()
             .or_else(|| shared.injector_rx.try_recv().ok())
             .or_else(|| self.steal())
     }
     // ANCHOR_END: next_task
+
+    // ANCHOR: take_from_own_queue
+    /// The task at the front of our own queue. With the lock taken anyway, a few more come
+    /// along into `grabbed`, to run next without locking again: up to [`GRAB_AT_ONCE`], and
+    /// never more than a quarter of the queue, so that a thief still finds three quarters of
+    /// it (tasks in `grabbed` cannot be stolen, like the one in the LIFO slot).
+    fn take_from_own_queue(&self) -> Option<TaskRef> {
+        on_this_worker(|worker| {
+            if let Some(task) = worker.grabbed.pop_front() {
+                return Some(task);
+            }
+            let mut queue = lock(&self.shared.workers[self.index].queue);
+            let first = queue.pop_front()?;
+            let more = (queue.len() / 4).min(GRAB_AT_ONCE);
+            worker.grabbed.extend(queue.drain(..more));
+            Some(first)
+        })
+    }
+    // ANCHOR_END: take_from_own_queue
 
     // ANCHOR: steal
     /// Takes the older half of the first non-empty queue of another worker; returns one of
@@ -717,9 +745,15 @@ impl Shared {
         let Some(mut worker) = taken.ok().flatten() else {
             return false;
         };
-        // The task this thread would have run next goes where its successor will find it.
-        if let Some(task) = worker.lifo.task.take() {
-            lock(&self.workers[worker.index].queue).push_back(task);
+        // The tasks this thread would have run next go where its successor will find them.
+        {
+            let mut queue = lock(&self.workers[worker.index].queue);
+            for task in worker.grabbed.drain(..).rev() {
+                queue.push_front(task);
+            }
+            if let Some(task) = worker.lifo.task.take() {
+                queue.push_back(task);
+            }
         }
         if self.start_worker(worker.index, runtime).is_err() {
             // No thread to hand over to: stay the worker, and block it (the only option).
