@@ -21,8 +21,9 @@
 //! | `/api/file` | the size of the page's own source, read through `asincrono::fs` |
 //!
 //! The server side of the same idea: each connection is a task, a slow answer is a task
-//! that is simply not polled until its timer fires, and the file is read on the blocking
-//! pool, so five requests in flight cost five small tasks and no thread is ever blocked.
+//! that is simply not polled until its timer fires, and the file is read without waiting
+//! for the disk (from the kernel's cache at once if it is there, otherwise on the blocking
+//! pool), so five requests in flight cost five small tasks and no thread is ever blocked.
 //!
 //! Corners cut: the request head is parsed by `http_server`'s `parse_head` (this file
 //! includes that example as a module rather than copying it), no request bodies (a request
@@ -300,7 +301,8 @@ fn stats(counters: &Counters) -> Answer {
     ))
 }
 
-/// `/api/file`: reads the page's source through `asincrono::fs` (on the blocking pool).
+/// `/api/file`: reads the page's source through `asincrono::fs` (from the page cache at
+/// once if it is there, on the blocking pool otherwise).
 async fn file() -> Answer {
     match asincrono::fs::read(FILE).await {
         Ok(bytes) => Answer::json(format!(
