@@ -6,7 +6,7 @@
 # that outlives its task would be a use after free; a count taken and never given back, a
 # leaked task; an output taken from the stage twice, a double free.
 #
-#   scripts/asan.sh           # the package's unit, integration and doc tests
+#   scripts/asan.sh           # the package's unit, integration and doc tests, and compat/hyper's unit tests
 #   scripts/asan.sh --lib     # the unit tests only (what CI runs)
 #   scripts/asan.sh --lib task::    # further arguments go to `cargo test`
 #
@@ -62,5 +62,7 @@ else
     # cargo runs doc tests apart from the other kinds: two runs.
     "${test[@]}" --lib --tests "$@"
     "${test[@]}" --doc "$@"
+    # The hyper adapter's four `unsafe` blocks (compat/hyper/src/io.rs), through its own tests.
+    cargo test -j 1 --target "$host" -p asincrono-hyper --lib "$@"
 fi
 echo "asan: no error and no leak found, in $((SECONDS - started)) s"
