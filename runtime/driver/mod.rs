@@ -28,7 +28,7 @@ pub(crate) use reactor::{
     Direction, ERROR, READ_CLOSED, READABLE, Reactor, ReadyEvent, ScheduledIo, WRITABLE,
     WRITE_CLOSED,
 };
-pub(crate) use timer_queue::{TimerKey, TimerQueue};
+pub(crate) use timer_queue::{Registered, TimerKey, TimerQueue};
 
 use crate::trace;
 use mio::{Events, Poll, Token};

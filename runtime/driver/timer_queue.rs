@@ -12,13 +12,21 @@
 //! and cancel, millisecond resolution) with the entries stored inside the `Sleep` futures
 //! themselves. A B-tree is simpler to read and fast enough to measure against it.
 //!
+//! The queue also remembers how far it has fired (`fired_through`), in an atomic that a
+//! `Sleep` can read without the lock: once the driver has expired every timer due at some
+//! instant, a sleep whose deadline is no later knows that its entry is gone, and completes
+//! without reading the clock or taking the lock to remove an entry that is not there. tokio
+//! gets the same from the state word inside each timer entry.
+//!
 //! The queue never reads a clock: the driver hands it `now` (from the runtime's `Clock`,
 //! which a test may have paused), as tokio's timer driver is handed the time by its caller.
 //! So it works in `std::time::Instant`s and knows nothing of the thread-local context.
 
 use crate::primitives::Mutex;
+use crate::primitives::atomic::AtomicU64;
 use crate::util::lock;
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -32,6 +40,28 @@ pub(crate) struct TimerKey {
 /// Every armed timer of one runtime.
 pub(crate) struct TimerQueue {
     inner: Mutex<Inner>,
+    /// The instant `fired_through` counts from.
+    epoch: Instant,
+    /// 0 before the first `expire`; then 1 + the nanoseconds from `epoch` to the latest
+    /// `now` that `expire` was given. Written under the lock, read without it.
+    ///
+    /// The rule that makes it useful: **every entry in `armed` has a deadline later than
+    /// it.** `expire` removes every entry due at `now` before it raises this to `now`, and
+    /// `register` refuses (as already due) a new deadline at or before it, both under the
+    /// lock. So a deadline at or before it has no entry: its timer has fired.
+    fired_through: AtomicU64,
+}
+
+/// What [`TimerQueue::register`] did.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Registered {
+    /// The timer is in the queue; `wake_driver`: the driver is asleep past its deadline and
+    /// must be woken to shorten its wait (otherwise a timer added from another thread would
+    /// fire only when the old, later deadline passed).
+    Armed { wake_driver: bool },
+    /// Not queued: the driver has already fired every timer due by this deadline.
+    AlreadyDue,
 }
 
 struct Inner {
@@ -59,20 +89,33 @@ impl TimerQueue {
                 driver_asleep_until: None,
                 shut_down: false,
             }),
+            epoch: Instant::now(),
+            fired_through: AtomicU64::new(0),
         }
     }
 
+    /// `deadline` in `fired_through`'s units: 1 + nanoseconds since `epoch` (1 for any
+    /// deadline before it).
+    fn mark(&self, deadline: Instant) -> u64 {
+        let since = deadline.saturating_duration_since(self.epoch).as_nanos();
+        u64::try_from(since).unwrap_or(u64::MAX - 1) + 1
+    }
+
+    /// Whether the driver has fired every timer due by `deadline`: then a timer armed for
+    /// it is no longer in the queue. One atomic load, no lock.
+    pub(crate) fn has_fired(&self, deadline: Instant) -> bool {
+        self.mark(deadline) <= self.fired_through.load(Acquire)
+    }
+
     // ANCHOR: register
-    /// Arms (or re-arms, with a fresh waker) the timer `key` for `deadline`. Returns `true`
-    /// when the driver is asleep past this deadline and must be woken to shorten its wait —
-    /// otherwise a timer added from another thread would fire only when the old, later
-    /// deadline passed.
+    /// Arms (or re-arms, with a fresh waker) the timer `key` for `deadline`, unless the
+    /// driver has already fired every timer due by then (see [`Registered`]).
     pub(crate) fn register(
         &self,
         key: &mut Option<TimerKey>,
         deadline: Instant,
         waker: &Waker,
-    ) -> Result<bool, TimersShutDown> {
+    ) -> Result<Registered, TimersShutDown> {
         let mut inner = lock(&self.inner);
         if inner.shut_down {
             return Err(TimersShutDown);
@@ -81,7 +124,13 @@ impl TimerQueue {
             if !armed.will_wake(waker) {
                 *armed = waker.clone();
             }
-            return Ok(false);
+            return Ok(Registered::Armed { wake_driver: false });
+        }
+        if self.has_fired(deadline) {
+            // The clock passed it between the caller's look and this lock, and the driver
+            // has already been by: queued now, it would break `fired_through`'s rule.
+            *key = None;
+            return Ok(Registered::AlreadyDue);
         }
         let new_key = TimerKey {
             deadline,
@@ -90,11 +139,12 @@ impl TimerQueue {
         inner.next_sequence += 1;
         inner.armed.insert(new_key, waker.clone());
         *key = Some(new_key);
-        Ok(match inner.driver_asleep_until {
+        let wake_driver = match inner.driver_asleep_until {
             Some(None) => true,
             Some(Some(wake_at)) => deadline < wake_at,
             None => false, // awake: it reads the earliest deadline before it next sleeps
-        })
+        };
+        Ok(Registered::Armed { wake_driver })
     }
     // ANCHOR_END: register
 
@@ -149,6 +199,11 @@ impl TimerQueue {
             }
             expired.push(entry.remove());
         }
+        // Still under the lock, so no `register` sees the new mark before the entries it
+        // covers are gone. `fetch_max`: a paused clock's `now` never goes back, but a
+        // caller's might.
+        self.fired_through.fetch_max(self.mark(now), Release);
+        drop(inner);
     }
     // ANCHOR_END: expire
 
@@ -178,7 +233,7 @@ mod tests {
         let keys: Vec<_> = (0..10_000)
             .map(|_| {
                 let mut key = None;
-                queue.register(&mut key, far, Waker::noop()).unwrap();
+                let _ = queue.register(&mut key, far, Waker::noop()).unwrap();
                 key.unwrap()
             })
             .collect();
@@ -194,14 +249,11 @@ mod tests {
         let now = Instant::now();
         for offset in [30, 10, 20] {
             let mut key = None;
-            queue
-                .register(&mut key, now - Duration::from_millis(offset), Waker::noop())
-                .unwrap();
+            let due = now - Duration::from_millis(offset);
+            let _ = queue.register(&mut key, due, Waker::noop()).unwrap();
         }
         let mut later = None;
-        queue
-            .register(&mut later, now + Duration::from_secs(60), Waker::noop())
-            .unwrap();
+        let _ = queue.register(&mut later, now + Duration::from_secs(60), Waker::noop());
         let mut expired = Vec::new();
         queue.expire(now, &mut expired);
         assert_eq!(expired.len(), 3);
@@ -213,27 +265,55 @@ mod tests {
         let queue = TimerQueue::new();
         let now = Instant::now();
         let mut first = None;
-        queue
-            .register(&mut first, now + Duration::from_secs(10), Waker::noop())
-            .unwrap();
+        let _ = queue.register(&mut first, now + Duration::from_secs(10), Waker::noop());
         let timeout = queue.prepare_to_park(now, None).expect("a timer is armed");
         assert!(timeout <= Duration::from_secs(10));
         let (mut later, mut earlier) = (None, None);
-        assert!(
-            !queue
-                .register(&mut later, now + Duration::from_secs(20), Waker::noop())
-                .unwrap()
-        );
-        assert!(
-            queue
-                .register(&mut earlier, now + Duration::from_secs(1), Waker::noop())
-                .unwrap()
-        );
+        let armed = |wake_driver| Registered::Armed { wake_driver };
+        let later_deadline = now + Duration::from_secs(20);
+        let registered = queue.register(&mut later, later_deadline, Waker::noop());
+        assert_eq!(registered.unwrap(), armed(false));
+        let earlier_deadline = now + Duration::from_secs(1);
+        let registered = queue.register(&mut earlier, earlier_deadline, Waker::noop());
+        assert_eq!(registered.unwrap(), armed(true));
         queue.woke_up();
         let mut awake = None;
-        assert!(
-            !queue.register(&mut awake, now, Waker::noop()).unwrap(),
+        let registered = queue.register(&mut awake, now, Waker::noop());
+        assert_eq!(
+            registered.unwrap(),
+            armed(false),
             "an awake driver needs no wake"
         );
+    }
+
+    #[test]
+    fn what_the_driver_has_fired_is_known_without_the_lock_and_never_queued_again() {
+        let queue = TimerQueue::new();
+        let now = Instant::now();
+        let (soon, later) = (
+            now + Duration::from_millis(5),
+            now + Duration::from_secs(60),
+        );
+        assert!(
+            !queue.has_fired(now),
+            "nothing is fired before the first expire"
+        );
+        let (mut soon_key, mut later_key) = (None, None);
+        let _ = queue.register(&mut soon_key, soon, Waker::noop()).unwrap();
+        let _ = queue
+            .register(&mut later_key, later, Waker::noop())
+            .unwrap();
+        let mut expired = Vec::new();
+        queue.expire(soon, &mut expired);
+        assert_eq!(expired.len(), 1);
+        assert!(queue.has_fired(soon) && queue.has_fired(now));
+        assert!(!queue.has_fired(later));
+        // A deadline the driver has already passed is refused rather than queued behind
+        // the mark, where `has_fired` would wrongly call it gone.
+        let mut late_key = None;
+        let registered = queue.register(&mut late_key, now, Waker::noop()).unwrap();
+        assert_eq!(registered, Registered::AlreadyDue);
+        assert!(late_key.is_none());
+        assert_eq!(queue.len(), 1, "only the 60 s timer is left");
     }
 }

@@ -1,7 +1,7 @@
 //! The timer queue: a timer cancelled (its `Sleep` dropped) while the driver fires it.
 
 use super::support::{Tracked, model};
-use crate::driver::TimerQueue;
+use crate::driver::{Registered, TimerQueue};
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::thread;
@@ -37,7 +37,11 @@ fn a_timer_cancelled_while_it_fires_wakes_at_most_once() {
         let timers = std::sync::Arc::new(TimerQueue::new());
         let mut key = None;
         let due = Instant::now() - Duration::from_millis(1);
-        timers.register(&mut key, due, &waker).unwrap();
+        let registered = timers.register(&mut key, due, &waker).unwrap();
+        assert!(
+            matches!(registered, Registered::Armed { .. }),
+            "nothing fired yet"
+        );
         drop(waker);
 
         let driver = {

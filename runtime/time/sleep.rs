@@ -1,7 +1,7 @@
 //! `sleep`: a future that completes at a deadline.
 
 use super::Instant;
-use crate::driver::{DriverHandle, TimerKey};
+use crate::driver::{DriverHandle, Registered, TimerKey};
 use crate::executor::context;
 use std::future::Future;
 use std::pin::Pin;
@@ -138,14 +138,18 @@ impl Sleep {
         this.deadline = deadline;
         let waiter = this.disarm(); // also forgets that it fired
         if let Some(waker) = waiter {
-            // Re-arm with the waiter we already had, so it needn't poll to be woken.
-            this.arm(&waker);
+            // Re-arm with the waiter we already had, so it needn't poll to be woken; if the
+            // new deadline has already been fired past, it polls at once and finds that.
+            if this.arm(&waker) == Armed::AlreadyDue {
+                waker.wake();
+            }
         }
     }
 
-    /// Puts the timer in the queue (or refreshes its waker).
+    /// Puts the timer in the queue (or refreshes its waker), unless the driver has already
+    /// fired past its deadline.
     #[track_caller]
-    fn arm(&mut self, waker: &std::task::Waker) {
+    fn arm(&mut self, waker: &std::task::Waker) -> Armed {
         let driver = self.driver.get_or_insert_with(|| {
             context::current("polling an asincrono::time::Sleep")
                 .driver()
@@ -162,21 +166,51 @@ impl Sleep {
             self.timer = Timer::Armed(key);
         }
         match registered {
-            Ok(true) => driver.unpark(),
-            Ok(false) => {}
+            Ok(Registered::Armed { wake_driver }) => {
+                if wake_driver {
+                    driver.unpark();
+                }
+                Armed::Queued
+            }
+            Ok(Registered::AlreadyDue) => {
+                self.timer = Timer::Fired;
+                Armed::AlreadyDue
+            }
             Err(_) => {
                 panic!("a Sleep was polled after the asincrono runtime it belongs to shut down")
             }
         }
     }
+
+    /// Whether the timer is armed and the driver has fired it: its entry is gone from the
+    /// queue, which one atomic load tells (see `driver/timer_queue.rs`, `fired_through`).
+    fn fired_by_the_driver(&self) -> bool {
+        match (&self.timer, &self.driver) {
+            (Timer::Armed(_), Some(driver)) => driver.timers.has_fired(self.deadline.into_std()),
+            _ => false,
+        }
+    }
+}
+
+/// What [`Sleep::arm`] did.
+#[derive(PartialEq, Eq)]
+enum Armed {
+    /// The timer is in the queue.
+    Queued,
+    /// The driver had already fired past the deadline: the sleep is over.
+    AlreadyDue,
 }
 
 impl Sleep {
     /// Removes the timer from the queue, if armed; returns the waker it held.
     fn disarm(&mut self) -> Option<std::task::Waker> {
+        let fired = self.fired_by_the_driver(); // then there is no entry to remove
         let Timer::Armed(key) = std::mem::replace(&mut self.timer, Timer::Unarmed) else {
             return None;
         };
+        if fired {
+            return None;
+        }
         self.driver.as_ref()?.timers.cancel(key)
     }
 }
@@ -188,15 +222,19 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         ready!(crate::task::poll_proceed(cx));
         let this = self.get_mut();
-        if Instant::now() >= this.deadline {
+        // Woken by the driver, the usual case: it has fired the timer, and one atomic load
+        // says so, with no clock read and no entry to remove.
+        if this.fired_by_the_driver() || Instant::now() >= this.deadline {
             this.disarm();
             this.timer = Timer::Fired;
             return Poll::Ready(());
         }
         // Waker contract: we return Pending, so the waker goes in the timer queue, which the
         // driver reads before it sleeps and expires after it wakes.
-        this.arm(cx.waker());
-        Poll::Pending
+        match this.arm(cx.waker()) {
+            Armed::Queued => Poll::Pending,
+            Armed::AlreadyDue => Poll::Ready(()),
+        }
     }
 }
 // ANCHOR_END: sleep_poll
