@@ -1061,3 +1061,49 @@ fn reading_a_fifo_waits_on_the_pool_not_on_the_scheduler_thread() {
         drop(dir);
     });
 }
+
+#[test]
+fn a_writer_waiting_on_a_fifo_is_not_let_through_by_a_read_that_only_looks() {
+    // A writer blocks in `open` until the FIFO has a reader. The fast path of `fs::read`
+    // only looks at the path (`O_PATH`): were it to open the FIFO for reading and close it
+    // again, the writer would get through with no reader left, and fail with EPIPE.
+    on_each_flavour(|| async {
+        let dir = TempDir::new("fifo-writer-first");
+        let fifo = dir.join("fifo");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path alive for the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let writer = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || {
+                let me = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+                tid_tx.send(me).unwrap();
+                std::fs::write(fifo, "from a waiting writer")
+            }
+        });
+        wait_until_blocked_in_open(&tid_rx.recv().unwrap());
+        assert_eq!(fs::read(&fifo).await.unwrap(), b"from a waiting writer");
+        writer
+            .join()
+            .unwrap()
+            .expect("the writer's write (EPIPE if let through)");
+        drop(dir);
+    });
+}
+
+/// Returns once the thread `task` (a `/proc/thread-self` link: `PID/task/TID`) is blocked in
+/// `openat`, as `/proc/PID/task/TID/syscall` shows; at most 10 s.
+fn wait_until_blocked_in_open(task: &Path) {
+    let syscall_file = Path::new("/proc").join(task).join("syscall");
+    let openat = libc::SYS_openat.to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        let now = std::fs::read_to_string(&syscall_file).unwrap_or_default();
+        if now.split_whitespace().next() == Some(openat.as_str()) {
+            return;
+        }
+        std::thread::yield_now();
+    }
+    panic!("the writer never blocked in openat");
+}

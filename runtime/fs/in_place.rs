@@ -6,9 +6,13 @@
 //! promise not to:
 //! - `openat2` with `RESOLVE_CACHED` (Linux 5.12) opens the file only if every step of the
 //!   path can be looked up without reading a directory from disk; otherwise `EAGAIN`.
-//!   `O_NONBLOCK` makes the open of a FIFO return at once instead of waiting for a writer.
+//!   The first open is `O_PATH`: a handle to look at, not to read, so opening a FIFO this
+//!   way makes no one its reader (a reader that came and went would let a waiting writer
+//!   through, to fail with `EPIPE`: a flake hunt found exactly that).
 //! - `statx` with `AT_STATX_DONT_SYNC` reports the type and size the kernel has at hand,
-//!   without asking a network file system's server. Only a regular file goes on.
+//!   without asking a network file system's server. Only a regular file goes on, and is
+//!   opened a second time, for reading (`O_NONBLOCK` still, in case it was swapped for a
+//!   FIFO in between, which the second `statx` then catches).
 //! - `preadv2` with `RWF_NOWAIT` (Linux 4.14) reads only what is in the page cache, and a
 //!   file system that cannot promise that refuses the flag (`EOPNOTSUPP`).
 //!
@@ -42,7 +46,11 @@ pub(crate) fn read_if_cached(path: &Path) -> Option<Vec<u8>> {
     if cfg!(miri) {
         return None;
     }
-    let file = open_if_cached(path)?;
+    let probe = open_if_cached(path, libc::O_PATH)?;
+    if regular_file_size(&probe)? > IN_PLACE_MAX {
+        return None;
+    }
+    let file = open_if_cached(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY)?;
     let size = regular_file_size(&file)?;
     if size > IN_PLACE_MAX {
         return None;
@@ -59,11 +67,12 @@ struct OpenHow {
     resolve: u64,
 }
 
-/// Opens `path` for reading if every step of its lookup is in the dentry cache.
-fn open_if_cached(path: &Path) -> Option<File> {
+/// Opens `path` with `flags` (and `O_CLOEXEC`) if every step of its lookup is in the
+/// dentry cache.
+fn open_if_cached(path: &Path, flags: libc::c_int) -> Option<File> {
     let path = CString::new(path.as_os_str().as_bytes()).ok()?;
     let how = OpenHow {
-        flags: (libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY) as u64,
+        flags: (flags | libc::O_CLOEXEC) as u64,
         mode: 0,
         resolve: libc::RESOLVE_CACHED,
     };
