@@ -549,10 +549,10 @@ fn a_unix_socket_works_too() {
         .iter()
         .find(|dir| dir.join(format!(".s.PGSQL.{}", server.port)).exists())
     else {
-        eprintln!(
-            "note: no Unix socket for port {} found, nothing to check",
+        skip::<()>(&format!(
+            "the server on port {} has no Unix socket in /tmp or the test's own folder",
             server.port
-        );
+        ));
         return;
     };
     let target = Target::new(&dir.display().to_string(), server.port);
