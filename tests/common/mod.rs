@@ -158,7 +158,11 @@ pub const SKIP_LOG_VAR: &str = "ASINCRONO_SKIP_LOG";
 pub fn skip<T>(why: &str) -> Option<T> {
     use std::io::Write;
     static NOTED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
-    let test = format!("{}::{}", test_binary(), test_name().as_deref().unwrap_or("?"));
+    let test = format!(
+        "{}::{}",
+        test_binary(),
+        test_name().as_deref().unwrap_or("?")
+    );
     let mut noted = NOTED.lock().unwrap_or_else(|poison| poison.into_inner());
     if !noted.iter().any(|(_, seen)| seen == why) {
         let _ = writeln!(std::io::stderr(), "skipped: {why}");
@@ -190,7 +194,10 @@ fn record_skip(test: &str, why: &str) {
         .open(&path)
         .and_then(|mut file| file.write_all(line.as_bytes()));
     if let Err(err) = written {
-        panic!("cannot record the skip in {}: {err}", path.to_string_lossy());
+        panic!(
+            "cannot record the skip in {}: {err}",
+            path.to_string_lossy()
+        );
     }
 }
 
@@ -227,12 +234,16 @@ pub fn require_tool(tool: &str, package: &str) -> Option<()> {
     skip(&format!("{tool} not installed (apt-get install {package})"))
 }
 
-/// Whether `tool` is on the PATH (checked with `which`).
+/// Whether `tool` is an executable file in one of the `PATH`'s folders. Looked up here
+/// rather than by running `which`, which a minimal system may lack and which a process out
+/// of file descriptors cannot start: neither means the tool is missing.
 pub fn installed(tool: &str) -> bool {
-    std::process::Command::new("which")
-        .arg(tool)
-        .output()
-        .is_ok_and(|out| out.status.success())
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|folder| {
+        std::fs::metadata(folder.join(tool))
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// Calls its closure when dropped: to observe, from outside, that a future was dropped.
