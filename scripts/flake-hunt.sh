@@ -158,10 +158,10 @@ done
 # ---- the table ---------------------------------------------------------------------------
 {
     echo
-    echo "tests that failed (runs failed in, of $runs: which):"
+    echo "tests that failed (how many runs of $runs, which runs, the test):"
     for run in $(seq "$runs"); do sed "s/\$/\t$run/" "$out/run-$run.failed"; done |
         awk -F '\t' '{ count[$1]++; which[$1] = which[$1] (which[$1] == "" ? "" : ",") $2 }
-                     END { for (t in count) { printf "%3d  %-60s runs %s\n", count[t], t, which[t]; any = 1 }
+                     END { for (t in count) { printf "%3d  runs %-10s %s\n", count[t], which[t], t; any = 1 }
                            if (!any) print "  none" }' |
         sort -rn
 } | tee -a "$summary"
