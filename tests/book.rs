@@ -617,6 +617,8 @@ fn word(n: usize) -> String {
 /// must contain, built from the figure as the code has it now. When the code changes, the
 /// words no longer match and the test names the file to fix.
 fn quoted_figures() -> Vec<(&'static str, String)> {
+    let hunt_runs = number_after("scripts/flake-hunt.sh", "FLAKE_RUNS:-");
+    let hunt_fd_limit = number_after("scripts/flake-hunt.sh", "FLAKE_FD_LIMIT:-");
     let raw = code(&read("runtime/task/raw.rs"));
     let blocks = word(raw.matches("unsafe {").count());
     let unsafe_fns = word(raw.matches("unsafe fn ").count());
@@ -709,6 +711,14 @@ fn quoted_figures() -> Vec<(&'static str, String)> {
                 "{} of the {task_tests} tests in `tests/task.rs`",
                 task_tests - skipped
             ),
+        ),
+        (
+            "docs/src/13-trusting-the-runtime.md",
+            format!("RUNS times ({hunt_runs} by default)"),
+        ),
+        (
+            "docs/src/13-trusting-the-runtime.md",
+            format!("`ulimit -Sn {hunt_fd_limit}` (`FLAKE_FD_LIMIT`)"),
         ),
         ("docs/src/14-glossary.md", format!("({budget} here, as in")),
         (

@@ -316,10 +316,9 @@ fn a_slow_request_does_not_hold_up_the_others() {
 
 #[test]
 fn curl_talks_to_it() {
-    if !common::installed("curl") {
-        println!("skipped: curl not installed");
+    let Some(()) = common::require_tool("curl", "curl") else {
         return;
-    }
+    };
     with_server_for_a_tool("curl", |addr| {
         let curl = |args: &[&str]| {
             let out = Command::new("curl")
@@ -354,10 +353,9 @@ fn curl_talks_to_it() {
 
 #[test]
 fn wrk_loads_it_without_errors() {
-    if !common::installed("wrk") {
-        println!("skipped: wrk not installed");
+    let Some(()) = common::require_tool("wrk", "wrk") else {
         return;
-    }
+    };
     with_server_for_a_tool("wrk", |addr| {
         // One second, a few kept-alive connections: enough to prove many requests are
         // served over each connection and none fails.

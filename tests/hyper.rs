@@ -20,7 +20,7 @@ mod hyper_server;
 use asincrono::io::{AsyncReadExt, AsyncWriteExt};
 use asincrono::net::{TcpListener, TcpStream};
 use asincrono::time;
-use common::{FLAVOURS, TEST_DEADLINE, runtime, skip, within};
+use common::{FLAVOURS, TEST_DEADLINE, runtime, within};
 use hyper_server::{Settings, Shutdown, Stats};
 use std::net::SocketAddr;
 use std::process::Command;
@@ -108,9 +108,7 @@ fn get(path: &str) -> String {
 /// `curl` with `args`, run on the blocking pool (so that a current-thread runtime keeps
 /// serving meanwhile), bounded by `--max-time`; its stdout. `None` if curl is missing.
 async fn curl(args: &[&str]) -> Option<String> {
-    if !common::installed("curl") {
-        return skip("curl not installed (apt-get install curl)");
-    }
+    common::require_tool("curl", "curl")?;
     let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
     let out = asincrono::task::spawn_blocking(move || {
         Command::new("curl")

@@ -300,10 +300,9 @@ fn run(tool: &str, addr: SocketAddr, args: &[&str]) -> String {
 
 #[test]
 fn redis_cli_talks_to_it() {
-    if !common::installed("redis-cli") {
-        println!("skipped: redis-cli not installed");
+    let Some(()) = common::require_tool("redis-cli", "redis-tools") else {
         return;
-    }
+    };
     with_server_in_background(|addr| {
         assert_eq!(run("redis-cli", addr, &["PING"]), "PONG\n");
         assert_eq!(
@@ -322,10 +321,9 @@ fn redis_cli_talks_to_it() {
 
 #[test]
 fn redis_benchmark_runs_against_it() {
-    if !common::installed("redis-benchmark") {
-        println!("skipped: redis-benchmark not installed");
+    let Some(()) = common::require_tool("redis-benchmark", "redis-tools") else {
         return;
-    }
+    };
     with_server_in_background(|addr| {
         let out = run(
             "redis-benchmark",

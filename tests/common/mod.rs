@@ -82,9 +82,11 @@ pub fn within<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> T {
     let (done_tx, done_rx) = mpsc::channel();
+    let test = test_name();
     let worker = thread::Builder::new()
         .name(format!("test-{label}"))
         .spawn(move || {
+            TEST_NAME.set(test);
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
             let _ = done_tx.send(result);
         })
@@ -143,31 +145,105 @@ pub fn set_linger_zero(stream: &std::net::TcpStream) {
     assert_eq!(status, 0, "setsockopt(SO_LINGER)");
 }
 
+/// The variable naming the file in which [`skip`] records each skipped test, one
+/// `binary::test<TAB>reason` line each (`.ci/run` sets it to `target/skipped.txt` and
+/// counts them in its summary line: a skipped test shows as passed in libtest's own count).
+pub const SKIP_LOG_VAR: &str = "ASINCRONO_SKIP_LOG";
+
 /// A test that cannot run (`why`: a tool or a server missing) says so on stderr and returns
 /// `None`; under `CI=true` that is a failure instead (a panic), so CI never passes a test it
 /// did not run. Written to stderr directly, past the test harness's capture of `eprintln!`,
-/// so the note shows in a passing run too; once per reason, not once per test.
+/// so the note shows in a passing run too; once per reason, not once per test. Each skipped
+/// test is also recorded, once, in the file [`SKIP_LOG_VAR`] names, if it is set.
 pub fn skip<T>(why: &str) -> Option<T> {
     use std::io::Write;
-    static NOTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    static NOTED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let test = format!(
+        "{}::{}",
+        test_binary(),
+        test_name().as_deref().unwrap_or("?")
+    );
     let mut noted = NOTED.lock().unwrap_or_else(|poison| poison.into_inner());
-    if !noted.iter().any(|seen| seen == why) {
+    if !noted.iter().any(|(_, seen)| seen == why) {
         let _ = writeln!(std::io::stderr(), "skipped: {why}");
-        noted.push(why.to_string());
     }
+    let under_ci = std::env::var("CI").is_ok_and(|ci| ci == "true");
+    let first_for_this_test = !noted.iter().any(|(seen, _)| *seen == test);
+    if first_for_this_test && !under_ci {
+        record_skip(&test, why);
+    }
+    noted.push((test, why.to_string()));
     drop(noted);
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+    if under_ci {
         panic!("under CI=true a test may not skip: {why}");
     }
     None
 }
 
-/// Whether `tool` is on the PATH (checked with `which`).
+/// Appends `test<TAB>why` to the skip log, if one is named. One `write` call per line on a
+/// file opened for appending, so that test binaries running at once do not mix their lines.
+fn record_skip(test: &str, why: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(SKIP_LOG_VAR) else {
+        return;
+    };
+    let line = format!("{test}\t{}\n", why.replace(['\t', '\n'], " "));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(err) = written {
+        panic!(
+            "cannot record the skip in {}: {err}",
+            path.to_string_lossy()
+        );
+    }
+}
+
+thread_local! {
+    /// The name of the test a [`within`] thread works for (libtest names each test's own
+    /// thread after the test; the watchdog's threads carry the name on here).
+    static TEST_NAME: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The running test's name: carried by [`within`], or the thread's own name under libtest.
+fn test_name() -> Option<String> {
+    TEST_NAME
+        .with_borrow(Clone::clone)
+        .or_else(|| thread::current().name().map(str::to_string))
+        .filter(|name| name != "main")
+}
+
+/// The test binary's name without cargo's hash: `http` for `target/debug/deps/http-1f2e…`.
+fn test_binary() -> String {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let stem = exe.file_stem().unwrap_or_default().to_string_lossy();
+    match stem.rsplit_once('-') {
+        Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => name.to_string(),
+        _ => stem.into_owned(),
+    }
+}
+
+/// `Some(())` if `tool` is on the PATH; otherwise a [`skip`] naming the Debian `package`
+/// that provides it.
+pub fn require_tool(tool: &str, package: &str) -> Option<()> {
+    if installed(tool) {
+        return Some(());
+    }
+    skip(&format!("{tool} not installed (apt-get install {package})"))
+}
+
+/// Whether `tool` is an executable file in one of the `PATH`'s folders. Looked up here
+/// rather than by running `which`, which a minimal system may lack and which a process out
+/// of file descriptors cannot start: neither means the tool is missing.
 pub fn installed(tool: &str) -> bool {
-    std::process::Command::new("which")
-        .arg(tool)
-        .output()
-        .is_ok_and(|out| out.status.success())
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|folder| {
+        std::fs::metadata(folder.join(tool))
+            .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// Calls its closure when dropped: to observe, from outside, that a future was dropped.
