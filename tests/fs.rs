@@ -1046,10 +1046,7 @@ fn reading_a_fifo_waits_on_the_pool_not_on_the_scheduler_thread() {
     // that on a scheduler thread, and must not take the FIFO for an empty file either.
     on_each_flavour(|| async {
         let dir = TempDir::new("fifo");
-        let fifo = dir.join("fifo");
-        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: `name` is a NUL-terminated path alive for the call.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+        let fifo = make_fifo(&dir);
         let read = asincrono::spawn(fs::read(fifo.clone()));
         // The scheduler thread is free meanwhile: this task runs and writes the FIFO.
         asincrono::task::yield_now().await;
@@ -1069,10 +1066,7 @@ fn a_writer_waiting_on_a_fifo_is_not_let_through_by_a_read_that_only_looks() {
     // again, the writer would get through with no reader left, and fail with EPIPE.
     on_each_flavour(|| async {
         let dir = TempDir::new("fifo-writer-first");
-        let fifo = dir.join("fifo");
-        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: `name` is a NUL-terminated path alive for the call.
-        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+        let fifo = make_fifo(&dir);
         let (tid_tx, tid_rx) = mpsc::channel();
         let writer = std::thread::spawn({
             let fifo = fifo.clone();
@@ -1090,6 +1084,15 @@ fn a_writer_waiting_on_a_fifo_is_not_let_through_by_a_read_that_only_looks() {
             .expect("the writer's write (EPIPE if let through)");
         drop(dir);
     });
+}
+
+/// A FIFO named `fifo` in `dir`.
+fn make_fifo(dir: &TempDir) -> PathBuf {
+    let fifo = dir.join("fifo");
+    let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `name` is a NUL-terminated path alive for the call.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+    fifo
 }
 
 /// Returns once the thread `task` (a `/proc/thread-self` link: `PID/task/TID`) is blocked in

@@ -104,6 +104,16 @@ fn a_runtime_has_the_name_it_was_given_and_none_otherwise() {
     assert_eq!(named.handle().name(), Some("orders"));
 }
 
+/// A builder of the named flavour, with one worker if it is multi-threaded.
+fn one_worker_builder(flavour: &str) -> Builder {
+    if flavour == "current_thread" {
+        return Builder::new_current_thread();
+    }
+    let mut builder = Builder::new_multi_thread();
+    builder.worker_threads(1);
+    builder
+}
+
 /// A counter that callbacks bump, shared with the test.
 fn counter() -> (Arc<AtomicUsize>, impl Fn() + Send + Sync + 'static) {
     let count = Arc::new(AtomicUsize::new(0));
@@ -189,13 +199,7 @@ fn a_burst_of_tiny_blocking_jobs_does_not_start_a_thread_per_job() {
     for flavour in FLAVOURS {
         within(TEST_DEADLINE, flavour, move || {
             let (started, on_start) = counter();
-            let mut builder = if flavour == "current_thread" {
-                Builder::new_current_thread()
-            } else {
-                let mut builder = Builder::new_multi_thread();
-                builder.worker_threads(1);
-                builder
-            };
+            let mut builder = one_worker_builder(flavour);
             let rt = builder.on_thread_start(on_start).build().unwrap();
             let workers = started.load(Ordering::SeqCst);
             rt.block_on(async {
@@ -225,13 +229,7 @@ fn the_park_callbacks_run_around_each_sleep_and_what_they_defer_is_seen() {
         within(TEST_DEADLINE, flavour, move || {
             let (parks, on_park) = counter();
             let (unparks, on_unpark) = counter();
-            let mut builder = if flavour == "current_thread" {
-                Builder::new_current_thread()
-            } else {
-                let mut builder = Builder::new_multi_thread();
-                builder.worker_threads(1);
-                builder
-            };
+            let mut builder = one_worker_builder(flavour);
             let rt = builder
                 .on_thread_park(on_park)
                 .on_thread_unpark(on_unpark)
