@@ -7,4 +7,6 @@
 #[path = "../../tests/parsers/checks.rs"]
 mod checks;
 
-libfuzzer_sys::fuzz_target!(|input: &[u8]| checks::check_resp(input));
+libfuzzer_sys::fuzz_target!(|input: &[u8]| {
+    checks::check_resp(input);
+});

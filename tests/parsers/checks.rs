@@ -36,10 +36,13 @@ pub fn http_answer(input: &[u8]) -> Option<Result<http_server::Request, u16>> {
 }
 
 /// The request head: parsed into a request that follows the grammar, or refused with a
-/// 400, 431 or 505; never a wait past the head limit.
-pub fn check_http(input: &[u8]) {
+/// 400, 431 or 505; never a wait past the head limit. Returns what the answer was.
+pub fn check_http(input: &[u8]) -> &'static str {
     match http_answer(input) {
-        None => assert!(input.len() <= http_server::MAX_HEAD),
+        None => {
+            assert!(input.len() <= http_server::MAX_HEAD);
+            "waits for more"
+        }
         Some(Ok(request)) => {
             // What parsed follows the grammar the server promises, checked again here
             // line by line, independently of the parser.
@@ -66,8 +69,12 @@ pub fn check_http(input: &[u8]) {
                 // Whatever the encoding, the path stays under the root.
                 assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
             }
+            "a request"
         }
-        Some(Err(status)) => assert!([400, 431, 505].contains(&status), "status {status}"),
+        Some(Err(400)) => "400",
+        Some(Err(431)) => "431",
+        Some(Err(505)) => "505",
+        Some(Err(status)) => panic!("status {status}"),
     }
 }
 
@@ -91,17 +98,21 @@ pub fn resp_commands(input: &[u8]) -> (Vec<Vec<Vec<u8>>>, Option<String>) {
 }
 
 /// RESP: commands that move forward through the bytes, or an error that fits on the
-/// `-ERR Protocol error: …` line.
-pub fn check_resp(input: &[u8]) {
-    if let (_, Some(what)) = resp_commands(input) {
-        // It goes back as `-ERR Protocol error: {what}\r\n`: one line of text.
-        assert!(!what.is_empty() && !what.contains(['\r', '\n']), "{what:?}");
+/// `-ERR Protocol error: …` line. Returns how the bytes ended.
+pub fn check_resp(input: &[u8]) -> &'static str {
+    match resp_commands(input) {
+        (_, Some(what)) => {
+            // It goes back as `-ERR Protocol error: {what}\r\n`: one line of text.
+            assert!(!what.is_empty() && !what.contains(['\r', '\n']), "{what:?}");
+            "a protocol error"
+        }
+        (_, None) => "commands, then a wait for more",
     }
 }
 
 /// A response: a final status with the body its framing announced, or `Malformed` or
-/// `TooLarge`, nothing else.
-pub fn check_fetch(input: &[u8]) {
+/// `TooLarge`, nothing else. Returns which.
+pub fn check_fetch(input: &[u8]) -> &'static str {
     match parse_response(input, MAX_BODY) {
         Ok(fetched) => {
             assert!(
@@ -113,9 +124,16 @@ pub fn check_fetch(input: &[u8]) {
             if let Framing::Length(length) = fetched.framing {
                 assert!(fetched.status == 204 || fetched.status == 304 || length == fetched.bytes);
             }
+            "a response"
         }
-        Err(FetchError::Malformed(why)) => assert!(!why.is_empty()),
-        Err(FetchError::TooLarge { limit }) => assert_eq!(limit, MAX_BODY),
+        Err(FetchError::Malformed(why)) => {
+            assert!(!why.is_empty());
+            "malformed"
+        }
+        Err(FetchError::TooLarge { limit }) => {
+            assert_eq!(limit, MAX_BODY);
+            "too large"
+        }
         Err(other) => panic!("not an answer to bad bytes: {other:?}"),
     }
 }
@@ -139,8 +157,13 @@ pub fn pg_messages(input: &[u8]) -> (Vec<protocol::Message>, Option<protocol::Pr
 }
 
 /// PostgreSQL: whole messages within the length limit, or a `ProtocolError` that reads.
-pub fn check_pg(input: &[u8]) {
-    if let (_, Some(error)) = pg_messages(input) {
-        assert!(!error.to_string().is_empty());
+/// Returns how the bytes ended.
+pub fn check_pg(input: &[u8]) -> &'static str {
+    match pg_messages(input) {
+        (_, Some(error)) => {
+            assert!(!error.to_string().is_empty());
+            "a protocol error"
+        }
+        (_, None) => "messages, then a wait for more",
     }
 }
