@@ -44,8 +44,9 @@ for ((i = 0; i < ${#targets[@]}; i += 2)); do
     done
 done
 for target in "${targets[@]}"; do
-    units=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$target.log" | grep -o '[0-9]*$')
-    if grep -q -E '^==[0-9]+== ERROR|panicked at|deadly signal|Test unit written' "logs/$target.log"; then
+    log="logs/$target.log"
+    units=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+    if grep -q -E '^==[0-9]+== ERROR|panicked at|deadly signal|Test unit written' "$log"; then
         echo "$target: CRASH after ${units:-?} inputs, see fuzz/logs/$target.log"
         failed=1
     else

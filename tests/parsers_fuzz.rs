@@ -258,7 +258,7 @@ fn bad_http_heads_get_the_status_the_protocol_expects() {
         (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nno colon\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\n\xff: x\r\n\r\n", 400),
-        // Found by this test: a name with a separator, a value with a lone LF.
+        // Found while writing this test: a name with a separator, a value with a lone LF.
         (b"GET / HTTP/1.1\r\nHo(st: x\r\n\r\n", 400),
         (b"GET / HTTP/1.1\r\nHost: x\nContent-Length: 5\r\n\r\n", 400),
     ] {
@@ -280,7 +280,8 @@ fn bad_http_heads_get_the_status_the_protocol_expects() {
             "{target}"
         );
     }
-    // Found by this test: `%+1` decoded to byte 1 (`from_str_radix` takes a sign).
+    // Found while writing this test: `%+1` decoded to byte 1 (`from_str_radix` takes a
+    // sign).
     for target in ["/%+1", "/%-1", "/%1", "/%zz"] {
         assert_eq!(http_server::relative_path(target), Err(400), "{target}");
     }
@@ -356,8 +357,8 @@ fn bad_resp_gets_a_protocol_error_and_huge_lengths_allocate_nothing() {
             b"*1\r\n$3\r\nGETX\r\n",
             "bulk string does not end where its length says",
         ),
-        // Found by this test: a `+` sign was taken as part of a length, as `parse` does
-        // and Redis does not.
+        // Found while writing this test: a `+` sign was taken as part of a length, as
+        // `parse` does and Redis does not.
         (b"*+1\r\n$3\r\nGET\r\n", "invalid multibulk length"),
         (b"*1\r\n$+3\r\nGET\r\n", "invalid bulk length"),
     ] {
@@ -391,7 +392,8 @@ fn bad_resp_gets_a_protocol_error_and_huge_lengths_allocate_nothing() {
 
 const FETCH_SEEDS: &[&[u8]] = &[
     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+      5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
     b"HTTP/1.0 404 Not Found\r\nServer: t\r\n\r\nbody until close",
     b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n",
 ];
@@ -444,8 +446,8 @@ fn bad_responses_are_malformed_or_too_large() {
         b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
-        // Found by this test: status 000 was a status; a sign was taken in a length and a
-        // chunk size (`parse` and `from_str_radix` accept `+5`).
+        // Found while writing this test: status 000 was a status; a sign was taken in a
+        // length and a chunk size (`parse` and `from_str_radix` accept `+5`).
         b"HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\nhello",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello\r\n0\r\n\r\n",
