@@ -394,7 +394,7 @@ pub fn parse_head(head: &[u8]) -> Result<Request, u16> {
         let (name, value) = line.split_once(':').ok_or(400u16)?;
         // The name is a token: no space before the colon (RFC 9112 says to reject it:
         // request smuggling), no separators, no control bytes.
-        if !name.bytes().all(is_tchar) || name.is_empty() {
+        if name.is_empty() || !name.bytes().all(is_tchar) {
             return Err(400);
         }
         // A control byte in a value (a lone CR or LF, a NUL) is refused rather than passed
