@@ -37,17 +37,20 @@
 //! host name is looked up with the system resolver on the blocking pool (a lookup blocks).
 //! Bodies are counted, not saved; a body over `MAX_BODY` (64 MiB) fails its request.
 
-use asincrono::io::{AsyncReadExt, AsyncWriteExt};
+use asincrono::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use asincrono::net::TcpStream;
 use asincrono::sync::Semaphore;
 use asincrono::task;
 use asincrono::time::{self, Instant};
 use std::fmt;
+use std::future::Future;
 use std::io::{self, IsTerminal};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// Requests in flight at once, unless `--concurrency` says otherwise.
@@ -543,8 +546,7 @@ async fn fetch_one(
         stream,
         buffered: Vec::with_capacity(8 * 1024),
     };
-    let (status, reason, framing) = read_head(&mut input).await?;
-    let mut body = Body {
+    let body = Body {
         keep: options.keep_bodies,
         limit: options.max_body,
         data: Vec::new(),
@@ -552,18 +554,7 @@ async fn fetch_one(
         board,
         index,
     };
-    match framing {
-        Framing::Length(length) => read_length(&mut input, &mut body, length).await?,
-        Framing::Chunked => read_chunked(&mut input, &mut body).await?,
-        Framing::UntilClose => read_until_close(&mut input, &mut body).await?,
-    }
-    Ok(Fetched {
-        status,
-        reason,
-        bytes: body.count,
-        body: body.data,
-        framing,
-    })
+    read_response(&mut input, body).await
 }
 
 /// The addresses of `host`. The system resolver (`getaddrinfo`) blocks, possibly for
@@ -628,15 +619,66 @@ fn io_error(doing: &'static str, err: io::Error) -> FetchError {
 // Reading the response
 // ---------------------------------------------------------------------------------------
 
-/// The connection, and the bytes read from it but not used yet.
-struct Input {
-    stream: TcpStream,
+/// Parses a whole response given as bytes, as if a server had sent them and then closed
+/// the connection: the status line, the headers and the body, framed by its length, by
+/// the chunked encoding or by the end of the bytes, with the body kept (up to `max_body`).
+///
+/// It runs the very code that reads a response from a socket ([`read_response`]), over a
+/// byte slice instead. Reading a slice never has to wait, so a single poll, with a waker
+/// that does nothing, runs the reading to its end: no runtime, no I/O. This is the entry
+/// point of the parser tests and fuzz targets (tests/parsers_fuzz.rs, fuzz/).
+pub fn parse_response(bytes: &[u8], max_body: u64) -> Result<Fetched, FetchError> {
+    let board = Board::new(&[String::new()]);
+    let body = Body {
+        keep: true,
+        limit: max_body,
+        data: Vec::new(),
+        count: 0,
+        board: &board,
+        index: 0,
+    };
+    let mut input = Input {
+        stream: bytes,
+        buffered: Vec::new(),
+    };
+    let reading = pin!(read_response(&mut input, body));
+    match reading.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(result) => result,
+        // Only a reader that can wait makes the reading wait; a slice cannot.
+        Poll::Pending => Err(FetchError::Internal("reading a byte slice waited".into())),
+    }
+}
+
+/// Reads a response from `input`: the head, then the body the way the head frames it.
+async fn read_response<R: AsyncRead + Unpin>(
+    input: &mut Input<R>,
+    mut body: Body<'_>,
+) -> Result<Fetched, FetchError> {
+    let (status, reason, framing) = read_head(input).await?;
+    match framing {
+        Framing::Length(length) => read_length(input, &mut body, length).await?,
+        Framing::Chunked => read_chunked(input, &mut body).await?,
+        Framing::UntilClose => read_until_close(input, &mut body).await?,
+    }
+    Ok(Fetched {
+        status,
+        reason,
+        bytes: body.count,
+        body: body.data,
+        framing,
+    })
+}
+
+/// The connection (a `TcpStream`, or a byte slice in [`parse_response`]), and the bytes
+/// read from it but not used yet.
+struct Input<R> {
+    stream: R,
     /// Read ahead: the head is read in blocks, so the block that ends it usually holds the
     /// first bytes of the body, or a whole small body.
     buffered: Vec<u8>,
 }
 
-impl Input {
+impl<R: AsyncRead + Unpin> Input<R> {
     /// Reads more into `buffered`; returns how many bytes came (0: the server closed).
     async fn fill(&mut self) -> Result<usize, FetchError> {
         let mut block = [0u8; 16 * 1024];
@@ -704,7 +746,9 @@ impl Body<'_> {
 /// Reads the status line and headers; returns the status, its reason phrase and how the
 /// body is framed. Informational answers (`100 Continue` and the like) are skipped: a
 /// final answer follows them.
-async fn read_head(input: &mut Input) -> Result<(u16, String, Framing), FetchError> {
+async fn read_head<R: AsyncRead + Unpin>(
+    input: &mut Input<R>,
+) -> Result<(u16, String, Framing), FetchError> {
     loop {
         let end = loop {
             if let Some(blank) = find(&input.buffered, b"\r\n\r\n") {
@@ -746,9 +790,12 @@ pub fn parse_head(head: &[u8]) -> Result<(u16, String, Framing), FetchError> {
             "not an HTTP/1.x status line: {status_line:?}"
         )));
     }
+    // Three digits, from 100 (RFC 9110, 15: the first digit is the class, 1 to 5; an
+    // unknown class above 5 still reads as a status).
     let status = code
         .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|c| c.parse::<u16>().ok())
+        .filter(|&status| status >= 100)
         .ok_or_else(|| malformed(format!("no status code in {status_line:?}")))?;
 
     let (mut length, mut chunked, mut other_coding) = (None::<u64>, false, false);
@@ -760,9 +807,11 @@ pub fn parse_head(head: &[u8]) -> Result<(u16, String, Framing), FetchError> {
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
-            let parsed = value
-                .parse::<u64>()
-                .map_err(|_| malformed(format!("Content-Length {value:?} is not a number")))?;
+            // Digits only: `parse` would also take a sign (`+5`), which the grammar does not.
+            let parsed = Some(value)
+                .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| malformed(format!("Content-Length {value:?} is not a number")))?;
             // Two different lengths: no way to tell which one is true (RFC 9112, 6.3).
             if length.is_some_and(|l| l != parsed) {
                 return Err(malformed("two different Content-Length headers".into()));
@@ -790,8 +839,8 @@ pub fn parse_head(head: &[u8]) -> Result<(u16, String, Framing), FetchError> {
 }
 
 /// Exactly `length` bytes of body.
-async fn read_length(
-    input: &mut Input,
+async fn read_length<R: AsyncRead + Unpin>(
+    input: &mut Input<R>,
     body: &mut Body<'_>,
     length: u64,
 ) -> Result<(), FetchError> {
@@ -803,7 +852,11 @@ async fn read_length(
 }
 
 /// Moves `n` bytes from the connection into the body.
-async fn take(input: &mut Input, body: &mut Body<'_>, mut n: u64) -> Result<(), FetchError> {
+async fn take<R: AsyncRead + Unpin>(
+    input: &mut Input<R>,
+    body: &mut Body<'_>,
+    mut n: u64,
+) -> Result<(), FetchError> {
     let expected = n;
     while n > 0 {
         if input.buffered.is_empty() && input.fill().await? == 0 {
@@ -825,12 +878,18 @@ async fn take(input: &mut Input, body: &mut Body<'_>, mut n: u64) -> Result<(), 
 
 /// A chunked body: `SIZE-IN-HEX[;extensions]\r\n`, that many bytes, `\r\n`, again, until a
 /// chunk of size 0; then optional trailer lines and a blank line.
-async fn read_chunked(input: &mut Input, body: &mut Body<'_>) -> Result<(), FetchError> {
+async fn read_chunked<R: AsyncRead + Unpin>(
+    input: &mut Input<R>,
+    body: &mut Body<'_>,
+) -> Result<(), FetchError> {
     loop {
         let line = input.line(MAX_CHUNK_LINE, "chunk-size line").await?;
         let digits = line.split(';').next().unwrap_or("").trim();
-        let size = u64::from_str_radix(digits, 16)
-            .map_err(|_| FetchError::Malformed(format!("bad chunk size {line:?}")))?;
+        // Hex digits only: `from_str_radix` would also take a sign (`+5`).
+        let size = Some(digits)
+            .filter(|d| d.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|d| u64::from_str_radix(d, 16).ok())
+            .ok_or_else(|| FetchError::Malformed(format!("bad chunk size {line:?}")))?;
         if size == 0 {
             break;
         }
@@ -852,7 +911,10 @@ async fn read_chunked(input: &mut Input, body: &mut Body<'_>) -> Result<(), Fetc
 }
 
 /// Everything until the server closes.
-async fn read_until_close(input: &mut Input, body: &mut Body<'_>) -> Result<(), FetchError> {
+async fn read_until_close<R: AsyncRead + Unpin>(
+    input: &mut Input<R>,
+    body: &mut Body<'_>,
+) -> Result<(), FetchError> {
     loop {
         let here = std::mem::take(&mut input.buffered);
         body.push(&here)?;

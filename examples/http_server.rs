@@ -345,7 +345,7 @@ async fn linger(mut reader: OwnedReadHalf) -> io::Result<()> {
 
 /// Where the first request head in `input` ends (just past its blank line), if it is all
 /// there and within `MAX_HEAD`.
-fn head_end(input: &[u8]) -> Option<usize> {
+pub fn head_end(input: &[u8]) -> Option<usize> {
     let window = &input[..input.len().min(MAX_HEAD + 4)];
     let blank = window.windows(4).position(|four| four == b"\r\n\r\n")?;
     Some(blank + 4).filter(|&end| end <= MAX_HEAD)
@@ -392,8 +392,14 @@ pub fn parse_head(head: &[u8]) -> Result<Request, u16> {
     let mut close = http10;
     for line in lines.take_while(|line| !line.is_empty()) {
         let (name, value) = line.split_once(':').ok_or(400u16)?;
-        // No space before the colon (RFC 9112 says to reject it: request smuggling).
-        if name.is_empty() || name.ends_with([' ', '\t']) {
+        // The name is a token: no space before the colon (RFC 9112 says to reject it:
+        // request smuggling), no separators, no control bytes.
+        if name.is_empty() || !name.bytes().all(is_tchar) {
+            return Err(400);
+        }
+        // A control byte in a value (a lone CR or LF, a NUL) is refused rather than passed
+        // on (RFC 9110, 5.5); a tab is whitespace.
+        if value.bytes().any(|b| b.is_ascii_control() && b != b'\t') {
             return Err(400);
         }
         let value = value.trim();
@@ -417,6 +423,11 @@ pub fn parse_head(head: &[u8]) -> Result<Request, u16> {
         target: target.to_string(),
         close,
     })
+}
+
+/// A byte of a token (RFC 9110, 5.6.2): a header name, say.
+fn is_tchar(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 
 /// An answer, ready to be written.
@@ -617,7 +628,7 @@ impl StaticFiles {
 /// It must start with `/`, and no segment may be `..` (whether written `..` or `%2e%2e`),
 /// nor contain an encoded `/` or `\` or a NUL (`%2f`, `%5c`, `%00`), which would make one
 /// segment into several after decoding: 403 for any of these.
-fn relative_path(path: &str) -> Result<PathBuf, u16> {
+pub fn relative_path(path: &str) -> Result<PathBuf, u16> {
     if !path.starts_with('/') {
         return Err(400); // `*` or an absolute URL: not for a static file server
     }
@@ -674,8 +685,12 @@ fn percent_decode(path: &str) -> Option<Vec<u8>> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            // Two hex digits; `from_str_radix` alone would also take a sign (`%+1`).
+            let hex = bytes.get(i + 1..i + 3)?;
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);

@@ -384,9 +384,12 @@ fn header(buf: &[u8], start: usize) -> Result<Option<(&[u8], usize)>, ProtocolEr
     }
 }
 
+/// A length in a header line: digits, maybe after a `-`. Not a `+`, which `parse` takes
+/// but Redis does not.
 fn number(text: &[u8], what: &str) -> Result<i64, ProtocolError> {
-    std::str::from_utf8(text)
-        .ok()
+    Some(text)
+        .filter(|text| !text.starts_with(b"+"))
+        .and_then(|text| std::str::from_utf8(text).ok())
         .and_then(|text| text.parse().ok())
         .ok_or_else(|| ProtocolError(what.to_string()))
 }

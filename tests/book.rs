@@ -650,6 +650,13 @@ fn quoted_figures() -> Vec<(&'static str, String)> {
         .take_while(|line| !line.starts_with("/// An echo over loopback"))
         .count();
     let stage6_rounded = (stage6_runtime_lines + 5) / 10 * 10;
+    // `50_000` in the code, `50,000` in the prose.
+    let parser_cases = read("tests/parsers_fuzz.rs")
+        .lines()
+        .find_map(|line| line.strip_prefix("const CASES: usize = "))
+        .expect("tests/parsers_fuzz.rs no longer has `const CASES: usize =`")
+        .trim_end_matches(';')
+        .replace('_', ",");
     let checks = read("docs/src/exercise-checks.md");
     let rows: Vec<&str> = checks
         .lines()
@@ -719,6 +726,10 @@ fn quoted_figures() -> Vec<(&'static str, String)> {
         (
             "docs/src/13-trusting-the-runtime.md",
             format!("`ulimit -Sn {hunt_fd_limit}` (`FLAKE_FD_LIMIT`)"),
+        ),
+        (
+            "docs/src/13-trusting-the-runtime.md",
+            format!("{parser_cases} inputs per parser"),
         ),
         ("docs/src/14-glossary.md", format!("({budget} here, as in")),
         (
