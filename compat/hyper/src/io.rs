@@ -115,35 +115,45 @@ impl<T: AsyncRead> hyper::rt::Read for AsincronoIo<T> {
 }
 // ANCHOR_END: hyper_read
 
-impl<T: AsyncWrite> hyper::rt::Write for AsincronoIo<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
-    }
+/// The write side is the same five forwarding methods in either direction, because
+/// `hyper::rt::Write` and asincrono's `AsyncWrite` have the same shape: written once, used
+/// twice (hyper writing to an asincrono stream, and asincrono writing to a hyper one).
+macro_rules! forward_writes {
+    ($write:path, $inner:path) => {
+        impl<T: $inner> $write for AsincronoIo<T> {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.project().inner.poll_write(cx, buf)
+            }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.project().inner.poll_flush(cx)
+            }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
-    }
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.project().inner.poll_shutdown(cx)
+            }
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
+            fn is_write_vectored(&self) -> bool {
+                self.inner.is_write_vectored()
+            }
 
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
-    }
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[io::IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.project().inner.poll_write_vectored(cx, bufs)
+            }
+        }
+    };
 }
+
+forward_writes!(hyper::rt::Write, AsyncWrite);
+forward_writes!(AsyncWrite, hyper::rt::Write);
 
 // ANCHOR: asincrono_read
 impl<T: hyper::rt::Read> AsyncRead for AsincronoIo<T> {
@@ -168,36 +178,6 @@ impl<T: hyper::rt::Read> AsyncRead for AsincronoIo<T> {
     }
 }
 // ANCHOR_END: asincrono_read
-
-impl<T: hyper::rt::Write> AsyncWrite for AsincronoIo<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.project().inner.poll_write_vectored(cx, bufs)
-    }
-}
 
 #[cfg(test)]
 mod tests {
