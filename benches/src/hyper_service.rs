@@ -59,15 +59,7 @@ macro_rules! hyper_server_on {
                 let listener = rt::net::TcpListener::bind(addr).await?;
                 on_ready(listener.local_addr()?);
                 loop {
-                    let (stream, _peer) = match listener.accept().await {
-                        Ok(accepted) => accepted,
-                        // Out of descriptors and the like: back off instead of spinning.
-                        Err(_) => {
-                            rt::time::sleep(std::time::Duration::from_millis(10)).await;
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
+                    let stream = crate::servers::$runtime::accept_or_back_off(&listener).await;
                     rt::spawn(async move {
                         let connection = hyper::server::conn::http1::Builder::new()
                             .timer(Timer::new())

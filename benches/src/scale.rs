@@ -23,14 +23,14 @@ pub use crate::scale_report::{Curve, Point};
 
 /// The scaling workloads, compiled against tokio.
 pub mod on_tokio {
-    use crate::on_tokio::{runtime, spawn_then_await};
+    use crate::on_tokio::{echo_until_closed, runtime, spawn_then_await};
     use ::tokio as rt;
     include!("scale_workloads.rs");
 }
 
 /// The same scaling workloads, compiled against asincrono.
 pub mod on_asincrono {
-    use crate::on_asincrono::{runtime, spawn_then_await};
+    use crate::on_asincrono::{echo_until_closed, runtime, spawn_then_await};
     use ::asincrono as rt;
     include!("scale_workloads.rs");
 }

@@ -1,6 +1,7 @@
 // The scaling mode's workloads, written once. Like `workloads.rs`, this file is compiled
 // twice (see `scale.rs`): `rt` names tokio in one copy and asincrono in the other, and
-// `runtime` and `spawn_then_await` come from the matching copy of `workloads.rs`.
+// `runtime`, `spawn_then_await` and `echo_until_closed` come from the matching copy of
+// `workloads.rs`.
 //
 // Each takes its size N and returns the cost of one item, in seconds: the runtime is built
 // before the clock starts and dropped after it stops, and what the clock measures is named
@@ -78,19 +79,11 @@ pub fn idle_plus_active(flavour: Flavour, idle: usize, bench_binary: &Path) -> R
         }
         let server = rt::spawn(async move {
             for _ in 0..ACTIVE_CONNECTIONS {
-                let (mut stream, _) = listener
+                let (stream, _) = listener
                     .accept()
                     .await
                     .expect("accept an active connection");
-                rt::spawn(async move {
-                    let mut buf = [0u8; 64];
-                    loop {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => stream.write_all(&buf[..n]).await.expect("echo"),
-                        }
-                    }
-                });
+                rt::spawn(echo_until_closed(stream));
             }
         });
         let mut active = Vec::with_capacity(ACTIVE_CONNECTIONS);

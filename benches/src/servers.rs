@@ -70,15 +70,7 @@ pub fn serve(
         on_ready(listener.local_addr()?);
         let store = Store::default();
         loop {
-            let (stream, _peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                // Out of descriptors and the like: back off instead of spinning.
-                Err(_) => {
-                    rt::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
+            let stream = accept_or_back_off(&listener).await;
             match server {
                 super::Server::Http => {
                     rt::spawn(connection(stream, |input: &[u8], output: &mut Vec<u8>| {
@@ -94,6 +86,20 @@ pub fn serve(
             }
         }
     })
+}
+
+/// The next connection, with `TCP_NODELAY` set. A failed accept (out of descriptors and the
+/// like) is retried after a short pause instead of in a spin. Shared with the hyper server.
+pub(crate) async fn accept_or_back_off(listener: &rt::net::TcpListener) -> rt::net::TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => {
+                let _ = stream.set_nodelay(true);
+                return stream;
+            }
+            Err(_) => rt::time::sleep(std::time::Duration::from_millis(10)).await,
+        }
+    }
 }
 
 /// One connection: read, answer every whole request, flush when none is left, repeat.

@@ -133,16 +133,8 @@ pub fn tcp_echo(flavour: Flavour, size: Size) -> Vec<f64> {
         let addr = listener.local_addr().expect("addr");
         let server = rt::spawn(async move {
             for _ in 0..connections {
-                let (mut stream, _) = listener.accept().await.expect("accept");
-                rt::spawn(async move {
-                    let mut buf = [0u8; 64];
-                    loop {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => stream.write_all(&buf[..n]).await.expect("echo"),
-                        }
-                    }
-                });
+                let (stream, _) = listener.accept().await.expect("accept");
+                rt::spawn(echo_until_closed(stream));
             }
         });
         let started = Instant::now();
@@ -379,4 +371,16 @@ pub fn idle_cpu(flavour: Flavour, size: Size) -> Vec<f64> {
         rt::spawn(rt::time::sleep(idle)).await.expect("sleeper");
     });
     vec![crate::cpu_seconds() - before]
+}
+
+/// The echo side of a connection: sends back what arrives, in chunks of up to 64 bytes,
+/// until the peer closes (shared by `tcp_echo` and the scaling mode's active connections).
+pub(crate) async fn echo_until_closed(mut stream: rt::net::TcpStream) {
+    let mut buf = [0u8; 64];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => stream.write_all(&buf[..n]).await.expect("echo"),
+        }
+    }
 }
