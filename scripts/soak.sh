@@ -23,6 +23,10 @@
 #     resets mid-read                   400 connections (capped: two fds each, one process)
 #     timer storm                       1,000,000 sleeps of 0-20 ms, 100,000 cancelled
 #     earlier timer from outside        2,000 rounds
+#     thread-local drops                2,000 runtimes, each dropped by a thread-local's
+#                                       destructor with 8 pending tasks and a listener
+#     two block_on threads              20,000 round trips between two threads that each
+#                                       enter and leave block_on of one runtime
 #   tests/stress_drop.rs                a runtime with 100,000 pending tasks dropped
 #   tests/accept_emfile.rs              (not scaled: the same check each round)
 #

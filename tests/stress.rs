@@ -780,3 +780,129 @@ fn an_earlier_timer_from_another_thread_cuts_a_long_driver_wait_short() {
         println!("  {rounds} rounds, latest {latest:.2?}");
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// Runtimes dropped where no runtime expects to be: in a thread-local's destructor.
+
+/// Threads per flavour, each of which leaves a busy runtime to its thread-locals.
+const THREAD_LOCAL_DROPS: usize = 200;
+
+thread_local! {
+    /// Dropped when its thread exits, after the runtime's own thread-locals may be gone.
+    static LEFT_BEHIND: std::cell::RefCell<Option<asincrono::Runtime>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn runtimes_dropped_by_thread_local_destructors_drop_every_task_and_never_abort() {
+    // tokio's tests found that a runtime dropped from a thread-local destructor aborted the
+    // process: shutdown reached for the context, budget and deferred-wake thread-locals,
+    // which are destroyed by then. The regression test in tests/runtime.rs drops one such
+    // runtime; this one drops hundreds, each with pending tasks, armed timers, a finished
+    // blocking job and an open listener, so that every shutdown path runs from there.
+    for_each_flavour_timed("thread-local drops", |flavour| {
+        let threads = scaled(THREAD_LOCAL_DROPS);
+        let tasks_per_runtime = 8;
+        let (dropped_tx, dropped_rx) = mpsc::channel::<()>();
+        for round in 0..threads {
+            let dropped_tx = dropped_tx.clone();
+            let (built_tx, built_rx) = mpsc::channel();
+            let thread = thread::spawn(move || {
+                let rt = runtime(flavour);
+                for task in 0..tasks_per_runtime {
+                    let dropped_tx = dropped_tx.clone();
+                    let report = common::OnDrop(Some(move || {
+                        let _ = dropped_tx.send(());
+                    }));
+                    rt.spawn(async move {
+                        let _report = report;
+                        if task % 2 == 0 {
+                            sleep(Duration::from_secs(3600)).await;
+                        } else {
+                            pending::<()>().await;
+                        }
+                    });
+                }
+                let listener = rt
+                    .block_on(async {
+                        asincrono::task::spawn_blocking(|| ()).await.unwrap();
+                        TcpListener::bind("127.0.0.1:0").await
+                    })
+                    .expect("bind");
+                rt.spawn(async move {
+                    let _ = listener.accept().await;
+                });
+                LEFT_BEHIND.with(|left| *left.borrow_mut() = Some(rt));
+                built_tx.send(()).unwrap();
+            });
+            built_rx.recv().expect("the runtime was built");
+            thread
+                .join()
+                .unwrap_or_else(|_| panic!("[{flavour}] round {round}: the thread panicked"));
+        }
+        // Each thread's exit dropped its runtime, and with it every task's future.
+        drop(dropped_tx);
+        for task in 0..threads * tasks_per_runtime {
+            dropped_rx
+                .recv_timeout(Duration::from_secs(10))
+                .unwrap_or_else(|_| panic!("[{flavour}] only {task} task futures were dropped"));
+        }
+        println!("  {threads} runtimes dropped from thread-local destructors");
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Two threads in `block_on` of one runtime.
+
+/// Round trips per flavour between the two `block_on` threads.
+const TWO_BLOCK_ON_ROUNDS: usize = 2_000;
+
+#[test]
+fn two_threads_in_block_on_of_one_runtime_pass_every_message_and_both_return() {
+    // On a current-thread runtime only one `block_on` at a time holds the core (the task
+    // queue and the driver); the other polls its own future and must take the core over
+    // when the first returns, or the tasks and timers only it could drive stall. Here each
+    // thread enters and leaves `block_on` once per round, so the core changes hands
+    // thousands of times, with a spawned task and a timer on the path of every message.
+    for_each_flavour_timed("two block_on threads", |flavour| {
+        let rounds = scaled(TWO_BLOCK_ON_ROUNDS);
+        let rt = Arc::new(runtime(flavour));
+        let (ping_tx, mut ping_rx) = asincrono::sync::mpsc::unbounded_channel::<usize>();
+        let (pong_tx, mut pong_rx) = asincrono::sync::mpsc::unbounded_channel::<usize>();
+        let asker = {
+            let rt = rt.clone();
+            thread::spawn(move || {
+                for round in 0..rounds {
+                    let answer = rt.block_on(async {
+                        ping_tx.send(round).unwrap();
+                        pong_rx.recv().await
+                    });
+                    assert_eq!(answer, Some(round), "[{flavour}] round {round}");
+                }
+            })
+        };
+        let answerer = {
+            let rt = rt.clone();
+            thread::spawn(move || {
+                let mut random = Random::new(0xb10c_0e);
+                for round in 0..rounds {
+                    let wait = Duration::from_micros(random.below(50));
+                    rt.block_on(async {
+                        let asked = ping_rx.recv().await.expect("the asker is alive");
+                        assert_eq!(asked, round, "[{flavour}] round {round}");
+                        // The answer goes out from a spawned task after a timer: whichever
+                        // thread holds the core must run it, and drive the timer.
+                        let pong_tx = pong_tx.clone();
+                        asincrono::spawn(async move {
+                            sleep(wait).await;
+                            pong_tx.send(asked).unwrap();
+                        });
+                    });
+                }
+            })
+        };
+        asker.join().expect("the asking thread");
+        answerer.join().expect("the answering thread");
+        println!("  {rounds} round trips between two block_on threads");
+    });
+}
