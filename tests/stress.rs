@@ -884,7 +884,7 @@ fn two_threads_in_block_on_of_one_runtime_pass_every_message_and_both_return() {
         let answerer = {
             let rt = rt.clone();
             thread::spawn(move || {
-                let mut random = Random::new(0xb10c_0e);
+                let mut random = Random::new(0xb10c_0e0e);
                 for round in 0..rounds {
                     let wait = Duration::from_micros(random.below(50));
                     rt.block_on(async {

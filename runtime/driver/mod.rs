@@ -14,7 +14,8 @@
 //! ```
 //!
 //! This directory is layer 2 of the runtime (see `lib.rs`): the reactor (`reactor.rs`), the
-//! timer queue (`timer_queue.rs`) and the clock (`clock.rs`), below the executors and above
+//! timer queue (`timer_queue.rs`, on the timing wheel of `timer_wheel.rs`) and the clock
+//! (`clock.rs`), below the executors and above
 //! the task core. It knows no scheduler and no thread-local context: it is handed what it
 //! needs, and the only things that leave it are `Waker`s. The user-level types built on it
 //! (`net`'s `Registered` sockets, `time::Sleep`) live in the public layer.
@@ -22,6 +23,7 @@
 mod clock;
 mod reactor;
 mod timer_queue;
+mod timer_wheel;
 
 pub(crate) use clock::Clock;
 pub(crate) use reactor::{

@@ -1,22 +1,22 @@
-//! The timer queue: every armed `Sleep` of one runtime, ordered by deadline.
+//! The timer queue: every armed `Sleep` of one runtime, behind one lock.
 //!
-//! The structure is a `BTreeMap` keyed by `(deadline, sequence number)`:
-//! - the driver needs the **earliest** deadline before each `epoll_wait`: the first key, O(log n);
-//! - expiring means popping keys from the front while they are due;
-//! - a dropped `Sleep` (a `timeout` whose future won) **removes its own entry**, O(log n), so a
-//!   million cancelled timeouts leave nothing behind — a binary heap cannot remove from the
-//!   middle and would have to keep them as tombstones until their deadline;
-//! - the sequence number makes two timers with the same deadline distinct keys.
+//! The timers themselves are filed on a timing wheel (`timer_wheel.rs`): arming and
+//! cancelling are O(1), and the driver finds what is due by moving a hand over slots a
+//! millisecond wide, each entry keeping its exact deadline. A dropped `Sleep` (a `timeout`
+//! whose future won) **removes its own entry**, so a million cancelled timeouts leave
+//! nothing behind. This file adds what the wheel, as plain data, does not know: the lock,
+//! whether the driver sleeps and until when, and how far it has fired.
 //!
-//! What a production runtime does instead: tokio uses a hierarchical timing wheel (O(1) insert
-//! and cancel, millisecond resolution) with the entries stored inside the `Sleep` futures
-//! themselves. A B-tree is simpler to read and fast enough to measure against it.
+//! The queue remembers how far it has fired (`fired_through`), in an atomic that a `Sleep`
+//! can read without the lock: once the driver has expired every timer due at some instant,
+//! a sleep whose deadline is no later knows that its entry is gone, and completes without
+//! reading the clock or taking the lock to remove an entry that is not there. The same rule
+//! lets a wheel index serve as a key: a key whose deadline is past the mark is never used
+//! again, so it cannot reach an entry that reused its index. tokio gets the same from the
+//! state word inside each timer entry.
 //!
-//! The queue also remembers how far it has fired (`fired_through`), in an atomic that a
-//! `Sleep` can read without the lock: once the driver has expired every timer due at some
-//! instant, a sleep whose deadline is no later knows that its entry is gone, and completes
-//! without reading the clock or taking the lock to remove an entry that is not there. tokio
-//! gets the same from the state word inside each timer entry.
+//! What tokio does instead: one wheel per worker thread (tokio 1.4x), so that workers
+//! arming timers do not meet on one lock, with the entries inside the `Sleep` futures.
 //!
 //! The queue never reads a clock: the driver hands it `now` (from the runtime's `Clock`,
 //! which a test may have paused), as tokio's timer driver is handed the time by its caller.
@@ -25,17 +25,12 @@
 use crate::primitives::Mutex;
 use crate::primitives::atomic::AtomicU64;
 use crate::util::lock;
-use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::{Acquire, Release};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-/// Names one armed timer in the queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct TimerKey {
-    deadline: Instant,
-    sequence: u64,
-}
+pub(crate) use super::timer_wheel::TimerKey;
+use super::timer_wheel::TimerWheel;
 
 /// Every armed timer of one runtime.
 pub(crate) struct TimerQueue {
@@ -48,7 +43,8 @@ pub(crate) struct TimerQueue {
     /// The rule that makes it useful: **every entry in `armed` has a deadline later than
     /// it.** `expire` removes every entry due at `now` before it raises this to `now`, and
     /// `register` refuses (as already due) a new deadline at or before it, both under the
-    /// lock. So a deadline at or before it has no entry: its timer has fired.
+    /// lock. So a deadline at or before it has no entry: its timer has fired, and its key
+    /// names nothing (or, once the wheel reuses the index, another timer's entry).
     fired_through: AtomicU64,
 }
 
@@ -66,9 +62,7 @@ pub(crate) enum Registered {
 
 struct Inner {
     /// Armed timers and the waker of the task waiting on each.
-    armed: BTreeMap<TimerKey, Waker>,
-    /// Source of `TimerKey::sequence`.
-    next_sequence: u64,
+    armed: TimerWheel,
     /// Whether the driver is blocked in `epoll_wait`, and until when (`Some(None)`: no
     /// deadline). Lets a new, earlier timer know it must interrupt that wait.
     driver_asleep_until: Option<Option<Instant>>,
@@ -82,14 +76,14 @@ pub(crate) struct TimersShutDown;
 
 impl TimerQueue {
     pub(crate) fn new() -> TimerQueue {
+        let epoch = Instant::now();
         TimerQueue {
             inner: Mutex::new(Inner {
-                armed: BTreeMap::new(),
-                next_sequence: 0,
+                armed: TimerWheel::new(epoch),
                 driver_asleep_until: None,
                 shut_down: false,
             }),
-            epoch: Instant::now(),
+            epoch,
             fired_through: AtomicU64::new(0),
         }
     }
@@ -120,24 +114,21 @@ impl TimerQueue {
         if inner.shut_down {
             return Err(TimersShutDown);
         }
-        if let Some(armed) = key.and_then(|key| inner.armed.get_mut(&key)) {
+        if self.has_fired(deadline) {
+            // The driver fired past it: the clock passed it between the caller's look and
+            // this lock. Queued now, it would break `fired_through`'s rule; and a key the
+            // sleep still holds names nothing of its own any more.
+            *key = None;
+            return Ok(Registered::AlreadyDue);
+        }
+        // Not fired, so a key the sleep holds is still its own entry.
+        if let Some(armed) = key.and_then(|key| inner.armed.waker_mut(key)) {
             if !armed.will_wake(waker) {
                 *armed = waker.clone();
             }
             return Ok(Registered::Armed { wake_driver: false });
         }
-        if self.has_fired(deadline) {
-            // The clock passed it between the caller's look and this lock, and the driver
-            // has already been by: queued now, it would break `fired_through`'s rule.
-            *key = None;
-            return Ok(Registered::AlreadyDue);
-        }
-        let new_key = TimerKey {
-            deadline,
-            sequence: inner.next_sequence,
-        };
-        inner.next_sequence += 1;
-        inner.armed.insert(new_key, waker.clone());
+        let new_key = inner.armed.insert(deadline, waker.clone());
         *key = Some(new_key);
         let wake_driver = match inner.driver_asleep_until {
             Some(None) => true,
@@ -148,9 +139,15 @@ impl TimerQueue {
     }
     // ANCHOR_END: register
 
-    /// Disarms a timer; returns its waker if it was still armed.
-    pub(crate) fn cancel(&self, key: TimerKey) -> Option<Waker> {
-        lock(&self.inner).armed.remove(&key)
+    /// Disarms the timer `key`, armed for `deadline`; returns its waker if it was still
+    /// armed (not fired).
+    pub(crate) fn cancel(&self, key: TimerKey, deadline: Instant) -> Option<Waker> {
+        let mut inner = lock(&self.inner);
+        // Fired (perhaps since the caller looked): the entry is gone, the key names nothing.
+        if self.has_fired(deadline) {
+            return None;
+        }
+        inner.armed.remove(key)
     }
 
     // ANCHOR: prepare_to_park
@@ -162,7 +159,7 @@ impl TimerQueue {
         max_wait: Option<Duration>,
     ) -> Option<Duration> {
         let mut inner = lock(&self.inner);
-        let next_deadline = inner.armed.keys().next().map(|key| key.deadline);
+        let next_deadline = inner.armed.next_deadline();
         let until_timer = next_deadline.map(|deadline| deadline.saturating_duration_since(now));
         let timeout = match (until_timer, max_wait) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -175,13 +172,11 @@ impl TimerQueue {
     }
     // ANCHOR_END: prepare_to_park
 
-    /// The earliest deadline armed, if any.
+    /// The earliest deadline armed, if any, or an instant before it when that is not in
+    /// the current millisecond (see `TimerWheel::next_deadline`): waking then is early,
+    /// never late.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        lock(&self.inner)
-            .armed
-            .keys()
-            .next()
-            .map(|key| key.deadline)
+        lock(&self.inner).armed.next_deadline()
     }
 
     /// The driver returned from `epoll_wait`.
@@ -193,12 +188,7 @@ impl TimerQueue {
     /// Moves the wakers of every timer due at `now` into `expired`.
     pub(crate) fn expire(&self, now: Instant, expired: &mut Vec<Waker>) {
         let mut inner = lock(&self.inner);
-        while let Some(entry) = inner.armed.first_entry() {
-            if entry.key().deadline > now {
-                break;
-            }
-            expired.push(entry.remove());
-        }
+        inner.armed.expire(now, expired);
         // Still under the lock, so no `register` sees the new mark before the entries it
         // covers are gone. `fetch_max`: a paused clock's `now` never goes back, but a
         // caller's might.
@@ -211,7 +201,7 @@ impl TimerQueue {
     pub(crate) fn shutdown(&self) -> Vec<Waker> {
         let mut inner = lock(&self.inner);
         inner.shut_down = true;
-        std::mem::take(&mut inner.armed).into_values().collect()
+        inner.armed.drain()
     }
 
     /// How many timers are armed.
@@ -239,7 +229,7 @@ mod tests {
             .collect();
         assert_eq!(queue.len(), 10_000);
         keys.into_iter()
-            .for_each(|key| assert!(queue.cancel(key).is_some()));
+            .for_each(|key| assert!(queue.cancel(key, far).is_some()));
         assert_eq!(queue.len(), 0);
     }
 

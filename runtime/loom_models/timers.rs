@@ -52,7 +52,7 @@ fn a_timer_cancelled_while_it_fires_wakes_at_most_once() {
                 expired.into_iter().for_each(Waker::wake);
             })
         };
-        let cancelled = timers.cancel(key.unwrap()); // what dropping the `Sleep` does
+        let cancelled = timers.cancel(key.unwrap(), due); // what dropping the `Sleep` does
         driver.join().unwrap();
 
         let fired = wakes.load(SeqCst);

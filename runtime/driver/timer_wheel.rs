@@ -1,0 +1,528 @@
+//! The timing wheel: every armed timer of one runtime, filed by how soon it is due.
+//!
+//! Picture a clock face with 64 slots, one millisecond each: a timer due 5 ms from now goes
+//! in the slot five steps ahead of the hand. That face covers 64 ms. A second face, whose
+//! slots are 64 ms wide, covers the next 4 s; a third, 4 s slots, the next 4.4 minutes; and
+//! so on for six levels (64⁶ ms, about 2.2 years). A timer goes on the lowest level whose
+//! turn it falls in:
+//!
+//! ```text
+//!  level 0: 64 slots of 1 ms      [0][1][2][3] … [63]    the hand's current 64 ms
+//!  level 1: 64 slots of 64 ms     [0][1][2][3] … [63]    the current 4.1 s
+//!  level 2: 64 slots of 4.1 s     …                      the current 4.4 min
+//!  level 5: 64 slots of 12 days   …                      the current 2.2 years
+//!  far:     one list               beyond that (re-filed when the hand gets there)
+//! ```
+//!
+//! Inserting is arithmetic (which level, which slot) and a push on that slot's list;
+//! cancelling unlinks the entry from its list. Both are O(1), where a sorted map pays
+//! O(log n) and moves memory about. When the hand reaches a slot on a higher level, its
+//! timers **cascade**: each is filed again, now on a lower level, since it is closer. A timer
+//! cascades at most once per level, and only if it lives that long: most timers are
+//! timeouts that are cancelled first.
+//!
+//! Two things a wheel gives up, and how this one gets them back:
+//! - **Exact deadlines.** A slot is a millisecond wide, but a `Sleep` must not fire before
+//!   its deadline, nor a paused test clock jump past it. So each entry keeps its exact
+//!   deadline: the current millisecond's slot fires only the entries already due, and the
+//!   earliest deadline is read exactly from that slot (see [`TimerWheel::next_deadline`]).
+//! - **Sorting.** Timers in one slot are not ordered. Only the driver cares, and it fires a
+//!   whole slot at once.
+//!
+//! The corner cut: the entries live in a `Slab` owned by the wheel, so arming a timer may
+//! grow it. tokio's wheel (the same six levels of 64 slots, one millisecond wide) links
+//! entries that live inside the `Sleep` futures themselves, which allocates nothing but
+//! needs `unsafe` pointers between pinned futures.
+//!
+//! The wheel is plain data: no lock, no clock. `TimerQueue` (`timer_queue.rs`) puts it
+//! behind the runtime's timer lock and hands it the time.
+
+use slab::Slab;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+/// Bits of a tick that pick the slot on one level: 64 slots.
+const SLOT_BITS: u32 = 6;
+/// Slots per level.
+const SLOTS: usize = 1 << SLOT_BITS;
+/// Levels of the wheel.
+const LEVELS: usize = 6;
+/// Bits of a tick the whole wheel covers: one turn of the top level is 2^36 ms.
+const WHEEL_BITS: u32 = SLOT_BITS * LEVELS as u32;
+
+/// Names one armed timer: its index among the wheel's entries.
+///
+/// A `u32`, so that a `Sleep`, which carries one, stays small (four billion timers armed at
+/// once would need hundreds of gigabytes first). A key is only used by the `Sleep` that got
+/// it, and only while its entry is still there, which `TimerQueue` checks under its lock
+/// (`fired_through`): so a key never names an entry that reused its index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey(u32);
+
+/// Every armed timer, filed by level and slot.
+pub(crate) struct TimerWheel {
+    /// Tick 0: ticks are whole milliseconds since this instant.
+    epoch: Instant,
+    /// The hand: every slot before this tick has been emptied. Moves only forward.
+    hand: u64,
+    /// The armed timers; `TimerKey` is an index here.
+    entries: Slab<Entry>,
+    /// The six levels, lowest (1 ms slots) first.
+    levels: [Level; LEVELS],
+    /// Timers beyond the top level's current turn.
+    far: List,
+    /// The top-level turn (`hand >> WHEEL_BITS`) `far` was last sorted against.
+    far_turn: u64,
+}
+
+/// One level: a list per slot, and which slots are not empty.
+struct Level {
+    /// Bit `s` set: slot `s` has at least one entry. Finding the next busy slot is then one
+    /// `trailing_zeros`, not a walk over 64 slots.
+    busy: u64,
+    slots: [List; SLOTS],
+}
+
+/// A doubly linked list of entries, by index, so any entry can be unlinked in O(1).
+#[derive(Clone, Copy, Default)]
+struct List {
+    head: Option<u32>,
+}
+
+/// One armed timer.
+struct Entry {
+    /// When it is due, exactly.
+    deadline: Instant,
+    /// The millisecond it is due in: whole milliseconds from `epoch` to `deadline`.
+    tick: u64,
+    /// The task to wake.
+    waker: Waker,
+    /// Which list it is on.
+    place: Place,
+    previous: Option<u32>,
+    next: Option<u32>,
+}
+
+/// Which list an entry is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    Slot { level: usize, slot: usize },
+    Far,
+}
+
+impl TimerWheel {
+    /// An empty wheel whose tick 0 is `epoch`.
+    pub(crate) fn new(epoch: Instant) -> TimerWheel {
+        TimerWheel {
+            epoch,
+            hand: 0,
+            entries: Slab::new(),
+            levels: std::array::from_fn(|_| Level {
+                busy: 0,
+                slots: [List::default(); SLOTS],
+            }),
+            far: List::default(),
+            far_turn: 0,
+        }
+    }
+
+    /// How many timers are armed.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The millisecond `at` falls in (0 for anything before the epoch).
+    fn tick_of(&self, at: Instant) -> u64 {
+        let millis = at.saturating_duration_since(self.epoch).as_millis();
+        u64::try_from(millis).unwrap_or(u64::MAX)
+    }
+
+    /// The instant tick `tick` starts at.
+    fn start_of(&self, tick: u64) -> Instant {
+        let start = self.epoch.checked_add(Duration::from_millis(tick));
+        start.unwrap_or_else(|| self.epoch + Duration::from_secs(u32::MAX.into()))
+    }
+
+    // ANCHOR: place_for
+    /// Where a timer due in `tick` goes, with the hand where it is now: the lowest level
+    /// on which the tick is still in the hand's current turn. The highest bit in which the
+    /// tick and the hand differ says which: bits 0–5 are level 0's slot, bits 6–11 level
+    /// 1's, and so on.
+    fn place_for(&self, tick: u64) -> Place {
+        let tick = tick.max(self.hand); // nothing is filed behind the hand
+        if tick >> WHEEL_BITS != self.hand >> WHEEL_BITS {
+            return Place::Far;
+        }
+        let differing = (tick ^ self.hand) | (SLOTS as u64 - 1); // at least level 0
+        let highest_bit = u64::BITS - 1 - differing.leading_zeros();
+        let level = (highest_bit / SLOT_BITS) as usize;
+        let slot = (tick >> (level as u32 * SLOT_BITS)) as usize % SLOTS;
+        Place::Slot { level, slot }
+    }
+    // ANCHOR_END: place_for
+
+    /// Arms a timer; returns its key.
+    pub(crate) fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+        let tick = self.tick_of(deadline);
+        let place = self.place_for(tick);
+        let index = self.entries.insert(Entry {
+            deadline,
+            tick,
+            waker,
+            place,
+            previous: None,
+            next: None,
+        });
+        let index = u32::try_from(index).expect("more than four billion timers armed at once");
+        self.link(index, place);
+        TimerKey(index)
+    }
+
+    /// The waker of an armed timer, to replace.
+    pub(crate) fn waker_mut(&mut self, key: TimerKey) -> Option<&mut Waker> {
+        self.entries
+            .get_mut(key.0 as usize)
+            .map(|entry| &mut entry.waker)
+    }
+
+    /// Disarms a timer; returns its waker if it was armed.
+    pub(crate) fn remove(&mut self, key: TimerKey) -> Option<Waker> {
+        self.entries.get(key.0 as usize)?;
+        self.unlink(key.0);
+        Some(self.entries.remove(key.0 as usize).waker)
+    }
+
+    /// Takes every waker out, for a runtime that is going away.
+    pub(crate) fn drain(&mut self) -> Vec<Waker> {
+        let wakers = self.entries.drain().map(|entry| entry.waker).collect();
+        *self = TimerWheel::new(self.epoch);
+        wakers
+    }
+}
+
+// ---- The lists ----------------------------------------------------------------------------
+
+impl TimerWheel {
+    fn list_mut(&mut self, place: Place) -> &mut List {
+        match place {
+            Place::Slot { level, slot } => &mut self.levels[level].slots[slot],
+            Place::Far => &mut self.far,
+        }
+    }
+
+    /// Pushes entry `index` on the front of the list at `place`.
+    fn link(&mut self, index: u32, place: Place) {
+        if let Place::Slot { level, slot } = place {
+            self.levels[level].busy |= 1 << slot;
+        }
+        let list = self.list_mut(place);
+        let old_head = list.head.replace(index);
+        if let Some(old_head) = old_head {
+            self.entries[old_head as usize].previous = Some(index);
+        }
+        let entry = &mut self.entries[index as usize];
+        (entry.place, entry.previous, entry.next) = (place, None, old_head);
+    }
+
+    /// Takes entry `index` off its list (it stays in `entries`).
+    fn unlink(&mut self, index: u32) {
+        let Entry {
+            place,
+            previous,
+            next,
+            ..
+        } = self.entries[index as usize];
+        match previous {
+            Some(previous) => self.entries[previous as usize].next = next,
+            None => self.list_mut(place).head = next,
+        }
+        if let Some(next) = next {
+            self.entries[next as usize].previous = previous;
+        }
+        if let Place::Slot { level, slot } = place
+            && self.levels[level].slots[slot].head.is_none()
+        {
+            self.levels[level].busy &= !(1 << slot);
+        }
+    }
+
+    /// Empties the list at `place`; returns the indexes that were on it.
+    fn take_list(&mut self, place: Place) -> Vec<u32> {
+        let mut indexes = Vec::new();
+        let mut next = self.list_mut(place).head.take();
+        while let Some(index) = next {
+            indexes.push(index);
+            next = self.entries[index as usize].next;
+        }
+        if let Place::Slot { level, slot } = place {
+            self.levels[level].busy &= !(1 << slot);
+        }
+        indexes
+    }
+}
+
+// ---- Finding and firing what is due -------------------------------------------------------
+
+impl TimerWheel {
+    // ANCHOR: next_busy_slot
+    /// The earliest slot with timers in it, and the tick it starts at. Every timer on a
+    /// lower level is due before any on a higher one (it is in the hand's current turn of
+    /// that lower level), so the first level with a busy slot has the answer; on it, the
+    /// first busy slot at or after the hand's position.
+    fn next_busy_slot(&self) -> Option<(Place, u64)> {
+        self.levels.iter().enumerate().find_map(|(level, slots)| {
+            let shift = level as u32 * SLOT_BITS;
+            let hand_position = (self.hand >> shift) as usize % SLOTS;
+            let ahead = slots.busy >> hand_position; // slots behind the hand are empty
+            if ahead == 0 {
+                return None;
+            }
+            let slot = hand_position + ahead.trailing_zeros() as usize;
+            let turn_start = self.hand & !((1u64 << (shift + SLOT_BITS)) - 1);
+            let start = (turn_start | (slot as u64) << shift).max(self.hand);
+            Some((Place::Slot { level, slot }, start))
+        })
+    }
+    // ANCHOR_END: next_busy_slot
+
+    /// The earliest deadline, or an instant before it: the driver may wake then and find
+    /// nothing due, but never later. Exact when the earliest timers are in the hand's own
+    /// millisecond, the only case where "before it" could mean "now" and make the driver
+    /// spin; otherwise the start of the earliest busy slot, without a walk over its list.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        match self.next_busy_slot() {
+            Some((place @ Place::Slot { level: 0, .. }, start)) if start == self.hand => {
+                self.earliest_on(place)
+            }
+            Some((_, start)) => Some(self.start_of(start)),
+            None => self.earliest_on(Place::Far),
+        }
+    }
+
+    /// The earliest exact deadline on one list.
+    fn earliest_on(&self, place: Place) -> Option<Instant> {
+        let mut next = match place {
+            Place::Slot { level, slot } => self.levels[level].slots[slot].head,
+            Place::Far => self.far.head,
+        };
+        let mut earliest = None::<Instant>;
+        while let Some(index) = next {
+            let entry = &self.entries[index as usize];
+            earliest = Some(earliest.map_or(entry.deadline, |e| e.min(entry.deadline)));
+            next = entry.next;
+        }
+        earliest
+    }
+
+    // ANCHOR: expire
+    /// Moves the wakers of every timer due at `now` into `expired`, and the hand up to it.
+    pub(crate) fn expire(&mut self, now: Instant, expired: &mut Vec<Waker>) {
+        let now_tick = self.tick_of(now);
+        loop {
+            match self.next_busy_slot() {
+                Some((place, start)) if start <= now_tick => {
+                    self.hand = start;
+                    let all_fired = self.fire_or_cascade(place, now, expired);
+                    if !all_fired {
+                        break; // the rest are due later in this millisecond
+                    }
+                }
+                _ => {
+                    // Nothing busy before `now_tick`: the hand may jump there.
+                    self.hand = self.hand.max(now_tick);
+                    if !self.refile_far_if_turned() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // ANCHOR_END: expire
+
+    /// Empties the slot at `place`, which the hand has reached: on level 0 fires every
+    /// entry due at `now` and files the rest back; on a higher level files every entry
+    /// again, lower down. Returns false if some level-0 entry is not due yet.
+    fn fire_or_cascade(&mut self, place: Place, now: Instant, expired: &mut Vec<Waker>) -> bool {
+        let on_level_0 = matches!(place, Place::Slot { level: 0, .. });
+        let mut all_fired = true;
+        for index in self.take_list(place) {
+            let Entry { deadline, tick, .. } = self.entries[index as usize];
+            if on_level_0 && deadline <= now {
+                expired.push(self.entries.remove(index as usize).waker);
+            } else {
+                all_fired &= !on_level_0;
+                let place = self.place_for(tick);
+                self.link(index, place);
+            }
+        }
+        all_fired
+    }
+
+    /// When the hand has entered a new turn of the top level, files the far timers again
+    /// (some may now fit on the wheel); returns whether any did.
+    fn refile_far_if_turned(&mut self) -> bool {
+        let turn = self.hand >> WHEEL_BITS;
+        if turn == self.far_turn {
+            return false;
+        }
+        self.far_turn = turn;
+        let mut moved = false;
+        for index in self.take_list(Place::Far) {
+            let place = self.place_for(self.entries[index as usize].tick);
+            moved |= place != Place::Far;
+            self.link(index, place);
+        }
+        moved
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(millis: u64) -> Duration {
+        Duration::from_millis(millis)
+    }
+
+    /// Expires at `now`; returns how many fired.
+    fn fire(wheel: &mut TimerWheel, now: Instant) -> usize {
+        let mut expired = Vec::new();
+        wheel.expire(now, &mut expired);
+        expired.len()
+    }
+
+    #[test]
+    fn a_timer_goes_on_the_lowest_level_whose_turn_it_is_in() {
+        let wheel = TimerWheel::new(Instant::now());
+        let slot = |level, slot| Place::Slot { level, slot };
+        assert_eq!(wheel.place_for(0), slot(0, 0));
+        assert_eq!(wheel.place_for(63), slot(0, 63));
+        assert_eq!(wheel.place_for(64), slot(1, 1));
+        assert_eq!(wheel.place_for(64 * 64 - 1), slot(1, 63));
+        assert_eq!(wheel.place_for(64 * 64), slot(2, 1));
+        assert_eq!(wheel.place_for((1 << WHEEL_BITS) - 1), slot(5, 63));
+        assert_eq!(wheel.place_for(1 << WHEEL_BITS), Place::Far);
+    }
+
+    #[test]
+    fn timers_fire_at_their_deadline_never_before_whatever_level_they_start_on() {
+        let epoch = Instant::now();
+        let mut wheel = TimerWheel::new(epoch);
+        // A spread over every level but the top, with sub-millisecond parts.
+        let offsets = [
+            0, 1, 5, 63, 64, 65, 1_000, 4_095, 4_096, 70_000, 300_000, 5_000_000,
+        ];
+        for millis in offsets {
+            let deadline = epoch + ms(millis) + Duration::from_micros(300);
+            wheel.insert(deadline, Waker::noop().clone());
+        }
+        let mut fired = 0;
+        for millis in offsets {
+            let deadline = epoch + ms(millis) + Duration::from_micros(300);
+            assert_eq!(fire(&mut wheel, deadline - Duration::from_micros(1)), 0);
+            assert_eq!(
+                wheel.next_deadline(),
+                Some(deadline),
+                "exact, once it is near"
+            );
+            fired += fire(&mut wheel, deadline);
+        }
+        assert_eq!(fired, offsets.len());
+        assert_eq!(wheel.len(), 0);
+    }
+
+    #[test]
+    fn the_next_deadline_is_never_later_than_the_earliest_timer() {
+        let epoch = Instant::now();
+        let mut wheel = TimerWheel::new(epoch);
+        assert_eq!(wheel.next_deadline(), None);
+        let deadline = epoch + ms(10_000) + Duration::from_micros(700);
+        wheel.insert(deadline, Waker::noop().clone());
+        let mut now = epoch;
+        // The driver's loop: wake at what `next_deadline` says, expire, ask again.
+        let mut wakes = 0;
+        while wheel.len() > 0 {
+            let next = wheel.next_deadline().unwrap();
+            assert!(
+                next <= deadline && next > now,
+                "{next:?} moves towards the deadline"
+            );
+            now = next;
+            fire(&mut wheel, now);
+            wakes += 1;
+        }
+        assert_eq!(now, deadline, "fired exactly at its deadline");
+        assert!(
+            wakes <= LEVELS + 1,
+            "a wake per level at most, not one per slot: {wakes}"
+        );
+    }
+
+    #[test]
+    fn a_removed_timer_never_fires_and_frees_its_slot() {
+        let epoch = Instant::now();
+        let mut wheel = TimerWheel::new(epoch);
+        let keys: Vec<_> = (0..1_000)
+            .map(|i| wheel.insert(epoch + ms(i % 200), Waker::noop().clone()))
+            .collect();
+        for key in keys.iter().step_by(2) {
+            assert!(wheel.remove(*key).is_some());
+            assert!(
+                wheel.remove(*key).is_none(),
+                "a second remove finds nothing"
+            );
+        }
+        assert_eq!(fire(&mut wheel, epoch + ms(1_000)), 500);
+        assert!(wheel.levels.iter().all(|level| level.busy == 0));
+        assert_eq!(wheel.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_timer_beyond_the_wheel_waits_on_the_far_list_and_still_fires() {
+        let epoch = Instant::now();
+        let mut wheel = TimerWheel::new(epoch);
+        let far = epoch + ms(1 << WHEEL_BITS) + ms(5);
+        wheel.insert(far, Waker::noop().clone());
+        assert_eq!(wheel.next_deadline(), Some(far));
+        assert_eq!(fire(&mut wheel, epoch + ms(1 << 35)), 0);
+        assert_eq!(fire(&mut wheel, far), 1);
+        // A deadline no clock can reach is armed, and simply never fires.
+        let never = epoch + Duration::from_secs(u64::MAX / 4);
+        wheel.insert(never, Waker::noop().clone());
+        assert_eq!(fire(&mut wheel, far + ms(1)), 0);
+        assert_eq!(wheel.len(), 1);
+    }
+
+    #[test]
+    fn timers_filed_while_the_hand_moves_fire_in_order_of_deadline() {
+        // A deterministic shuffle of deadlines, inserted as the hand goes, checked against
+        // a plain sorted list.
+        let epoch = Instant::now();
+        let mut wheel = TimerWheel::new(epoch);
+        let mut pending: Vec<Instant> = Vec::new();
+        let mut seed = 0x5eed_u64;
+        let mut now = epoch;
+        for _ in 0..2_000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let offset = Duration::from_micros((seed >> 33) % 20_000_000);
+            if seed % 3 == 0 {
+                now += Duration::from_micros((seed >> 40) % 50_000);
+                let due = pending.iter().filter(|&&d| d <= now).count();
+                assert_eq!(fire(&mut wheel, now), due);
+                pending.retain(|&d| d > now);
+            }
+            pending.push(now + offset);
+            wheel.insert(now + offset, Waker::noop().clone());
+        }
+        let earliest = *pending.iter().min().unwrap();
+        assert!(
+            wheel.next_deadline().unwrap() <= earliest,
+            "never later than the earliest"
+        );
+        let last = *pending.iter().max().unwrap();
+        assert_eq!(fire(&mut wheel, last), pending.len());
+    }
+}
