@@ -57,6 +57,33 @@ fn the_closure_may_block_on_a_future_that_yields() {
 }
 
 #[test]
+fn the_closure_may_wait_in_blocking_recv_for_another_task() {
+    // tokio's `rt_threaded` parks a `block_in_place` closure in `blocking_recv`: its thread
+    // has handed the worker on, so parking it stalls no task. asincrono once refused every
+    // `blocking_*` call on a thread inside a runtime's context, this one included.
+    within(TEST_DEADLINE, "multi_thread", || {
+        let rt = one_worker();
+        rt.block_on(async {
+            let (started_tx, started_rx) = asincrono::sync::oneshot::channel::<()>();
+            let (tx, mut rx) = asincrono::sync::mpsc::channel::<u32>(1);
+            let blocker = asincrono::spawn(async move {
+                block_in_place(|| {
+                    started_tx.send(()).unwrap();
+                    rx.blocking_recv()
+                })
+            });
+            let sender = asincrono::spawn(async move {
+                started_rx.await.unwrap();
+                tx.send(7).await.unwrap();
+            });
+            sender.await.unwrap();
+            let received = blocker.await.expect("blocking_recv does not panic here");
+            assert_eq!(received, Some(7));
+        });
+    });
+}
+
+#[test]
 fn the_task_goes_on_after_the_closure_and_so_do_the_others() {
     within(TEST_DEADLINE, "multi_thread", || {
         let rt = one_worker();

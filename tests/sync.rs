@@ -735,6 +735,35 @@ fn a_blocking_call_inside_a_runtime_panics_instead_of_stalling_it() {
 }
 
 #[test]
+fn blocking_calls_in_a_spawn_blocking_job_wait_for_the_tasks_instead_of_panicking() {
+    // A pool thread drives no runtime, so parking it stalls no task: tokio allows the
+    // `blocking_*` calls there (its `rt_spawn_blocking` parks jobs in `blocking_recv`).
+    // asincrono once refused them on any thread inside a runtime's context, pool included.
+    on_each_flavour(|| async {
+        let (tx, mut rx) = mpsc::channel::<usize>(1);
+        let mutex = Arc::new(Mutex::new(0));
+        let guard = mutex.clone().lock_owned().await;
+        let in_the_job = mutex.clone();
+        let job = asincrono::task::spawn_blocking(move || {
+            let sent = rx
+                .blocking_recv()
+                .expect("the task sends before it drops the sender");
+            *in_the_job.blocking_lock() += sent;
+            rx.blocking_recv()
+        });
+        tx.send(5).await.expect("the job listens");
+        drop(tx);
+        drop(guard); // the job may already be waiting in `blocking_lock`
+        assert_eq!(
+            job.await.expect("the job's blocking calls do not panic"),
+            None,
+            "the sender is gone"
+        );
+        assert_eq!(*mutex.lock().await, 5);
+    });
+}
+
+#[test]
 fn blocking_lock_and_blocking_acquire_wait_for_a_task_to_let_go() {
     on_each_flavour(|| async {
         let mutex = Arc::new(Mutex::new(0));
@@ -838,6 +867,30 @@ fn a_lock_polled_out_of_budget_still_takes_its_place_in_line() {
             !second_woken.0.load(Ordering::SeqCst),
             "the second must wait its turn"
         );
+    });
+}
+
+#[test]
+fn a_dropped_receiver_lets_go_of_its_waker_while_the_senders_live() {
+    // tokio's `release_waker_on_rx_drop`: a waker can hold the last reference to its task,
+    // so a receiver that waited and is then dropped must not leave its waker in the channel
+    // for as long as a sender lives. asincrono's receivers once did, on both kinds.
+    on_each_flavour(|| async {
+        let (flag, waker) = woken_flag();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let (bounded_tx, mut bounded) = mpsc::channel::<()>(1);
+        let (unbounded_tx, mut unbounded) = mpsc::unbounded_channel::<()>();
+        assert!(bounded.poll_recv(&mut cx).is_pending());
+        assert!(unbounded.poll_recv(&mut cx).is_pending());
+        assert_eq!(Arc::strong_count(&flag), 4, "each channel keeps a clone");
+        drop(bounded);
+        drop(unbounded);
+        assert_eq!(
+            Arc::strong_count(&flag),
+            2,
+            "the receivers' drops released their clones"
+        );
+        drop((bounded_tx, unbounded_tx));
     });
 }
 
