@@ -15,8 +15,9 @@
 //! again, so it cannot reach an entry that reused its index. tokio gets the same from the
 //! state word inside each timer entry.
 //!
-//! What tokio does instead: one wheel per worker thread (tokio 1.4x), so that workers
-//! arming timers do not meet on one lock, with the entries inside the `Sleep` futures.
+//! What tokio does instead: tokio 1.54 also has one wheel behind one lock, but its entries
+//! live inside the `Sleep` futures. An unstable alternative (`enable_alt_timer`) gives each
+//! worker thread a wheel of its own, so that workers arming timers do not meet on one lock.
 //!
 //! The queue never reads a clock: the driver hands it `now` (from the runtime's `Clock`,
 //! which a test may have paused), as tokio's timer driver is handed the time by its caller.

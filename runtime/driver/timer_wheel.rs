@@ -34,6 +34,9 @@
 //! entries that live inside the `Sleep` futures themselves, which allocates nothing but
 //! needs `unsafe` pointers between pinned futures.
 //!
+//! Sources: the idea is Varghese and Lauck's "Hashed and Hierarchical Timing Wheels"
+//! (1987); the sizes are tokio's.
+//!
 //! The wheel is plain data: no lock, no clock. `TimerQueue` (`timer_queue.rs`) puts it
 //! behind the runtime's timer lock and hands it the time.
 
