@@ -142,6 +142,13 @@ fn run(browser: &mut Browser, mode: &str, clicker: (f64, f64), clicks: usize) ->
     let pending = browser
         .start_eval(&format!("run('{mode}')"))
         .expect("start the run");
+    // The clicks must not overtake the start of the run. Input events reach the page by
+    // another path than evaluations, so a click sent now may be handled before `run` has
+    // set `running` (the flake hunt saw one click of three counted). Evaluations run in
+    // the order they were sent, and `run` sets `running` before its first `await`, so once
+    // this one answers, the run has begun.
+    let begun = browser.eval("running !== null").expect("look at the run");
+    assert_eq!(begun, Value::Bool(true), "{mode}: the run has begun");
     for _ in 0..clicks {
         browser.click(clicker).expect("click");
     }
