@@ -44,6 +44,56 @@ fn an_untraced_runtime_writes_nothing_and_labels_are_ignored() {
     });
 }
 
+#[test]
+fn a_current_thread_loop_woken_on_its_own_thread_never_unparks_itself() {
+    // The main future and an echo task ping-pong over UDP: every wake comes from an I/O
+    // event the loop dispatches itself, so none needs the eventfd write that interrupts an
+    // `epoll_wait` (which the loop is not in). The trace counts each such write.
+    common::within(common::TEST_DEADLINE, "current_thread", || {
+        let path = std::env::temp_dir().join(format!(
+            "asincrono-trace-unpark-{}.json",
+            std::process::id()
+        ));
+        let runtime = Builder::new_current_thread()
+            .enable_all()
+            .trace_to(path.clone())
+            .build()
+            .expect("the runtime builds");
+        const ROUND_TRIPS: usize = 200;
+        runtime.block_on(async {
+            let ping = asincrono::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            let pong = asincrono::net::UdpSocket::bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            ping.connect(pong.local_addr().unwrap()).await.unwrap();
+            pong.connect(ping.local_addr().unwrap()).await.unwrap();
+            let echo = asincrono::spawn(async move {
+                let mut buf = [0u8; 8];
+                for _ in 0..ROUND_TRIPS {
+                    let n = pong.recv(&mut buf).await.unwrap();
+                    pong.send(&buf[..n]).await.unwrap();
+                }
+            });
+            let mut buf = [0u8; 8];
+            for _ in 0..ROUND_TRIPS {
+                ping.send(b"ping").await.unwrap();
+                assert_eq!(ping.recv(&mut buf).await.unwrap(), 4);
+            }
+            echo.await.unwrap();
+        });
+        drop(runtime);
+        let text = std::fs::read_to_string(&path).expect("the runtime wrote the trace file");
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(path.with_extension("html"));
+        let trace = Parser::parse(&text).unwrap_or_else(|err| panic!("not JSON: {err}"));
+        let events = trace.get("traceEvents").and_then(Value::as_array).unwrap();
+        let unparks = events.iter().filter(|e| e.str("name") == "unpark").count();
+        assert_eq!(unparks, 0, "{ROUND_TRIPS} round trips, {unparks} unparks");
+    });
+}
+
 /// The ids of the program's three tasks.
 struct Ids {
     sleeper: u64,

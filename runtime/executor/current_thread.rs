@@ -271,7 +271,12 @@ impl Wake for MainWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.woken.store(true, SeqCst);
-        self.shared.unpark_if_parked();
+        // On the loop's own thread (an I/O event dispatched in `park`, a task in the batch)
+        // the loop is not in `epoll_wait`: it is running us, and it reads `woken` before it
+        // next blocks. An unpark here would be a wasted eventfd write on every wake.
+        if !on_loop_thread(self.shared.id()) {
+            self.shared.unpark_if_parked();
+        }
     }
 }
 
@@ -398,6 +403,19 @@ fn push_local(owner: usize, task: TaskRef) -> Option<TaskRef> {
         }
     });
     task
+}
+
+/// Whether this thread is the one running the scheduler `owner` (its local queue is here).
+fn on_loop_thread(owner: usize) -> bool {
+    LOCAL
+        .try_with(|local| {
+            // Borrowed elsewhere (cannot happen today, but cheap to allow): say no, and the
+            // caller takes the always-correct path of unparking.
+            local
+                .try_borrow()
+                .is_ok_and(|queue| queue.as_ref().is_some_and(|queue| queue.owner == owner))
+        })
+        .unwrap_or(false)
 }
 
 fn pop_local() -> Option<TaskRef> {
