@@ -7,12 +7,15 @@
 //! marked, and a second `block_on` on it panics with a message saying what to do instead.
 //! tokio enforces the same rule, with the same kind of flag in its thread-local context.
 
+use super::spin_then_park::SpinThenPark;
+use crate::primitives::atomic::AtomicBool;
 use crate::primitives::thread::{self, Thread};
 use crate::task::with_budget;
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Wake, Waker};
 
 thread_local! {
@@ -73,25 +76,55 @@ impl Drop for BlockOnGuard {
 
 // ANCHOR: park_until_ready
 /// Runs `future` to completion on this thread, which does nothing else meanwhile: it polls
-/// the future, and sleeps (`thread::park`) until the future's waker unparks it. No tasks and
+/// the future, and waits until the future's waker raises its flag, watching the flag for a
+/// moment and then sleeping in `thread::park` (`spin_then_park.rs`). No tasks and
 /// no driver run here; on a multi-thread runtime the workers do that, and `Handle::block_on`
 /// on a current-thread runtime needs another thread inside `Runtime::block_on` for timers
 /// and I/O to move, as in tokio.
 pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    let waker = thread_waker();
+    let unparker = Arc::new(FlagUnparker {
+        woken: AtomicBool::new(false),
+        thread: thread::current(),
+    });
+    let waker = Waker::from(unparker.clone());
     let mut cx = Context::from_waker(&waker);
+    let mut waiting = SpinThenPark::new();
     loop {
         if let Poll::Ready(output) = with_budget(|| future.as_mut().poll(&mut cx)) {
             return output;
         }
-        // Waker contract: whoever makes the future ready wakes `waker`, which unparks us. A
-        // wake that came during the poll left the thread's token set: `park` returns at once.
-        // A spurious return only costs one more poll.
-        thread::park();
+        // Waker contract: whoever makes the future ready wakes `waker`, which raises
+        // `woken` and unparks us. A wake that came during the poll left the flag up: the
+        // wait returns at once.
+        waiting.wait(&unparker.woken);
     }
 }
 // ANCHOR_END: park_until_ready
+
+/// The waker of [`park_until_ready`]: it raises the flag that the waiting thread watches,
+/// then unparks the thread in case it went to sleep.
+struct FlagUnparker {
+    /// Raised by every wake; cleared by the waiting thread when it sees it.
+    woken: AtomicBool,
+    /// The waiting thread.
+    thread: Thread,
+}
+
+impl Wake for FlagUnparker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Release: what the waker wrote before waking is visible to the thread that sees
+        // the flag (it reads it with Acquire).
+        self.woken.store(true, Ordering::Release);
+        // Without a sleeper this only sets std's token (no system call); the next `park`
+        // returns at once and finds the flag down, and sleeps again.
+        self.thread.unpark();
+    }
+}
 
 /// A waker that unparks the calling thread: for a thread that sleeps in `thread::park`.
 pub(crate) fn thread_waker() -> Waker {

@@ -21,6 +21,7 @@ pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 pub(crate) mod owned;
 pub(crate) mod spawn;
+mod spin_then_park;
 mod tuning;
 
 use crate::blocking::ThreadHooks;
