@@ -83,10 +83,7 @@ impl Drop for BlockOnGuard {
 /// and I/O to move, as in tokio.
 pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    let unparker = Arc::new(FlagUnparker {
-        woken: AtomicBool::new(false),
-        thread: thread::current(),
-    });
+    let unparker = FlagUnparker::for_current_thread();
     let waker = Waker::from(unparker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut waiting = SpinThenPark::new();
@@ -102,13 +99,23 @@ pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
 }
 // ANCHOR_END: park_until_ready
 
-/// The waker of [`park_until_ready`]: it raises the flag that the waiting thread watches,
-/// then unparks the thread in case it went to sleep.
-struct FlagUnparker {
-    /// Raised by every wake; cleared by the waiting thread when it sees it.
-    woken: AtomicBool,
+/// The waker of [`park_until_ready`] (and of the `io` tests' little executor): it raises the
+/// flag that the waiting thread watches, then unparks the thread in case it went to sleep.
+pub(crate) struct FlagUnparker {
+    /// Raised by every wake; lowered by the waiting thread when it sees it.
+    pub(crate) woken: AtomicBool,
     /// The waiting thread.
     thread: Thread,
+}
+
+impl FlagUnparker {
+    /// A waker for the calling thread, its flag down.
+    pub(crate) fn for_current_thread() -> Arc<FlagUnparker> {
+        Arc::new(FlagUnparker {
+            woken: AtomicBool::new(false),
+            thread: thread::current(),
+        })
+    }
 }
 
 impl Wake for FlagUnparker {

@@ -17,28 +17,12 @@ use std::future::Future;
 use std::io;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
+use std::thread;
 
 use super::{AsyncRead, AsyncWrite, ReadBuf};
-
-/// A waker that records that it was woken and unparks the polling thread.
-struct ThreadWaker {
-    thread: Thread,
-    woken: AtomicBool,
-}
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::SeqCst);
-        self.thread.unpark();
-    }
-}
+use crate::executor::block_on::FlagUnparker;
 
 /// What the executor does when the future answers `Pending`.
 #[derive(Clone, Copy)]
@@ -51,10 +35,8 @@ enum OnPending {
 
 fn run<F: Future>(future: F, on_pending: OnPending) -> F::Output {
     let mut future = pin!(future);
-    let waker_state = Arc::new(ThreadWaker {
-        thread: thread::current(),
-        woken: AtomicBool::new(false),
-    });
+    // The executor's own thread waker: it raises a flag, then unparks this thread.
+    let waker_state = FlagUnparker::for_current_thread();
     let waker = Waker::from(Arc::clone(&waker_state));
     let mut cx = Context::from_waker(&waker);
     loop {
@@ -64,12 +46,12 @@ fn run<F: Future>(future: F, on_pending: OnPending) -> F::Output {
         match on_pending {
             // `park` may return spuriously, so only re-poll once really woken.
             OnPending::Park => {
-                while !waker_state.woken.swap(false, Ordering::SeqCst) {
+                while !waker_state.woken.swap(false, Ordering::Acquire) {
                     thread::park();
                 }
             }
             OnPending::RequireSelfWake => assert!(
-                waker_state.woken.swap(false, Ordering::SeqCst),
+                waker_state.woken.swap(false, Ordering::Acquire),
                 "future returned Pending without arranging a wake-up: it would hang forever"
             ),
         }
