@@ -47,9 +47,11 @@
 //! plus a slot for the value, [`RwLock`] one with `max_readers` permits (a writer takes
 //! them all), [`OnceCell`] one with a single permit for whoever runs the initialiser, and
 //! a bounded [`mpsc`] channel is an unbounded one whose state also holds a semaphore's
-//! count of free slots (under the channel's one lock, so that a message is one lock to
-//! send and one to receive, not two each; its permits, from `reserve`, are slots of that
-//! same count).
+//! count of free slots (its permits, from `reserve`, are slots of that same count). The
+//! channel is also where the first rule bends, because it is the busiest primitive: its
+//! messages sit behind a lock of their own, its free slots in an atomic word while nobody
+//! waits, and its receiver takes the whole queue at once, so that a message costs one lock
+//! to send and none of its own to receive (`mpsc/chan.rs` says why, with the figures).
 //!
 //! # Cancel safety
 //!

@@ -406,6 +406,19 @@ impl Permits {
         to_wake
     }
 
+    /// Adds `n` free permits that nobody can be owed, because nobody waits: a bounded
+    /// channel moving its free slots in from its atomic word (`mpsc/free_slots.rs`).
+    pub(super) fn deposit(&mut self, n: usize) {
+        debug_assert!(n == 0 || self.waiting.is_empty(), "a waiter is owed these");
+        self.available += n;
+    }
+
+    /// Takes every free permit out, if nobody waits and it is open: a bounded channel
+    /// keeps them in its atomic word while nothing needs the queue.
+    pub(super) fn withdraw_if_nobody_waits(&mut self) -> Option<usize> {
+        (!self.closed && self.waiting.is_empty()).then(|| std::mem::take(&mut self.available))
+    }
+
     /// Takes up to `n` free permits out for good; returns how many it took.
     pub(super) fn forget(&mut self, n: usize) -> usize {
         let taken = n.min(self.available);

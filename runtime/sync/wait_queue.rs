@@ -42,6 +42,11 @@ impl<W> WaitQueue<W> {
         ticket
     }
 
+    /// Whether nobody is queued.
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiters.is_empty()
+    }
+
     /// The oldest waiter.
     pub(super) fn front_mut(&mut self) -> Option<&mut W> {
         self.waiters.values_mut().next()

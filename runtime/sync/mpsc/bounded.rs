@@ -4,12 +4,12 @@
 //! takes out; so at most `capacity` messages are ever queued, and a sender that finds no
 //! slot waits in the channel's queue of senders, which is first come, first served, and
 //! cleans up after a sender that gives up: a semaphore's rules, whose state (`Permits` in
-//! `semaphore.rs`) lives inside the channel's lock, so that a send and a receive each lock
-//! once (see `chan.rs`). Closing the receiver closes the slots too, which wakes every
-//! waiting sender with an error. tokio's bounded channel is the same idea, with a separate,
-//! lock-free semaphore.
+//! `semaphore.rs`) lives inside the channel's state, while the free slots themselves sit in
+//! an atomic word as long as nobody waits (see `chan.rs` and `free_slots.rs`). Closing the
+//! receiver closes the slots too, which wakes every waiting sender with an error. tokio's
+//! bounded channel is the same idea, with a separate, lock-free semaphore.
 
-use super::chan::Chan;
+use super::chan::{Chan, Taken};
 use super::error::{SendError, SendTimeoutError, TrySendError};
 use crate::sync::Semaphore;
 use std::sync::Arc;
@@ -50,7 +50,13 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         "mpsc::channel: the capacity must be at most Semaphore::MAX_PERMITS"
     );
     let chan = Arc::new(Chan::new(Some(capacity)));
-    (Sender { chan: chan.clone() }, Receiver { chan })
+    (
+        Sender { chan: chan.clone() },
+        Receiver {
+            chan,
+            taken: Taken::new(),
+        },
+    )
 }
 
 /// The sending half of a bounded channel. Clone it for more producers.
@@ -63,6 +69,9 @@ pub struct Sender<T> {
 pub struct Receiver<T> {
     /// The channel.
     chan: Arc<Chan<T>>,
+    /// Messages taken out of the channel's queue in one go and not handed out yet (see
+    /// `chan.rs`): only the receiver touches them, so they need no lock.
+    taken: Taken<T>,
 }
 
 impl<T> Sender<T> {
@@ -77,7 +86,7 @@ impl<T> Sender<T> {
     /// Not cancel-safe for the value: if the future is dropped before it completes, the
     /// value (which it owns) is dropped unsent. Nothing else is lost: no slot stays taken,
     /// and the other waiting senders keep their order. The value is never half sent: the
-    /// slot is taken and the value pushed in the same poll, under one lock.
+    /// slot is taken and the value pushed in the same poll.
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.chan.send(value).await
     }
@@ -534,5 +543,49 @@ mod tests {
         assert_eq!(rx.poll_recv_many(&mut cx, &mut rest, 8), Poll::Ready(1));
         assert_eq!(rx.poll_recv_many(&mut cx, &mut rest, 8), Poll::Ready(0));
         assert!(rx.is_empty() && rx.is_closed());
+    }
+
+    #[test]
+    fn messages_in_the_receivers_batch_keep_their_slots_until_handed_out() {
+        let (tx, mut rx) = channel(4);
+        for i in 0..4 {
+            tx.try_send(i).unwrap();
+        }
+        // The first receive takes all four into the receiver's batch, and hands out one.
+        assert_eq!(rx.try_recv(), Ok(0));
+        assert_eq!(tx.capacity(), 1, "three messages still hold their slots");
+        assert_eq!(rx.len(), 3, "the batch counts as queued");
+        tx.try_send(4).unwrap();
+        assert!(matches!(tx.try_send(5), Err(TrySendError::Full(5))));
+        // Order is kept across the batch and the shared queue.
+        let received: Vec<i32> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        assert_eq!(received, [1, 2, 3, 4]);
+        assert_eq!(tx.capacity(), 4);
+    }
+
+    #[test]
+    fn a_receiver_dropped_with_a_full_batch_frees_every_slot_and_drops_every_message() {
+        let (tx, mut rx) = channel(3);
+        let values: Vec<Arc<()>> = (0..3).map(|_| Arc::new(())).collect();
+        for value in &values {
+            tx.try_send(value.clone()).unwrap();
+        }
+        drop(rx.try_recv().unwrap());
+        drop(rx);
+        assert!(
+            values.iter().all(|value| Arc::strong_count(value) == 1),
+            "the two messages left in the batch were dropped with the receiver"
+        );
+        assert_eq!(tx.capacity(), 3);
+        assert!(tx.is_closed());
+    }
+
+    #[test]
+    fn a_receiver_is_unpin_and_sync_whatever_its_messages_are() {
+        // Checked by the compiler: this test fails to build if the batch changes either.
+        fn unpin_and_sync<X: Unpin + Sync>() {}
+        unpin_and_sync::<Receiver<std::marker::PhantomPinned>>();
+        unpin_and_sync::<Receiver<std::cell::Cell<u8>>>();
+        unpin_and_sync::<super::super::UnboundedReceiver<std::cell::Cell<u8>>>();
     }
 }

@@ -1,35 +1,127 @@
-//! The channel itself, shared by both flavours: a queue of messages, the receiver's waker,
-//! who is still connected and, for the bounded flavour, the free slots and the senders
-//! waiting for one. All of it sits behind one lock.
+//! The channel itself, shared by both flavours: the queue of messages with the receiver's
+//! waker behind a lock of their own, and behind a second lock who is still connected and,
+//! for the bounded flavour, the senders waiting for a slot. A bounded channel's free slots
+//! sit in an atomic word (`free_slots.rs`) while nobody waits, so a send that finds room
+//! takes only the queue's lock, for one `push_back`, and a receive that frees a slot takes
+//! no lock for it.
 //!
-//! A bounded channel's slot is taken either by a `send` (which pushes in the same critical
-//! section) or by a `reserve` (which hands the slot to a permit that pushes later). Both
-//! wait for slots through the one [`SlotRequest`], so they queue together, in one order.
-//! A closed receiver still receives what the permits taken before the close send; it sees
-//! the end of the channel only once the queue is empty and every slot is back (tokio's
-//! "idle" rule), and whoever returns the last slot wakes it.
+//! The receiver takes the whole queue at once: when its own batch (kept in the `Receiver`)
+//! runs dry, it swaps its empty `VecDeque` for the shared one, under the queue's lock, and
+//! then hands the messages out one by one without locking. A message keeps its slot until
+//! it is handed out, so `capacity` counts exactly what it would without the batch.
+//!
+//! A bounded channel's slot is taken either by a `send` (which then pushes) or by a
+//! `reserve` (which hands the slot to a permit that pushes later). Both wait for slots
+//! through the one [`SlotRequest`], so they queue together, in one order. A closed receiver
+//! still receives what the permits taken before the close send; it sees the end of the
+//! channel only once the queue is empty and every slot is back (tokio's "idle" rule), and
+//! whoever returns the last slot wakes it.
+//!
+//! Two locks, one rule: whoever needs both takes the state's first, then the queue's. The
+//! hot paths (a send that finds room, a receive) take only the queue's.
+//!
+//! The corner cut: senders still meet on the queue's lock, for a few instructions each.
+//! tokio's queue is a lock-free list of blocks of 32 slots, which needs `unsafe`.
 
 use super::error::{SendError, TryRecvError, TrySendError};
+use super::free_slots::FreeSlots;
 use crate::sync::semaphore::{Permits, Progress, TryAcquireError};
 use crate::sync::wait_queue::{Ticket, WaitQueue, WakeList, store_waker};
 use crate::util::lock;
 use std::collections::VecDeque;
 use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker, ready};
 
 /// The state every sender and the receiver of one channel share.
 pub(super) struct Chan<T> {
-    /// Everything that changes, behind one short lock.
-    state: Mutex<State<T>>,
+    /// The messages and the receiver's waker: what every send and receive touches.
+    queue: OwnLine<Mutex<Queue<T>>>,
+    /// A bounded channel's free slots while nobody waits for one (see `free_slots.rs`);
+    /// unused for an unbounded one.
+    free: OwnLine<FreeSlots>,
+    /// A bounded channel's number of slots; zero for an unbounded one.
+    capacity: usize,
+    /// Everything else that changes, behind a lock of its own.
+    state: Mutex<State>,
 }
 
-/// A channel's state.
-struct State<T> {
-    /// Messages sent and not yet received, oldest first. One queue for all senders, and
-    /// each sender pushes in the order it sends: that is what keeps per-sender order.
-    queue: VecDeque<T>,
+/// A value alone on its cache line (128 bytes: two 64-byte lines, since x86 fetches them in
+/// pairs). Every sender locks the queue and takes slots from `free`, and the receiver gives
+/// slots back to `free`: on one line, each write to the one would evict the other from
+/// every other core's cache. tokio pads its channel's parts the same way.
+#[repr(align(128))]
+struct OwnLine<T>(T);
+
+impl<T> Deref for OwnLine<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// What a send and a receive touch, under the queue's lock.
+struct Queue<T> {
+    /// Messages sent and not yet taken by the receiver, oldest first. One queue for all
+    /// senders, and each sender pushes in the order it sends: that keeps per-sender order.
+    messages: VecDeque<T>,
+    /// The receiver's task, while it waits for a message.
+    receiver_waker: Option<Waker>,
+    /// Set once the last sender is gone: nothing more can be pushed.
+    no_senders: bool,
+    /// Set when the receiver closes: an unbounded send fails from then on (a bounded one
+    /// fails for want of a slot).
+    closed: bool,
+}
+
+// ANCHOR: chan_enqueue
+impl<T> Queue<T> {
+    /// Appends `value` and returns the receiver's waker if it waits, to wake after
+    /// unlocking. Taken, not cloned: the receiver is woken once, however many messages
+    /// follow before it runs; it files its waker again only when it finds the queue empty.
+    fn push(&mut self, value: T) -> Option<Waker> {
+        self.messages.push_back(value);
+        self.receiver_waker.take()
+    }
+}
+// ANCHOR_END: chan_enqueue
+
+/// The receiver's batch: messages taken out of the queue in one go and not handed out yet.
+///
+/// Only the receiver touches it, through `&mut self`, so `get_mut` reaches it without
+/// locking. The `Mutex` is there for one reason: it makes a `Receiver<T>` `Sync` whenever
+/// `T` is `Send`, as tokio's is; a bare `VecDeque<T>` would ask `T: Sync` too.
+pub(super) struct Taken<T>(Mutex<VecDeque<T>>);
+
+// The messages are only ever moved, never pinned, so the batch is `Unpin` whatever `T` is
+// (a `VecDeque<T>` alone is `Unpin` only if `T` is), and a `Receiver<T>` stays `Unpin`, as
+// tokio's is.
+impl<T> Unpin for Taken<T> {}
+
+impl<T> Taken<T> {
+    /// An empty batch.
+    pub(super) fn new() -> Taken<T> {
+        Taken(Mutex::new(VecDeque::new()))
+    }
+
+    /// The batch, for its owner: no lock is taken.
+    pub(super) fn get_mut(&mut self) -> &mut VecDeque<T> {
+        self.0
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many messages it holds, for `len(&self)`.
+    fn len(&self) -> usize {
+        lock(&self.0).len()
+    }
+}
+
+/// The part of a channel's state that only waiting, closing and counting touch.
+struct State {
     /// How many senders are alive; at zero the receiver knows nothing more can come.
     senders: usize,
     /// Set when the receiver closes or is dropped: sends fail from then on.
@@ -40,91 +132,126 @@ struct State<T> {
     /// How many `WeakSender`s (or `WeakUnboundedSender`s) exist. They keep nothing open;
     /// the count is only reported.
     weak_senders: usize,
-    /// A bounded channel's number of slots; unused (zero) for an unbounded one.
-    capacity: usize,
-    /// The receiver's task, while it waits for a message.
-    receiver_waker: Option<Waker>,
     /// Tasks waiting in `Sender::closed()`, any number of them.
     closed_waiters: WaitQueue<Waker>,
-    /// A bounded channel's free slots, one permit each, and the senders waiting for one, in
-    /// the order they came; `None` for an unbounded channel. A message holds its slot from
-    /// the moment its sender takes the permit until the receiver takes the message out.
+    /// A bounded channel's senders waiting for a slot, in the order they came, with the
+    /// free slots while anyone waits (or once the channel is closed); `None` for an
+    /// unbounded channel. A message holds its slot from the moment its sender takes it
+    /// until the receiver hands it out.
     ///
     /// Why here and not in a `Semaphore` next to the channel: a semaphore has its own lock,
-    /// so a send took two (the slot, then the queue) and a receive two more (the queue,
-    /// then the slot). Under the channel's lock, taking a slot and pushing is one critical
-    /// section, and so is popping and freeing a slot. The rules (first come, first served;
-    /// clean-up after a send that gives up) are still the semaphore's, shared through
-    /// [`Permits`]. Measured with callgrind on the benchmark's current-thread runs: per
-    /// message of `mpsc_bounded`, 4.3 atomic read-modify-writes instead of 8.3 (tokio: 8.5)
-    /// and 431 instructions instead of 488 (tokio: 497); per `mpsc_ping_pong` round trip,
-    /// 30 atomics instead of 38 (tokio: 30). By the stopwatch, `mpsc_bounded` went from
-    /// about 0.94 of tokio's time to 0.56 on the current-thread runtime, and from about 1.4
-    /// to about 1.0 on the multi-thread one.
+    /// so a waiting send would take two (the slot, then the state). Here it is one critical
+    /// section. The rules (first come, first served; clean-up after a send that gives up)
+    /// are still the semaphore's, shared through [`Permits`].
     room: Option<Permits>,
 }
 
 /// Why a bounded operation finds a `room`.
 const BOUNDED: &str = "only a bounded channel sends through a slot";
 
-impl<T> State<T> {
-    // ANCHOR: chan_enqueue
-    /// Appends `value` (whose slot, in a bounded channel, is already taken). Returns the
-    /// receiver's waker, to wake after unlocking. Taken, not cloned: the receiver is woken
-    /// once, however many messages follow before it runs; it files its waker again only
-    /// when it finds the queue empty.
-    fn enqueue(&mut self, value: T) -> Option<Waker> {
-        self.queue.push_back(value);
-        self.receiver_waker.take()
-    }
-    // ANCHOR_END: chan_enqueue
+/// The state's lock, held. It knows its channel, so that the first use of the room moves
+/// the free slots in from the atomic word (see [`Locked::room`]), and letting go moves them
+/// out again when nobody waits for one.
+struct Locked<'a, T> {
+    /// The channel locked.
+    chan: &'a Chan<T>,
+    /// The state, locked.
+    state: MutexGuard<'a, State>,
+    /// Set once this critical section moved the free slots in under the lock.
+    room_entered: bool,
+}
 
-    /// `n` slots are free again (the receiver took messages out, or a permit went unused):
-    /// they go to the oldest waiting senders first. Returns the wakers to wake after
-    /// unlocking, the receiver's among them if that made a closed channel idle.
-    #[inline]
+impl<T> Deref for Locked<'_, T> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl<T> DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
+    }
+}
+
+// ANCHOR: locked_room
+impl<T> Locked<'_, T> {
+    /// The room, with every free slot in it: the first call moves the slots in from the
+    /// atomic word, which then refuses every lock-free take and give until we let go.
+    fn room(&mut self) -> &mut Permits {
+        let room = self.state.room.as_mut().expect(BOUNDED);
+        if !self.room_entered {
+            self.room_entered = true;
+            room.deposit(self.chan.free.move_under_lock());
+        }
+        room
+    }
+}
+
+impl<T> Drop for Locked<'_, T> {
+    /// Before the lock goes: if nobody waits for a slot and the channel is open, the free
+    /// slots go back to the atomic word, where the next sends take them without the lock.
+    fn drop(&mut self) {
+        if !self.room_entered {
+            return;
+        }
+        let room = self.state.room.as_mut().expect(BOUNDED);
+        if let Some(free) = room.withdraw_if_nobody_waits() {
+            self.chan.free.move_out_of_lock(free);
+        }
+    }
+}
+// ANCHOR_END: locked_room
+
+impl<T> Locked<'_, T> {
+    /// `n` slots are free again (the receiver handed messages out, or a permit went
+    /// unused): they go to the oldest waiting senders first. Returns the wakers to wake
+    /// after unlocking, the receiver's among them if that made a closed channel idle.
     fn slots_freed(&mut self, n: usize) -> WakeList {
-        let mut to_wake = match &mut self.room {
-            Some(room) => room.release(n),
-            None => WakeList::new(),
-        };
-        // Only a closed receiver waits for slots to come back; an open channel (every
-        // receive on the hot path) pays one test.
+        let mut to_wake = self.room().release(n);
+        // Only a closed receiver waits for slots to come back.
         if self.closed {
             to_wake.extend(self.receiver_if_done());
         }
         to_wake
     }
 
-    /// Whether every slot is back: no message queued, no permit out, no slot granted to a
-    /// sender that has yet to collect it. Always true of an unbounded channel.
+    /// Whether every slot is back: no message queued or in the receiver's batch, no permit
+    /// out, no slot granted to a sender that has yet to collect it. Always true of an
+    /// unbounded channel. Asked only of a closed channel, whose slots stay under the lock
+    /// for good.
     fn idle(&self) -> bool {
         self.room
             .as_ref()
-            .is_none_or(|room| room.available() == self.capacity)
+            .is_none_or(|room| room.available() == self.chan.capacity)
     }
 
-    /// Whether the receiver has seen everything it ever will: the queue is empty and either
-    /// every sender is gone or the channel is closed and idle.
-    fn done(&self) -> bool {
-        self.queue.is_empty() && (self.senders == 0 || (self.closed && self.idle()))
-    }
-
-    /// The receiver's waker, if it waits and a slot coming back just made it done: a
-    /// closed receiver waits for the permits still out, and the last one back wakes it.
+    /// The receiver's waker, if it waits and a slot coming back just made a closed
+    /// channel idle: the last permit back wakes it. (A waiting receiver's batch is empty:
+    /// it waits only when nothing is left.)
     fn receiver_if_done(&mut self) -> Option<Waker> {
-        if self.closed && self.receiver_waker.is_some() && self.done() {
-            self.receiver_waker.take()
+        if !(self.closed && self.idle()) {
+            return None;
+        }
+        let mut queue = lock(&*self.chan.queue);
+        if queue.messages.is_empty() {
+            queue.receiver_waker.take()
         } else {
             None
         }
+    }
+
+    /// Pushes `value` (whose slot, in a bounded channel, is already taken) while the
+    /// state's lock is held; returns the receiver's waker if it waits.
+    fn enqueue(&mut self, value: T) -> Option<Waker> {
+        lock(&*self.chan.queue).push(value)
     }
 
     // ANCHOR: poll_slots
     /// One poll of a wait for `wanted` slots, under the lock. The slots are taken when it
     /// returns `Taken`; on `Refused` the channel is closed, whatever the request held went
     /// back, and `to_wake` has the wakers to wake after the lock.
-    #[inline]
     fn poll_slots(
         &mut self,
         request: &mut SlotRequest,
@@ -133,7 +260,7 @@ impl<T> State<T> {
         to_wake: &mut WakeList,
     ) -> SlotPoll {
         let closed = self.closed;
-        let room = self.room.as_mut().expect(BOUNDED);
+        let room = self.room();
         let (progress, stale) = if request.held {
             // Taken in an earlier poll that then ran out of budget: still ours.
             request.held = false;
@@ -171,8 +298,7 @@ impl<T> State<T> {
         let Some(ticket) = request.ticket else {
             return (WakeList::new(), None);
         };
-        let room = self.room.as_mut().expect(BOUNDED);
-        let (mut to_wake, own) = room.cancel(ticket, wanted);
+        let (mut to_wake, own) = self.room().cancel(ticket, wanted);
         to_wake.extend(self.receiver_if_done());
         (to_wake, own)
     }
@@ -190,6 +316,14 @@ pub(super) struct SlotRequest {
     held: bool,
 }
 
+impl SlotRequest {
+    /// Whether it has not asked yet: only then may it try the lock-free way, since a
+    /// queued request is owed its slot by the queue.
+    fn is_fresh(&self) -> bool {
+        self.ticket.is_none() && !self.held
+    }
+}
+
 /// What one poll of a [`SlotRequest`] found.
 enum SlotPoll {
     /// Still waiting; the waker it replaced, to drop after the lock.
@@ -200,59 +334,104 @@ enum SlotPoll {
     Refused,
 }
 
+/// What the receiver found when it looked for messages.
+enum Look {
+    /// Messages: the receiver's batch holds at least one.
+    Found,
+    /// Nothing, and nothing more can come.
+    Done,
+    /// Nothing yet (and the receiver's waker is filed, if one was given).
+    Empty,
+}
+
 impl<T> Chan<T> {
     /// An open, empty channel with one sender, holding at most `capacity` messages if a
     /// capacity is given.
     pub(super) fn new(capacity: Option<usize>) -> Chan<T> {
         Chan {
+            queue: OwnLine(Mutex::new(Queue {
+                messages: VecDeque::new(),
+                receiver_waker: None,
+                no_senders: false,
+                closed: false,
+            })),
+            // Every slot starts free, in the atomic word; the room starts empty.
+            free: OwnLine(FreeSlots::new(capacity.unwrap_or(0))),
+            capacity: capacity.unwrap_or(0),
             state: Mutex::new(State {
-                queue: VecDeque::new(),
                 senders: 1,
                 closed: false,
                 receiver_gone: false,
                 weak_senders: 0,
-                capacity: capacity.unwrap_or(0),
-                receiver_waker: None,
                 closed_waiters: WaitQueue::new(),
-                room: capacity.map(Permits::new),
+                room: capacity.map(|_| Permits::new(0)),
             }),
         }
     }
 
+    /// Takes the state's lock.
+    fn lock(&self) -> Locked<'_, T> {
+        Locked {
+            chan: self,
+            state: lock(&self.state),
+            room_entered: false,
+        }
+    }
+
     // ANCHOR: chan_push
+    /// Pushes a message whose slot (in a bounded channel) is taken, and wakes the receiver
+    /// if it waits: one lock, for a `push_back` and a look at the waker.
+    fn push_and_wake(&self, value: T) {
+        let receiver = lock(&*self.queue).push(value);
+        if let Some(waker) = receiver {
+            waker.wake();
+        }
+    }
+    // ANCHOR_END: chan_push
+
+    /// Gives `n` slots of a bounded channel back: lock-free while nobody waits for one,
+    /// otherwise under the state's lock, where they go to the oldest waiting senders.
+    fn give_back(&self, n: usize) {
+        if self.capacity == 0 || self.free.try_give(n) {
+            return;
+        }
+        let mut locked = self.lock();
+        let to_wake = locked.slots_freed(n);
+        drop(locked);
+        to_wake.wake_all();
+    }
+
     /// Unbounded send: appends `value` and wakes the receiver if it waits; hands the value
-    /// back if the receiver is gone.
+    /// back if the receiver closed. The check and the push are under the queue's lock, so
+    /// that no message slips in after a closed receiver found the queue empty: an unbounded
+    /// channel has no slot to count it by.
     pub(super) fn push(&self, value: T) -> Result<(), T> {
         let receiver = {
-            let mut state = lock(&self.state);
-            if state.closed {
+            let mut queue = lock(&*self.queue);
+            if queue.closed {
                 return Err(value);
             }
-            state.enqueue(value)
+            queue.push(value)
         };
         if let Some(waker) = receiver {
             waker.wake();
         }
         Ok(())
     }
-    // ANCHOR_END: chan_push
 
-    /// Bounded send that never waits: takes a free slot and pushes, both under one lock.
-    /// Fails with `Full` if no slot is free (a waiting sender is owed every slot that frees
-    /// up, so this cannot overtake one).
+    /// Bounded send that never waits: takes a free slot and pushes. Fails with `Full` if no
+    /// slot is free (a waiting sender is owed every slot that frees up, so this cannot
+    /// overtake one).
     pub(super) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let receiver = {
-            let mut state = lock(&self.state);
-            match state.room.as_mut().expect(BOUNDED).try_take(1) {
-                Ok(()) => state.enqueue(value),
+        if !self.free.try_take(1) {
+            match self.lock().room().try_take(1) {
+                Ok(()) => {}
                 Err(TryAcquireError::NoPermits) => return Err(TrySendError::Full(value)),
                 // The room closes with the channel, under the same lock.
                 Err(TryAcquireError::Closed) => return Err(TrySendError::Closed(value)),
             }
-        };
-        if let Some(waker) = receiver {
-            waker.wake();
         }
+        self.push_and_wake(value);
         Ok(())
     }
 
@@ -277,11 +456,13 @@ impl<T> Chan<T> {
 
     /// Takes `n` slots if they are free now (and nobody waits for room before us).
     pub(super) fn try_reserve(&self, n: usize) -> Result<(), TrySendError<()>> {
-        let mut state = lock(&self.state);
-        if n > state.capacity {
+        if n > self.capacity {
             return Err(TrySendError::Full(()));
         }
-        match state.room.as_mut().expect(BOUNDED).try_take(n) {
+        if self.free.try_take(n) {
+            return Ok(());
+        }
+        match self.lock().room().try_take(n) {
             Ok(()) => Ok(()),
             Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
             Err(TryAcquireError::Closed) => Err(TrySendError::Closed(())),
@@ -289,18 +470,20 @@ impl<T> Chan<T> {
     }
 
     /// A permit's send: pushes `value` into the slot the permit holds. If the receiver is
-    /// gone the value is dropped instead (after unlocking) and its slot freed.
+    /// gone the value is dropped instead (after unlocking) and its slot freed. The push is
+    /// made with the state's lock held too, so that it cannot land after the dropped
+    /// receiver emptied the queue.
     pub(super) fn send_reserved(&self, value: T) {
-        let mut state = lock(&self.state);
-        if state.receiver_gone {
-            let to_wake = state.slots_freed(1);
-            drop(state);
+        let mut locked = self.lock();
+        if locked.receiver_gone {
+            let to_wake = locked.slots_freed(1);
+            drop(locked);
             to_wake.wake_all();
             drop(value);
             return;
         }
-        let receiver = state.enqueue(value);
-        drop(state);
+        let receiver = locked.enqueue(value);
+        drop(locked);
         if let Some(waker) = receiver {
             waker.wake();
         }
@@ -308,23 +491,23 @@ impl<T> Chan<T> {
 
     /// Gives back `n` reserved slots that were never used.
     pub(super) fn unreserve(&self, n: usize) {
-        let to_wake = lock(&self.state).slots_freed(n);
-        to_wake.wake_all();
+        self.give_back(n);
     }
 
     /// How many messages a bounded channel could take right now without waiting.
     pub(super) fn free_slots(&self) -> usize {
-        lock(&self.state).room.as_ref().expect(BOUNDED).available()
+        // Through the room, which gathers the slots wherever they are.
+        self.lock().room().available()
     }
 
     /// A bounded channel's number of slots.
     pub(super) fn capacity(&self) -> usize {
-        lock(&self.state).capacity
+        self.capacity
     }
 
-    /// How many messages are queued.
-    pub(super) fn len(&self) -> usize {
-        lock(&self.state).queue.len()
+    /// How many messages are queued, counting the receiver's batch `taken`.
+    pub(super) fn len(&self, taken: &Taken<T>) -> usize {
+        taken.len() + lock(&*self.queue).messages.len()
     }
 
     /// Whether every sender is gone or the receiver closed (messages may still be queued).
@@ -359,36 +542,90 @@ impl<T> Chan<T> {
         true
     }
 
-    // ANCHOR: chan_poll_recv
-    /// Takes the oldest message, freeing its slot in the same critical section;
-    /// `Ready(None)` once the queue is empty and nothing more can arrive.
-    pub(super) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        ready!(crate::task::poll_proceed(cx));
-        let mut state = lock(&self.state);
-        if let Some(value) = state.queue.pop_front() {
-            let senders = state.slots_freed(1);
-            drop(state);
-            senders.wake_all();
-            return Poll::Ready(Some(value));
+    // ANCHOR: chan_take_batch
+    /// The receiver looks for messages: in `taken`, its own batch, and if that is empty in
+    /// the shared queue, which it takes whole, swapping two `VecDeque`s under the queue's
+    /// lock. `Found` means `taken` holds at least one. When there is nothing and `waker` is
+    /// given, it is filed under the same lock, so no push can slip in between.
+    fn look(&self, taken: &mut VecDeque<T>, waker: Option<&Waker>) -> Look {
+        if !taken.is_empty() {
+            return Look::Found;
         }
-        if state.done() {
-            return Poll::Ready(None);
+        let mut queue = lock(&*self.queue);
+        if !queue.messages.is_empty() {
+            // `taken` is empty: the queue gets it back, with the capacity it had, so
+            // neither side allocates once both have grown.
+            std::mem::swap(&mut queue.messages, taken);
+            return Look::Found;
         }
-        let stale = store_waker(&mut state.receiver_waker, cx.waker());
-        drop(state);
+        if queue.no_senders {
+            return Look::Done;
+        }
+        if queue.closed {
+            drop(queue);
+            return self.look_when_closed(taken, waker);
+        }
+        let stale = waker.and_then(|waker| store_waker(&mut queue.receiver_waker, waker));
+        drop(queue);
         drop(stale);
-        // Waker contract: our waker is in `receiver_waker`. The next push takes and wakes
-        // it, and so does the last sender's drop, and (once closed) the return of the last
-        // slot; all after unlocking.
-        Poll::Pending
+        Look::Empty
+    }
+    // ANCHOR_END: chan_take_batch
+
+    /// [`look`](Self::look) on a closed channel with nothing queued: it is done once every
+    /// slot is back, which the state knows. Takes both locks, the state's first.
+    fn look_when_closed(&self, taken: &mut VecDeque<T>, waker: Option<&Waker>) -> Look {
+        let locked = self.lock();
+        let mut queue = lock(&*self.queue);
+        if !queue.messages.is_empty() {
+            // A permit taken before the close has sent meanwhile.
+            std::mem::swap(&mut queue.messages, taken);
+            return Look::Found;
+        }
+        if queue.no_senders || locked.idle() {
+            return Look::Done;
+        }
+        let stale = waker.and_then(|waker| store_waker(&mut queue.receiver_waker, waker));
+        drop(queue);
+        drop(locked);
+        drop(stale);
+        Look::Empty
+    }
+
+    /// Takes the oldest message out of `taken` (which [`look`](Self::look) found full) and
+    /// frees its slot: the message has left the channel.
+    fn hand_out(&self, taken: &mut VecDeque<T>) -> T {
+        let value = taken.pop_front().expect("`look` found a message");
+        self.give_back(1);
+        value
+    }
+
+    // ANCHOR: chan_poll_recv
+    /// Takes the oldest message; `Ready(None)` once the queue is empty and nothing more
+    /// can arrive. `taken` is the receiver's batch.
+    pub(super) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        taken: &mut VecDeque<T>,
+    ) -> Poll<Option<T>> {
+        ready!(crate::task::poll_proceed(cx));
+        match self.look(taken, Some(cx.waker())) {
+            Look::Found => Poll::Ready(Some(self.hand_out(taken))),
+            Look::Done => Poll::Ready(None),
+            // Waker contract: our waker is filed in the queue. The next push takes and wakes
+            // it, and so does the last sender's drop, and (once closed) the return of the
+            // last slot; all after unlocking.
+            Look::Empty => Poll::Pending,
+        }
     }
     // ANCHOR_END: chan_poll_recv
 
-    /// Moves up to `limit` queued messages to the end of `buffer`, waiting for the first
-    /// one; `Ready(0)` at once when `limit` is zero, and once nothing more can arrive.
+    /// Moves up to `limit` messages to the end of `buffer`, waiting for the first one;
+    /// `Ready(0)` at once when `limit` is zero, and once nothing more can arrive.
     pub(super) fn poll_recv_many(
         &self,
         cx: &mut Context<'_>,
+        taken: &mut VecDeque<T>,
         buffer: &mut Vec<T>,
         limit: usize,
     ) -> Poll<usize> {
@@ -396,52 +633,42 @@ impl<T> Chan<T> {
             return Poll::Ready(0);
         }
         ready!(crate::task::poll_proceed(cx));
-        let mut state = lock(&self.state);
-        let taken = limit.min(state.queue.len());
-        if taken > 0 {
-            // `extend` from a `Drain` reserves only what it adds: a buffer with room for
-            // `taken` more keeps its capacity.
-            buffer.extend(state.queue.drain(..taken));
-            let senders = state.slots_freed(taken);
-            drop(state);
-            senders.wake_all();
-            return Poll::Ready(taken);
+        match self.look(taken, Some(cx.waker())) {
+            Look::Found => {
+                let count = limit.min(taken.len());
+                // `extend` from a `Drain` reserves only what it adds: a buffer with room
+                // for `count` more keeps its capacity.
+                buffer.extend(taken.drain(..count));
+                self.give_back(count);
+                Poll::Ready(count)
+            }
+            Look::Done => Poll::Ready(0),
+            // Waker contract: as for `poll_recv`.
+            Look::Empty => Poll::Pending,
         }
-        if state.done() {
-            return Poll::Ready(0);
-        }
-        let stale = store_waker(&mut state.receiver_waker, cx.waker());
-        drop(state);
-        drop(stale);
-        // Waker contract: as for `poll_recv`.
-        Poll::Pending
     }
 
     /// Takes the oldest message if there is one; never waits.
-    pub(super) fn try_recv(&self) -> Result<T, TryRecvError> {
-        let (value, senders) = {
-            let mut state = lock(&self.state);
-            match state.queue.pop_front() {
-                Some(value) => (value, state.slots_freed(1)),
-                None if state.done() => return Err(TryRecvError::Disconnected),
-                None => return Err(TryRecvError::Empty),
-            }
-        };
-        senders.wake_all();
-        Ok(value)
+    pub(super) fn try_recv(&self, taken: &mut VecDeque<T>) -> Result<T, TryRecvError> {
+        match self.look(taken, None) {
+            Look::Found => Ok(self.hand_out(taken)),
+            Look::Done => Err(TryRecvError::Disconnected),
+            Look::Empty => Err(TryRecvError::Empty),
+        }
     }
 
     /// The receiver closes: later sends fail, and tasks in `Sender::closed` wake up, and so
     /// do senders waiting for a slot (to fail). Messages already queued stay there to be
-    /// received.
+    /// received. The slots stay under the lock from now on (see `Locked`'s `Drop`).
     pub(super) fn close(&self) {
         let to_wake = {
-            let mut state = lock(&self.state);
-            state.closed = true;
+            let mut locked = self.lock();
+            locked.closed = true;
+            lock(&*self.queue).closed = true;
             let mut to_wake = WakeList::new();
-            to_wake.extend(state.closed_waiters.take_all());
-            if let Some(room) = &mut state.room {
-                to_wake.append(room.close());
+            to_wake.extend(locked.closed_waiters.take_all());
+            if locked.room.is_some() {
+                to_wake.append(locked.room().close());
             }
             to_wake
         };
@@ -449,17 +676,28 @@ impl<T> Chan<T> {
     }
 
     // ANCHOR: close_and_discard
-    /// The receiver is dropped: close, and drop the messages nobody will read and the
-    /// receiver's waker (after unlocking: destructors are user code, and a waker may hold
-    /// the last reference to a task).
-    pub(super) fn close_and_discard(&self) {
+    /// The receiver is dropped: close, and drop the messages nobody will read (the queued
+    /// ones and the receiver's batch `taken`) and the receiver's waker, after unlocking:
+    /// destructors are user code, and a waker may hold the last reference to a task.
+    pub(super) fn close_and_discard(&self, taken: &mut Taken<T>) {
+        let taken = std::mem::take(taken.get_mut());
         self.close();
         let (unread, waker) = {
-            let mut state = lock(&self.state);
-            state.receiver_gone = true;
-            let unread = std::mem::take(&mut state.queue);
-            let freed = state.slots_freed(unread.len());
-            (unread, (freed, state.receiver_waker.take()))
+            let mut locked = self.lock();
+            locked.receiver_gone = true;
+            let (queued, waker) = {
+                let mut queue = lock(&*self.queue);
+                (
+                    std::mem::take(&mut queue.messages),
+                    queue.receiver_waker.take(),
+                )
+            };
+            let freed = if locked.room.is_some() {
+                locked.slots_freed(queued.len() + taken.len())
+            } else {
+                WakeList::new()
+            };
+            ((queued, taken), (freed, waker))
         };
         drop(waker);
         drop(unread);
@@ -476,8 +714,8 @@ impl<T> Chan<T> {
         lock(&self.state).senders += 1;
     }
 
-    /// A sender is dropped. The last one wakes the receiver, which will find the queue
-    /// drained eventually and get `None`.
+    /// A sender is dropped. The last one tells the queue and wakes the receiver, which will
+    /// find the queue drained eventually and get `None`.
     pub(super) fn drop_sender(&self) {
         let receiver = {
             let mut state = lock(&self.state);
@@ -485,7 +723,10 @@ impl<T> Chan<T> {
             if state.senders > 0 {
                 return;
             }
-            state.receiver_waker.take()
+            // Under both locks, in order: `upgrade` sees zero senders from now on.
+            let mut queue = lock(&*self.queue);
+            queue.no_senders = true;
+            queue.receiver_waker.take()
         };
         if let Some(waker) = receiver {
             waker.wake();
@@ -539,10 +780,9 @@ impl<T> Drop for Closed<'_, T> {
     }
 }
 
-/// The future behind a bounded `send`: waits for a free slot, then pushes the value, taking
-/// the slot and pushing in the same critical section (so a send that finds room locks the
-/// channel once). Waiting senders get their slots first come, first served, by the rules of
-/// [`Permits`].
+/// The future behind a bounded `send`: waits for a free slot, then pushes the value in the
+/// same poll (so a send that finds room takes one compare-and-swap and one short lock).
+/// Waiting senders get their slots first come, first served, by the rules of [`Permits`].
 ///
 /// Dropping it before it completes drops the value unsent, and gives back whatever slot it
 /// was granted (see `Drop`): nothing else is lost.
@@ -570,22 +810,28 @@ impl<T> Future for Send<'_, T> {
             this.value.is_some(),
             "a send future was polled after completion"
         );
-        let mut state = lock(&this.chan.state);
+        // A first poll that finds a free slot in the atomic word takes it and pushes, all
+        // without the lock: the common case.
+        if this.request.is_fresh() && this.chan.free.try_take(1) {
+            this.chan.push_and_wake(this.value.take().expect("checked"));
+            return Poll::Ready(Ok(()));
+        }
+        let mut locked = this.chan.lock();
         let mut to_wake = WakeList::new();
-        let receiver = match state.poll_slots(&mut this.request, 1, cx.waker(), &mut to_wake) {
+        let receiver = match locked.poll_slots(&mut this.request, 1, cx.waker(), &mut to_wake) {
             SlotPoll::Waiting(stale) => {
-                drop(state);
+                drop(locked);
                 drop(stale);
                 // Waker contract: our waker is in the room's queue. Whoever hands us a slot
                 // (the receive that frees one, or a sender granted one before us that gives
                 // it up) or closes the channel takes it out and wakes it, after unlocking.
                 return Poll::Pending;
             }
-            // The slot is ours: push in the same critical section.
-            SlotPoll::Taken => state.enqueue(this.value.take().expect("checked")),
+            // The slot is ours: push while we hold the lock anyway.
+            SlotPoll::Taken => locked.enqueue(this.value.take().expect("checked")),
             SlotPoll::Refused => None,
         };
-        drop(state);
+        drop(locked);
         to_wake.wake_all();
         if let Some(waker) = receiver {
             waker.wake();
@@ -605,7 +851,7 @@ impl<T> Drop for Send<'_, T> {
         // any) to the next sender in line. (A send that completed holds no ticket and
         // does not lock again.)
         if self.request.ticket.is_some() {
-            let (to_wake, _own_waker) = lock(&self.chan.state).cancel_slots(&self.request, 1);
+            let (to_wake, _own_waker) = self.chan.lock().cancel_slots(&self.request, 1);
             to_wake.wake_all();
         }
         // The unsent value, if any, is dropped after this, with the future's fields: after
@@ -620,8 +866,9 @@ impl<T> Drop for Send<'_, T> {
 /// operations do (tokio hands the unit back when an operation returns `Pending`): a task
 /// that polls a waiting reservation by hand, again and again, is not cut off for it. When
 /// the budget is gone just as the slots are taken, it keeps them (`held`) for the next
-/// poll. `Send` checks the budget first instead, because it pushes under the same lock
-/// that takes the slot, and a budget check there could wake a task with the lock held.
+/// poll. `Send` checks the budget first instead, because it pushes as soon as it has its
+/// slot, sometimes with the state's lock still held, and a budget check there could wake a
+/// task with the lock held.
 ///
 /// Dropping it before it completes gives back whatever slots it was granted.
 pub(super) struct Reserve<'a, T> {
@@ -641,33 +888,35 @@ impl<T> Future for Reserve<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "a reserve future was polled after completion");
-        let mut state = lock(&this.chan.state);
-        let mut to_wake = WakeList::new();
-        let result =
-            match state.poll_slots(&mut this.request, this.wanted, cx.waker(), &mut to_wake) {
+        // A first poll may find the slots free in the atomic word, without the lock.
+        let taken_lock_free = this.request.is_fresh() && this.chan.free.try_take(this.wanted);
+        if !taken_lock_free {
+            let mut locked = this.chan.lock();
+            let mut to_wake = WakeList::new();
+            match locked.poll_slots(&mut this.request, this.wanted, cx.waker(), &mut to_wake) {
                 SlotPoll::Waiting(stale) => {
-                    drop(state);
+                    drop(locked);
                     drop(stale);
                     // Waker contract: as for `Send`, our waker is in the room's queue.
                     return Poll::Pending;
                 }
-                SlotPoll::Taken => {
-                    drop(state);
-                    if crate::task::poll_proceed(cx).is_pending() {
-                        this.request.held = true;
-                        // Waker contract: `poll_proceed` has arranged our task's wake.
-                        return Poll::Pending;
-                    }
-                    Ok(())
-                }
                 SlotPoll::Refused => {
-                    drop(state);
+                    drop(locked);
                     to_wake.wake_all();
-                    Err(SendError(()))
+                    this.done = true;
+                    return Poll::Ready(Err(SendError(())));
                 }
-            };
+                SlotPoll::Taken => {}
+            }
+        }
+        // The slots are ours.
+        if crate::task::poll_proceed(cx).is_pending() {
+            this.request.held = true;
+            // Waker contract: `poll_proceed` has arranged our task's wake.
+            return Poll::Pending;
+        }
         this.done = true;
-        Poll::Ready(result)
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -676,8 +925,7 @@ impl<T> Drop for Reserve<'_, T> {
         if self.request.held {
             self.chan.unreserve(self.wanted);
         } else if self.request.ticket.is_some() {
-            let (to_wake, _own_waker) =
-                lock(&self.chan.state).cancel_slots(&self.request, self.wanted);
+            let (to_wake, _own_waker) = self.chan.lock().cancel_slots(&self.request, self.wanted);
             to_wake.wake_all();
         }
     }

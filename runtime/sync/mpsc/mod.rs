@@ -32,15 +32,17 @@
 //!
 //! # How it is built
 //!
-//! Both flavours share one core (`chan.rs`): a `VecDeque` of messages, a count of live
-//! senders, a `closed` flag and the receiver's waker, all behind one `std::sync::Mutex`.
-//! The bounded flavour adds the free slots to that state: a semaphore's count and queue of
-//! waiting senders, without the semaphore's own lock. A send is "take a slot and push", a
-//! receive "pop and free the slot", each under the one lock. The fairness among waiting
-//! senders, and the clean-up when a waiting send is dropped, are still the semaphore's,
-//! written and tested once. tokio's channel has the same parts, with a lock-free linked
-//! list of message blocks instead of a locked `VecDeque`, and a separate semaphore whose
-//! fast path is one compare-and-swap.
+//! Both flavours share one core (`chan.rs`): a `VecDeque` of messages and the receiver's
+//! waker behind one `std::sync::Mutex`, and behind a second one the count of live senders,
+//! the `closed` flag and, for the bounded flavour, the senders waiting for a slot (a
+//! semaphore's queue, without the semaphore's own lock). A bounded channel keeps its free
+//! slots in an atomic word while nobody waits (`free_slots.rs`), so a send that finds room
+//! is one compare-and-swap and one short lock to push. The receiver takes the whole queue
+//! at once into a batch of its own and hands it out without locking, freeing each
+//! message's slot as it goes. The fairness among waiting senders, and the clean-up when a
+//! waiting send is dropped, are still the semaphore's, written and tested once. tokio's
+//! channel has the same parts, with a lock-free linked list of message blocks instead of a
+//! locked `VecDeque`, and a separate semaphore whose fast path is one compare-and-swap.
 //!
 //! ```
 //! use asincrono::sync::mpsc;
@@ -190,7 +192,7 @@ macro_rules! channel_ends {
                 &mut self,
                 cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<Option<T>> {
-                self.chan.poll_recv(cx)
+                self.chan.poll_recv(cx, self.taken.get_mut())
             }
 
             /// Waits for messages, then moves up to `limit` of them to the end of `buffer`
@@ -201,7 +203,7 @@ macro_rules! channel_ends {
             /// Cancel-safe, as `recv`: messages leave the channel only in the poll that
             /// moves them into `buffer`.
             pub async fn recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
-                std::future::poll_fn(|cx| self.chan.poll_recv_many(cx, buffer, limit)).await
+                std::future::poll_fn(|cx| self.poll_recv_many(cx, buffer, limit)).await
             }
 
             /// The poll behind [`recv_many`](Self::recv_many).
@@ -211,7 +213,7 @@ macro_rules! channel_ends {
                 buffer: &mut Vec<T>,
                 limit: usize,
             ) -> std::task::Poll<usize> {
-                self.chan.poll_recv_many(cx, buffer, limit)
+                self.chan.poll_recv_many(cx, self.taken.get_mut(), buffer, limit)
             }
 
             /// [`recv`](Self::recv) for a plain thread: parks it until a message comes.
@@ -242,12 +244,12 @@ macro_rules! channel_ends {
             /// nothing more can arrive; `Empty` while something still may (after `close`,
             /// that is while permits taken before it are out).
             pub fn try_recv(&mut self) -> Result<T, super::error::TryRecvError> {
-                self.chan.try_recv()
+                self.chan.try_recv(self.taken.get_mut())
             }
 
             /// How many messages are queued.
             pub fn len(&self) -> usize {
-                self.chan.len()
+                self.chan.len(&self.taken)
             }
 
             /// Whether no message is queued.
@@ -285,7 +287,7 @@ macro_rules! channel_ends {
             /// Closes the channel, wakes every sender waiting for room with an error, and
             /// drops the messages still queued.
             fn drop(&mut self) {
-                self.chan.close_and_discard();
+                self.chan.close_and_discard(&mut self.taken);
             }
         }
         // ANCHOR_END: receiver_drop
@@ -308,6 +310,7 @@ macro_rules! channel_ends {
 mod bounded;
 mod chan;
 pub mod error;
+mod free_slots;
 mod permit;
 mod unbounded;
 

@@ -6,7 +6,8 @@
 //! the channel is full): take the slot, then build the message.
 //!
 //! A permit is only a count in the channel's state: the slot is one of the room's permits,
-//! taken under the channel's lock like a `send`'s, never a second semaphore. Sending
+//! taken like a `send`'s (from the atomic word, or under the channel's state lock), never a
+//! second semaphore. Sending
 //! through it pushes the message into that slot; dropping it unused gives the slot back to
 //! the next waiting sender (and, once the receiver has closed, may be what lets it see the
 //! end of the channel). tokio's permits are the same idea over its separate semaphore.

@@ -1,6 +1,6 @@
 //! The unbounded flavour: the bare [`Chan`]. A send never waits; the queue grows as needed.
 
-use super::chan::Chan;
+use super::chan::{Chan, Taken};
 use super::error::SendError;
 use std::sync::Arc;
 
@@ -22,7 +22,10 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     let chan = Arc::new(Chan::new(None));
     (
         UnboundedSender { chan: chan.clone() },
-        UnboundedReceiver { chan },
+        UnboundedReceiver {
+            chan,
+            taken: Taken::new(),
+        },
     )
 }
 
@@ -36,6 +39,9 @@ pub struct UnboundedSender<T> {
 pub struct UnboundedReceiver<T> {
     /// The channel.
     chan: Arc<Chan<T>>,
+    /// Messages taken out of the channel's queue in one go and not handed out yet (see
+    /// `chan.rs`): only the receiver touches them, so they need no lock.
+    taken: Taken<T>,
 }
 
 impl<T> UnboundedSender<T> {
