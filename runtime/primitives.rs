@@ -10,8 +10,10 @@
 //!
 //! The rule that makes this work: **the task, scheduler, blocking-pool and timer-queue code
 //! take their `Mutex`, `Condvar`, atomics, threads and channel from here, never from `std`
-//! directly.** Everything else (sockets, files, the trace writer, the user-facing `sync`
-//! module) keeps std's: the models never reach it.
+//! directly.** So do the `sync` primitives that have models of their own (the semaphore,
+//! `broadcast`, the `RwLock`'s slot, the mpsc channel's two locks and its slot word).
+//! Everything else (sockets, files, the trace writer, the rest of `sync`) keeps std's: the
+//! models never reach it.
 //!
 //! Two things deliberately stay std's even under loom:
 //! - `Arc`: a task *is* an `Arc<Task>` because `std::task::Wake` turns exactly that into a
@@ -23,10 +25,10 @@
 //! [loom]: https://docs.rs/loom
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::{Condvar, Mutex};
+pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::{Condvar, Mutex};
+pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 
 /// Atomic integers and fences.
 pub(crate) mod atomic {

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The loom models (runtime/loom_models/): the task state word, the output slot and join
 # waker, shutdown against a wake, the Parker, the workers' sleep protocol and the timer
-# queue, each run through every interleaving of its threads' atomic operations and locks.
+# queue, the blocking pool, the broadcast channel, the RwLock and the mpsc channel's free
+# slots, each run through every interleaving of its threads' atomic operations and locks.
 #
 #   scripts/loom.sh                       # every model
 #   scripts/loom.sh tasks::two_wakes      # the models whose name contains the filter
 #   LOOM_MAX_PREEMPTIONS=2 scripts/loom.sh   # bound the search (unbounded by default)
 #
 # How long, on the 2-core build machine: about 45 s to build (release, its own target dir,
-# target/loom), then about 4 s for the 13 models, unbounded (53,539 interleavings for the largest).
+# target/loom), then about 6 s for the 16 models, unbounded (53,539 interleavings for the largest).
 #
 # Reading a failure: loom prints the assertion that failed (or "deadlock" when every
 # thread is blocked, which is how a lost wake-up shows, or a leaked `Arc` when a task is

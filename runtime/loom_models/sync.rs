@@ -1,15 +1,18 @@
 //! The sync primitives whose correctness hangs on a race: `broadcast`'s lag accounting
-//! against a concurrent sender, and `RwLock`'s hand-off between readers and writers.
+//! against a concurrent sender, `RwLock`'s hand-off between readers and writers, and the
+//! bounded `mpsc` channel's free slots, which move between an atomic word and its lock.
 //!
-//! Both run the real `sync` code: under `--cfg loom` the `Semaphore`, the `RwLock`'s slot
-//! and the broadcast channel take their `Mutex` from `primitives.rs`, so loom chooses the
-//! order of every lock acquisition. The tasks are loom threads driven by
+//! They run the real `sync` code: under `--cfg loom` the `Semaphore`, the `RwLock`'s slot,
+//! the broadcast channel and the mpsc channel take their `Mutex` (and the channel its slot
+//! word) from `primitives.rs`, so loom chooses the order of every lock acquisition and
+//! atomic operation. The tasks are loom threads driven by
 //! `loom::future::block_on`, whose waker unparks the loom thread: a wake-up that the code
 //! forgets shows as a deadlock.
 
 use super::support::{model, model_with_preemption_bound};
 use crate::sync::RwLock;
 use crate::sync::broadcast::{self, error::RecvError};
+use crate::sync::mpsc;
 use loom::future::block_on;
 use loom::thread;
 use std::sync::Arc;
@@ -96,3 +99,64 @@ fn rwlock_readers_and_writers_hand_the_value_over_cleanly() {
     });
 }
 // ANCHOR_END: model_rwlock_handoff
+
+// ANCHOR: model_mpsc_slots
+/// A sender pushes 3 messages through a channel of one slot while the receiver takes them
+/// on another thread, so the sender must wait for the slot twice: the slot moves from the
+/// atomic word under the lock and back, while the receiver gives it back lock-free or under
+/// the lock, and files its waker or finds the queue full. Whatever the order, the messages
+/// arrive in order, the receiver then sees the end, and the slot is back.
+/// Would catch: a slot given back to the word while a sender waits under the lock (the
+/// sender then sleeps for ever: a deadlock), a slot lost or counted twice in a move, a
+/// receiver that files its waker after the push it waits for, or a batch that frees its
+/// slots before it hands the messages out.
+#[test]
+fn mpsc_a_waiting_sender_gets_the_slot_back_and_nothing_is_lost() {
+    model_with_preemption_bound(2, || {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        let observer = tx.clone();
+        let sender = thread::spawn(move || {
+            for message in 0..3 {
+                block_on(tx.send(message)).expect("the receiver lives");
+            }
+        });
+        for expected in 0..3 {
+            assert_eq!(block_on(rx.recv()), Some(expected), "in order, none lost");
+        }
+        sender.join().unwrap();
+        assert_eq!(observer.capacity(), 1, "the slot is back");
+        drop(observer);
+        assert_eq!(block_on(rx.recv()), None);
+    });
+}
+// ANCHOR_END: model_mpsc_slots
+
+/// A sender sends twice through a channel of one slot, so its second send waits for the
+/// slot while the first message holds it; meanwhile the receiver closes the channel, then
+/// drains it. The receiver gets exactly the messages whose send succeeded, in order, and
+/// then the end.
+/// Would catch: a close that leaves a waiting sender asleep (a deadlock), a message
+/// accepted in the close's race and never received, or one received although its send
+/// failed.
+#[test]
+fn mpsc_a_close_fails_the_waiting_sender_or_delivers_its_message() {
+    model_with_preemption_bound(2, || {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        let sender = thread::spawn(move || {
+            let sent: Vec<u8> = (0..2)
+                .filter(|&message| block_on(tx.send(message)).is_ok())
+                .collect();
+            sent
+        });
+        rx.close();
+        let mut received = Vec::new();
+        while let Some(message) = block_on(rx.recv()) {
+            received.push(message);
+        }
+        assert_eq!(
+            received,
+            sender.join().unwrap(),
+            "exactly what was accepted"
+        );
+    });
+}

@@ -32,7 +32,9 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard};
+// The two locks come from `primitives.rs`, so that under `--cfg loom` the model checker
+// chooses the order of every acquisition (`loom_models/sync.rs`).
+use crate::primitives::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker, ready};
 
 /// The state every sender and the receiver of one channel share.
@@ -94,7 +96,7 @@ impl<T> Queue<T> {
 /// Only the receiver touches it, through `&mut self`, so `get_mut` reaches it without
 /// locking. The `Mutex` is there for one reason: it makes a `Receiver<T>` `Sync` whenever
 /// `T` is `Send`, as tokio's is; a bare `VecDeque<T>` would ask `T: Sync` too.
-pub(super) struct Taken<T>(Mutex<VecDeque<T>>);
+pub(super) struct Taken<T>(std::sync::Mutex<VecDeque<T>>);
 
 // The messages are only ever moved, never pinned, so the batch is `Unpin` whatever `T` is
 // (a `VecDeque<T>` alone is `Unpin` only if `T` is), and a `Receiver<T>` stays `Unpin`, as
@@ -104,7 +106,7 @@ impl<T> Unpin for Taken<T> {}
 impl<T> Taken<T> {
     /// An empty batch.
     pub(super) fn new() -> Taken<T> {
-        Taken(Mutex::new(VecDeque::new()))
+        Taken(std::sync::Mutex::new(VecDeque::new()))
     }
 
     /// The batch, for its owner: no lock is taken.

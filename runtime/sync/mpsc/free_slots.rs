@@ -22,7 +22,9 @@
 //! way, but its queue of waiters sits beside the count rather than taking it over: a
 //! receive there takes the waiters' lock on every release, waiters or not.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+// From `primitives.rs`, so that the loom models can run every interleaving of it.
+use crate::primitives::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
 
 /// The flag bit: set while the slots are kept under the channel's state lock.
 const UNDER_LOCK: usize = 1;
