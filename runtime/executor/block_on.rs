@@ -99,8 +99,9 @@ pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
 }
 // ANCHOR_END: park_until_ready
 
-/// The waker of [`park_until_ready`] (and of the `io` tests' little executor): it raises the
-/// flag that the waiting thread watches, then unparks the thread in case it went to sleep.
+/// The waker of [`park_until_ready`] (and of [`thread_waker`], and of the `io` tests' little
+/// executor): it raises the flag that the waiting thread watches, then unparks the thread in
+/// case it went to sleep.
 pub(crate) struct FlagUnparker {
     /// Raised by every wake; lowered by the waiting thread when it sees it.
     pub(crate) woken: AtomicBool,
@@ -133,20 +134,9 @@ impl Wake for FlagUnparker {
     }
 }
 
-/// A waker that unparks the calling thread: for a thread that sleeps in `thread::park`.
+/// A waker that unparks the calling thread: for a thread that sleeps in `thread::park` and
+/// looks at its own state when it wakes (the current-thread `block_on` waiting for the
+/// core). The same [`FlagUnparker`]; its flag simply goes unread there.
 pub(crate) fn thread_waker() -> Waker {
-    Waker::from(Arc::new(Unparker(thread::current())))
-}
-
-/// The waker of [`thread_waker`]: it unparks the thread that made it.
-struct Unparker(Thread);
-
-impl Wake for Unparker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
+    Waker::from(FlagUnparker::for_current_thread())
 }
