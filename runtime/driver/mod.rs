@@ -163,6 +163,12 @@ impl DriverHandle {
         let _ = self.unparker.wake();
     }
 
+    /// Whether a thread in `epoll_wait` would be waiting for anything: an armed timer or a
+    /// registered I/O source. (With neither, only an unpark could end the wait.)
+    pub(crate) fn watches_anything(&self) -> bool {
+        !self.timers.is_empty() || !self.reactor.is_empty()
+    }
+
     /// The runtime is going away: fail every I/O waiter and wake every sleeper, so that no
     /// future that outlives the runtime waits for ever. (An I/O operation polled after this
     /// returns an error; a `Sleep` cannot return one, so it panics with a message saying its
@@ -172,5 +178,30 @@ impl DriverHandle {
         for waker in self.timers.shutdown() {
             waker.wake();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_driver_watches_something_while_a_timer_is_armed_or_a_source_registered() {
+        let driver = Driver::new().expect("a driver");
+        let handle = driver.handle();
+        assert!(!handle.watches_anything(), "a new driver watches nothing");
+
+        let deadline = Instant::now() + Duration::from_secs(3600);
+        let mut key = None;
+        let _ = handle.timers.register(&mut key, deadline, Waker::noop());
+        assert!(handle.watches_anything(), "an armed timer is watched");
+        handle.timers.cancel(key.expect("armed"), deadline);
+        assert!(!handle.watches_anything(), "the timer is gone");
+
+        let mut socket = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let io = handle.reactor.register(&mut socket).expect("registered");
+        assert!(handle.watches_anything(), "a registered socket is watched");
+        handle.reactor.deregister(&mut socket, &io);
+        assert!(!handle.watches_anything(), "the socket is gone");
     }
 }

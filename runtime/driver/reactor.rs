@@ -185,6 +185,11 @@ impl Reactor {
         lock(&self.resources).slab.try_remove(io.key);
     }
 
+    /// Whether no I/O source is registered: then no event can come but an unpark.
+    pub(crate) fn is_empty(&self) -> bool {
+        lock(&self.resources).slab.is_empty()
+    }
+
     /// Called by the driver for each event epoll returned.
     pub(crate) fn dispatch(&self, event: &Event) {
         let io = lock(&self.resources).slab.get(event.token().0).cloned();

@@ -205,6 +205,11 @@ impl TimerQueue {
         inner.armed.drain()
     }
 
+    /// Whether no timer is armed.
+    pub(crate) fn is_empty(&self) -> bool {
+        lock(&self.inner).armed.is_empty()
+    }
+
     /// How many timers are armed.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {

@@ -151,6 +151,11 @@ impl TimerWheel {
         self.entries.len()
     }
 
+    /// Whether no timer is armed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     /// The millisecond `at` falls in (0 for anything before the epoch).
     fn tick_of(&self, at: Instant) -> u64 {
         let millis = at.saturating_duration_since(self.epoch).as_millis();
@@ -512,7 +517,7 @@ mod tests {
         let mut now = epoch;
         // The driver's loop: wake at what `next_deadline` says, expire, ask again.
         let mut wakes = 0;
-        while wheel.len() > 0 {
+        while !wheel.is_empty() {
             let next = wheel.next_deadline().unwrap();
             assert!(
                 next <= deadline && next > now,

@@ -545,11 +545,13 @@ impl Worker {
         );
         shared.config.hooks.after_unpark();
         self.injector_interval.woke_up();
-        if held_the_driver && shared.has_work() {
+        if held_the_driver && shared.has_work() && shared.driver_handle.watches_anything() {
             // We leave the driver to run tasks, and one of them may run for a long time
             // without yielding: no one would then be in `epoll_wait` for the others' timers
             // and sockets. A worker asleep on its condvar is woken to take the driver over
-            // (it finds it free when it parks again).
+            // (it finds it free when it parks again). With no timer armed and no socket
+            // registered, there is nothing to watch, and the wake would be a futex call and
+            // a thread switch for nothing (the idle runtime's last timer firing, say).
             shared.wake_a_sleeper(Some(self.index));
         }
     }

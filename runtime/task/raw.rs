@@ -254,8 +254,13 @@ where
         if before.has_join_interest() {
             // The window: the JoinHandle may be registering its waker right now. It stores
             // the waker, then re-reads the state; we set COMPLETE, then take the waker. With
-            // the lock ordering the two, one of us always sees the other.
-            if let Some(waker) = lock(&self.join_waker).take() {
+            // the lock ordering the two, one of us always sees the other. The waker is
+            // taken out in a statement of its own, so that the guard is gone before `wake`:
+            // in the `if let`, it would live through the block, and the woken `JoinHandle`
+            // (often on another thread, at once) could find the lock still held and sleep
+            // on it, a futex wait and wake more (seen with `strace -f -k`).
+            let waker = lock(&self.join_waker).take();
+            if let Some(waker) = waker {
                 waker.wake();
             }
         } else {
