@@ -83,6 +83,102 @@ fn try_read_says_would_block_until_data_arrives_and_readable_waits_for_it() {
 }
 
 #[test]
+fn a_short_read_forgets_the_readiness_and_the_next_bytes_bring_it_back() {
+    on_each_flavour(|| async {
+        let (mut a, mut b) = UnixStream::pair().expect("pair");
+        a.write_all(b"hello").await.unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(b.read(&mut buf).await.unwrap(), 5);
+        // Fewer bytes than asked for: the buffer was emptied, and the stream knows it
+        // without trying again (and failing with `WouldBlock`).
+        assert!(would_wait_to_read(&b).await, "a short read leaves nothing");
+
+        a.write_all(b"again").await.unwrap();
+        assert_eq!(b.read(&mut buf).await.unwrap(), 5, "the new bytes' event");
+
+        // A read that fills the buffer proves nothing: the readiness stays.
+        a.write_all(b"12345678").await.unwrap();
+        b.readable().await.unwrap();
+        let mut half = [0u8; 4];
+        assert_eq!(b.read(&mut half).await.unwrap(), 4);
+        assert!(!would_wait_to_read(&b).await, "four bytes are still there");
+        assert_eq!(b.read(&mut half).await.unwrap(), 4);
+        assert_eq!(&half, b"5678");
+
+        // And the end of the stream is still seen after a short read.
+        a.write_all(b"bye").await.unwrap();
+        drop(a);
+        assert_eq!(b.read(&mut buf).await.unwrap(), 3);
+        assert_eq!(b.read(&mut buf).await.unwrap(), 0, "end of stream");
+    });
+}
+
+#[test]
+fn short_reads_against_a_writer_on_another_task_lose_no_bytes() {
+    // Many small writes, each read by a large buffer: most reads are short and clear the
+    // readiness, while the writer's next bytes race with the clearing. A lost event would
+    // hang the reader (and the watchdog would fail the test).
+    const WRITES: usize = 2_000;
+    on_each_flavour(|| async {
+        let (mut client, mut server) = tcp_pair().await;
+        let writer = asincrono::spawn(async move {
+            for i in 0..WRITES {
+                client.write_all(&[(i % 251) as u8; 7]).await.unwrap();
+                if i % 3 == 0 {
+                    asincrono::task::yield_now().await;
+                }
+            }
+        });
+        let mut got = Vec::with_capacity(WRITES * 7);
+        let mut buf = [0u8; 4096];
+        while got.len() < WRITES * 7 {
+            let n = server.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the writer closed early");
+            got.extend_from_slice(&buf[..n]);
+        }
+        writer.await.unwrap();
+        let expected: Vec<u8> = (0..WRITES).flat_map(|i| [(i % 251) as u8; 7]).collect();
+        assert!(got == expected, "bytes lost or reordered");
+    });
+}
+
+#[test]
+fn a_short_write_fills_the_send_buffer_and_writing_resumes_when_it_drains() {
+    on_each_flavour(|| async {
+        let (mut client, mut server) = tcp_pair().await;
+        let chunk = vec![9u8; 1 << 20];
+        // Offer far more than the kernel takes at once: some writes are short.
+        let total = 16 << 20;
+        let reader = asincrono::spawn(async move {
+            let mut buf = vec![0u8; 64 << 10];
+            let mut received = 0;
+            while received < total {
+                let n = server.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the writer closed early");
+                assert!(buf[..n].iter().all(|&byte| byte == 9));
+                received += n;
+            }
+            received
+        });
+        let mut sent = 0;
+        let mut short_writes = 0;
+        while sent < total {
+            let n = client
+                .write(&chunk[..(total - sent).min(chunk.len())])
+                .await
+                .unwrap();
+            short_writes += usize::from(n < chunk.len());
+            sent += n;
+        }
+        assert_eq!(reader.await.unwrap(), total);
+        assert!(
+            short_writes > 0,
+            "no write was ever short: the test proves nothing"
+        );
+    });
+}
+
+#[test]
 fn ready_reports_the_peer_hanging_up_as_read_closed() {
     on_each_flavour(|| async {
         let (client, server) = tcp_pair().await;

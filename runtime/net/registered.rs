@@ -67,7 +67,19 @@ impl<S: Source> Registered<S> {
         &self,
         cx: &mut Context<'_>,
         direction: Direction,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_or_drained(cx, direction, op, |_| false)
+    }
+
+    /// `poll_io`, and a success that `drained` recognises as the end of the kernel's buffer
+    /// clears the readiness as a `WouldBlock` would, one system call sooner.
+    fn poll_io_or_drained<R>(
+        &self,
+        cx: &mut Context<'_>,
+        direction: Direction,
         mut op: impl FnMut(&S) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         ready!(crate::task::poll_proceed(cx));
         loop {
@@ -77,6 +89,10 @@ impl<S: Source> Registered<S> {
                     // Only now is the socket known to be drained: forget the readiness and
                     // go round again, which stores our waker (or finds a newer event).
                     self.io.clear_readiness(event);
+                }
+                Ok(done) if drained(&done) => {
+                    self.io.clear_readiness(event);
+                    return Poll::Ready(Ok(done));
                 }
                 result => return Poll::Ready(result),
             }
@@ -202,12 +218,23 @@ where
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         read_into_unfilled(buf, |unfilled| {
-            self.poll_io(cx, Direction::Read, |mut source| source.read(unfilled))
+            let wanted = unfilled.len();
+            self.poll_io_or_drained(
+                cx,
+                Direction::Read,
+                |mut source| source.read(unfilled),
+                |&read| short_of(read, wanted),
+            )
         })
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, |mut source| source.write(buf))
+        self.poll_io_or_drained(
+            cx,
+            Direction::Write,
+            |mut source| source.write(buf),
+            |&written| short_of(written, buf.len()),
+        )
     }
 
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
@@ -232,11 +259,31 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(cx, Direction::Write, |mut source| {
-            source.write_vectored(bufs)
-        })
+        let wanted = bufs.iter().map(|buf| buf.len()).sum();
+        self.poll_io_or_drained(
+            cx,
+            Direction::Write,
+            |mut source| source.write_vectored(bufs),
+            |&written| short_of(written, wanted),
+        )
     }
 }
+
+// ANCHOR: short_of
+/// Whether a stream read or write that moved `done` of `wanted` bytes shows the kernel's
+/// buffer at its end: emptied by a read, filled by a write.
+///
+/// With epoll in edge-triggered mode (mio's), a read that returns less than asked for has
+/// taken everything there was, and a write that takes less than offered has filled the send
+/// buffer: the next try would only say `WouldBlock`. Clearing the readiness now saves that
+/// system call; data that arrived in between brings an event, which moves the tick, and
+/// then `clear_readiness` leaves the readiness alone. Zero is not short: it is the end of
+/// the stream (reading), or nothing offered. Only streams: a datagram shorter than the
+/// buffer says nothing about the next one. tokio does the same on epoll and kqueue.
+fn short_of(done: usize, wanted: usize) -> bool {
+    done > 0 && done < wanted
+}
+// ANCHOR_END: short_of
 
 impl<S: Source> Drop for Registered<S> {
     fn drop(&mut self) {
