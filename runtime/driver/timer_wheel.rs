@@ -56,6 +56,12 @@ const SLOTS: usize = 1 << SLOT_BITS;
 const LEVELS: usize = 6;
 /// Bits of a tick the whole wheel covers: one turn of the top level is 2^36 ms.
 const WHEEL_BITS: u32 = SLOT_BITS * LEVELS as u32;
+/// The longest slot list `next_deadline` walks for an exact answer. An idle program's lone
+/// timer a second away sits in a 64 ms slot on level 1; reporting the slot's start made the
+/// driver wake there only to cascade the timer down, then sleep again: two wake-ups for one
+/// timer (tokio's wheel does the same). Walking eight entries is cheaper than one wake-up;
+/// a slot with more falls back to its start.
+const EXACT_LOOK_LIMIT: usize = 8;
 
 /// Names one armed timer: its index among the wheel's entries.
 ///
@@ -325,18 +331,43 @@ impl TimerWheel {
     }
     // ANCHOR_END: next_busy_slot
 
+    // ANCHOR: next_deadline
     /// The earliest deadline, or an instant before it: the driver may wake then and find
     /// nothing due, but never later. Exact when the earliest timers are in the hand's own
     /// millisecond, the only case where "before it" could mean "now" and make the driver
-    /// spin; otherwise the start of the earliest busy slot, without a walk over its list.
+    /// spin. Exact too when the earliest busy slot holds only a few timers
+    /// ([`EXACT_LOOK_LIMIT`]): a short walk then spares the driver a wake-up at the slot's
+    /// start just to cascade. Otherwise the start of that slot, without a walk over its list.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         match self.next_busy_slot() {
             Some((place @ Place::Slot { level: 0, .. }, start)) if start == self.hand => {
                 self.earliest_on(place)
             }
-            Some((_, start)) => Some(self.start_of(start)),
+            Some((place, start)) => self
+                .earliest_of_a_few(place)
+                .or_else(|| Some(self.start_of(start))),
             None => self.earliest_on(Place::Far),
         }
+    }
+    // ANCHOR_END: next_deadline
+
+    /// The earliest exact deadline on the list at `place`, if it has at most
+    /// [`EXACT_LOOK_LIMIT`] entries; `None` for a longer list (or an empty one).
+    fn earliest_of_a_few(&self, place: Place) -> Option<Instant> {
+        let Place::Slot { level, slot } = place else {
+            return None;
+        };
+        let mut next = self.levels[level].slots[slot].head;
+        let mut earliest = None::<Instant>;
+        for _ in 0..EXACT_LOOK_LIMIT {
+            let Some(index) = next else {
+                return earliest;
+            };
+            let entry = &self.entries[index as usize];
+            earliest = Some(earliest.map_or(entry.deadline, |e| e.min(entry.deadline)));
+            next = entry.next;
+        }
+        next.is_none().then_some(earliest).flatten()
     }
 
     /// The earliest exact deadline on one list.
@@ -528,10 +559,38 @@ mod tests {
             wakes += 1;
         }
         assert_eq!(now, deadline, "fired exactly at its deadline");
-        assert!(
-            wakes <= LEVELS + 1,
-            "a wake per level at most, not one per slot: {wakes}"
+        assert_eq!(
+            wakes, 1,
+            "a lone timer is known exactly: one wake, at its deadline"
         );
+    }
+
+    #[test]
+    fn a_crowded_slot_is_reported_by_its_start_and_still_fires_on_time() {
+        let epoch = Instant::now();
+        let mut wheel = TimerWheel::new(epoch);
+        // More timers than `next_deadline` walks, all in one 64 ms slot of level 1.
+        let deadline = |i: u64| epoch + ms(1_000 + i) + Duration::from_micros(700);
+        for i in 0..=EXACT_LOOK_LIMIT as u64 {
+            wheel.insert(deadline(i), Waker::noop().clone());
+        }
+        let slot_start = epoch + ms(960); // 1,000 ms falls in level 1's slot 15, from 960 ms
+        assert_eq!(
+            wheel.next_deadline(),
+            Some(slot_start),
+            "no walk: the slot's start"
+        );
+        assert_eq!(fire(&mut wheel, slot_start), 0, "cascaded, none due yet");
+        assert_eq!(
+            wheel.next_deadline(),
+            Some(deadline(0)),
+            "after the cascade, exact"
+        );
+        assert_eq!(
+            fire(&mut wheel, deadline(EXACT_LOOK_LIMIT as u64)),
+            EXACT_LOOK_LIMIT + 1
+        );
+        assert!(wheel.is_empty());
     }
 
     #[test]
