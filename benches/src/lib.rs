@@ -20,7 +20,7 @@ pub mod scale;
 pub mod scale_report;
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 // ANCHOR: compiled_twice
@@ -356,6 +356,26 @@ pub fn child_main(args: &[String]) -> Result<(), String> {
             .join(" ")
     );
     Ok(())
+}
+
+/// Where the `files` workload makes its files: a RAM-backed file system if the machine has
+/// one (`/dev/shm`, a tmpfs on Linux), so that what is measured is each runtime's file path
+/// (the blocking pool, the hand-offs, the system calls), not the disk.
+///
+/// Why not the disk: on this project's build machine (ext4 on a virtual disk, mounted with
+/// `discard`), the same workload on the same runtime took anywhere from 56 ms to 1 s, with
+/// the journal's commits and the writeback of earlier rounds landing in some samples and not
+/// others; on tmpfs, 28 to 104 ms for both runtimes (chapter 11). A spread ten times the
+/// difference under test drowns it whichever way it points.
+pub fn files_dir() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    let writable =
+        shm.is_dir() && std::fs::metadata(shm).is_ok_and(|meta| !meta.permissions().readonly());
+    if writable {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
 }
 
 /// This process's resident memory, from `/proc/self/status` (Linux), in bytes.

@@ -333,6 +333,10 @@ fn note_for(workload: &str, metric: &str) -> Option<String> {
         }
         ("memory_per_idle_task", _) => Some("resident memory per parked task".into()),
         ("tcp_echo", "") => Some("total time for all round trips".into()),
+        ("files", _) => Some(format!(
+            "files in {}",
+            asincrono_bench::files_dir().display()
+        )),
         _ => None,
     }
 }
