@@ -12,7 +12,10 @@
 //! - `statx` with `AT_STATX_DONT_SYNC` reports the type and size the kernel has at hand,
 //!   without asking a network file system's server. Only a regular file goes on, and is
 //!   opened a second time, for reading (`O_NONBLOCK` still, in case it was swapped for a
-//!   FIFO in between, which the second `statx` then catches).
+//!   FIFO in between). No second `statx`: whatever was swapped in, the read below cannot
+//!   take a stream's bytes, since a positional read of a FIFO, socket or terminal fails
+//!   with `ESPIPE` (and of a directory with `EISDIR`), and that failure sends the read to
+//!   the pool like any other.
 //! - `preadv2` with `RWF_NOWAIT` (Linux 4.14) reads only what is in the page cache, and a
 //!   file system that cannot promise that refuses the flag (`EOPNOTSUPP`).
 //!
@@ -47,14 +50,11 @@ pub(crate) fn read_if_cached(path: &Path) -> Option<Vec<u8>> {
         return None;
     }
     let probe = open_if_cached(path, libc::O_PATH)?;
-    if regular_file_size(&probe)? > IN_PLACE_MAX {
-        return None;
-    }
-    let file = open_if_cached(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY)?;
-    let size = regular_file_size(&file)?;
+    let size = regular_file_size(&probe)?;
     if size > IN_PLACE_MAX {
         return None;
     }
+    let file = open_if_cached(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY)?;
     read_all_if_cached(&file, size)
 }
 
@@ -123,8 +123,13 @@ fn regular_file_size(file: &File) -> Option<usize> {
 
 /// Reads `file` to its end with `RWF_NOWAIT`, expecting about `size` bytes; `None` as soon
 /// as a read would wait, fails, or the file turns out larger than [`IN_PLACE_MAX`].
+///
+/// The end is found without a last read that returns 0: a read that leaves room unfilled
+/// once `size` bytes are in has met the end. (With `RWF_NOWAIT` a short read may also mean
+/// "the rest is not cached", but only past the `size` that `statx` reported: bytes a writer
+/// added since. The file as `statx` saw it is a fair answer to a read racing a writer.)
 fn read_all_if_cached(file: &File, size: usize) -> Option<Vec<u8>> {
-    // One byte more than the size, so that the read which finds the end has room to try.
+    // One byte more than the size, so that a read which meets the end leaves room unfilled.
     let mut bytes: Vec<u8> = Vec::with_capacity(size + 1);
     loop {
         if bytes.len() == bytes.capacity() {
@@ -140,7 +145,7 @@ fn read_all_if_cached(file: &File, size: usize) -> Option<Vec<u8>> {
         // write, alive for the call; the kernel writes at most `iov_len` bytes there and
         // reads nothing else of ours.
         let read = unsafe { libc::preadv2(file.as_raw_fd(), &chunk, 1, offset, libc::RWF_NOWAIT) };
-        let read = usize::try_from(read).ok()?; // negative: EAGAIN, EOPNOTSUPP, ...
+        let read = usize::try_from(read).ok()?; // negative: EAGAIN, EOPNOTSUPP, ESPIPE, ...
         if read == 0 {
             return Some(bytes);
         }
@@ -150,12 +155,16 @@ fn read_all_if_cached(file: &File, size: usize) -> Option<Vec<u8>> {
         if bytes.len() > IN_PLACE_MAX {
             return None;
         }
+        if read < chunk.iov_len && bytes.len() >= size {
+            return Some(bytes); // room left over: the end
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::OpenOptionsExt;
 
     #[test]
     fn a_small_cached_file_is_read_whole() {
@@ -169,6 +178,34 @@ mod tests {
         if let Some(read) = read {
             assert_eq!(read, contents);
         }
+    }
+
+    #[test]
+    fn a_fifo_swapped_in_after_the_check_gives_up_its_bytes_to_no_one() {
+        // The race `read_if_cached` no longer checks for with a second `statx`: the path
+        // became a FIFO between the two opens. The positional read fails (`ESPIPE`) and
+        // takes nothing, so the bytes stay for the FIFO's real reader.
+        let path = std::env::temp_dir().join(format!("in-place-fifo-{}", std::process::id()));
+        let name = CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `name` is a NUL-terminated path, alive for the call.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+            .unwrap();
+        let mut writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut writer, b"for the real reader").unwrap();
+        assert_eq!(
+            read_all_if_cached(&reader, 0),
+            None,
+            "a FIFO is not read in place"
+        );
+        let mut left = String::new();
+        drop(writer);
+        std::io::Read::read_to_string(&mut &reader, &mut left).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(left, "for the real reader");
     }
 
     #[test]
