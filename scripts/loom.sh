@@ -9,7 +9,7 @@
 #   LOOM_MAX_PREEMPTIONS=2 scripts/loom.sh   # bound the search (unbounded by default)
 #
 # How long, on the 2-core build machine: about 45 s to build (release, its own target dir,
-# target/loom), then about 6 s for the 16 models, unbounded (53,539 interleavings for the largest).
+# target/loom), then about 6 s for the 17 models, unbounded (53,539 interleavings for the largest).
 #
 # Reading a failure: loom prints the assertion that failed (or "deadlock" when every
 # thread is blocked, which is how a lost wake-up shows, or a leaked `Arc` when a task is

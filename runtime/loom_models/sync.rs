@@ -160,3 +160,44 @@ fn mpsc_a_close_fails_the_waiting_sender_or_delivers_its_message() {
         );
     });
 }
+
+/// A channel of two slots, both reserved as permits on another thread: one sends, the
+/// other is dropped unused. Meanwhile the receiver closes the channel, keeps a sender of its
+/// own alive, and drains. A closed channel with a permit out may still get a message, so
+/// the receiver must wait until every slot is back, and the last permit's return must wake
+/// it; then it sees the end, although a `Sender` still lives.
+/// Would catch: a permit dropped or used without waking a closed receiver that waits for
+/// it (`receiver_if_done` forgotten: a deadlock), a receiver that ends while a permit is
+/// out (the permit's message lost), or a slot that never comes back.
+#[test]
+fn mpsc_a_closed_receiver_waits_for_the_last_permit_and_is_woken_by_it() {
+    model_with_preemption_bound(2, || {
+        let (tx, mut rx) = mpsc::channel::<u8>(2);
+        let kept = tx.clone();
+        let holder = thread::spawn(move || {
+            let Ok(first) = block_on(tx.reserve()) else {
+                return false; // closed before the first reservation: nothing to send
+            };
+            let Ok(second) = block_on(tx.reserve()) else {
+                drop(first);
+                return false;
+            };
+            first.send(7);
+            drop(second);
+            true
+        });
+        rx.close();
+        let mut received = Vec::new();
+        while let Some(message) = block_on(rx.recv()) {
+            received.push(message);
+        }
+        let sent = holder.join().unwrap();
+        assert_eq!(
+            received,
+            if sent { vec![7] } else { vec![] },
+            "what a permit sent"
+        );
+        assert_eq!(kept.capacity(), 2, "every slot is back");
+        drop(kept);
+    });
+}
