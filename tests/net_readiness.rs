@@ -179,6 +179,26 @@ fn a_short_write_fills_the_send_buffer_and_writing_resumes_when_it_drains() {
 }
 
 #[test]
+fn a_vectored_write_cut_short_by_the_slice_limit_does_not_forget_the_room_left() {
+    // `writev` takes at most `IOV_MAX` (1,024) slices: offered more, it writes what the
+    // first 1,024 hold and returns that count, although the send buffer has room to spare.
+    // So a short vectored write proves nothing; had it cleared the readiness, the next write
+    // would wait for an edge that never comes (the watchdog would fail the test).
+    on_each_flavour(|| async {
+        let (mut a, mut b) = UnixStream::pair().expect("pair");
+        let byte = [7u8; 1];
+        let slices: Vec<std::io::IoSlice<'_>> =
+            (0..2_000).map(|_| std::io::IoSlice::new(&byte)).collect();
+        let written = a.write_vectored(&slices).await.unwrap();
+        assert!(written < 2_000, "the slice limit cut it short: {written}");
+        a.write_all(b"and more").await.unwrap();
+        let mut got = vec![0u8; written + 8];
+        b.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got[written..], b"and more");
+    });
+}
+
+#[test]
 fn ready_reports_the_peer_hanging_up_as_read_closed() {
     on_each_flavour(|| async {
         let (client, server) = tcp_pair().await;

@@ -259,13 +259,13 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let wanted = bufs.iter().map(|buf| buf.len()).sum();
-        self.poll_io_or_drained(
-            cx,
-            Direction::Write,
-            |mut source| source.write_vectored(bufs),
-            |&written| short_of(written, wanted),
-        )
+        // No `short_of` here: `writev` takes at most `IOV_MAX` (1,024) slices, so a short
+        // count may only mean more slices than that, with room to spare in the buffer.
+        // Forgetting the readiness then would leave the next write waiting for an edge that
+        // never comes (tokio keeps the readiness here too).
+        self.poll_io(cx, Direction::Write, |mut source| {
+            source.write_vectored(bufs)
+        })
     }
 }
 
@@ -279,7 +279,9 @@ where
 /// system call; data that arrived in between brings an event, which moves the tick, and
 /// then `clear_readiness` leaves the readiness alone. Zero is not short: it is the end of
 /// the stream (reading), or nothing offered. Only streams: a datagram shorter than the
-/// buffer says nothing about the next one. tokio does the same on epoll and kqueue.
+/// buffer says nothing about the next one. And only one buffer: a vectored write is cut
+/// short by the slice limit too (see `poll_write_vectored`). tokio does the same on epoll
+/// and kqueue.
 fn short_of(done: usize, wanted: usize) -> bool {
     done > 0 && done < wanted
 }
