@@ -354,20 +354,7 @@ impl TimerWheel {
     /// The earliest exact deadline on the list at `place`, if it has at most
     /// [`EXACT_LOOK_LIMIT`] entries; `None` for a longer list (or an empty one).
     fn earliest_of_a_few(&self, place: Place) -> Option<Instant> {
-        let Place::Slot { level, slot } = place else {
-            return None;
-        };
-        let mut next = self.levels[level].slots[slot].head;
-        let mut earliest = None::<Instant>;
-        for _ in 0..EXACT_LOOK_LIMIT {
-            let Some(index) = next else {
-                return earliest;
-            };
-            let entry = &self.entries[index as usize];
-            earliest = Some(earliest.map_or(entry.deadline, |e| e.min(entry.deadline)));
-            next = entry.next;
-        }
-        next.is_none().then_some(earliest).flatten()
+        self.earliest_within(place, EXACT_LOOK_LIMIT).flatten()
     }
 
     /// The earliest exact deadline on one list.
@@ -376,17 +363,27 @@ impl TimerWheel {
             let head = self.levels[0].slots[self.hand as usize % SLOTS].head?;
             return Some(self.entries[head as usize].deadline);
         }
+        self.earliest_within(place, usize::MAX).flatten()
+    }
+
+    /// Walks the list at `place` for its earliest exact deadline, looking at `limit` entries
+    /// at most: `Some(earliest)` if the list ended within them (`Some(None)` when empty),
+    /// `None` if it is longer.
+    fn earliest_within(&self, place: Place, limit: usize) -> Option<Option<Instant>> {
         let mut next = match place {
             Place::Slot { level, slot } => self.levels[level].slots[slot].head,
             Place::Far => self.far.head,
         };
         let mut earliest = None::<Instant>;
-        while let Some(index) = next {
+        for _ in 0..limit {
+            let Some(index) = next else {
+                return Some(earliest);
+            };
             let entry = &self.entries[index as usize];
             earliest = Some(earliest.map_or(entry.deadline, |e| e.min(entry.deadline)));
             next = entry.next;
         }
-        earliest
+        next.is_none().then_some(earliest)
     }
 
     // ANCHOR: expire
