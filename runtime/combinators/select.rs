@@ -519,9 +519,7 @@ pub fn budget_spent(cx: &mut Context<'_>) -> bool {
     if crate::task::has_budget_left() {
         return false;
     }
-    if !crate::task::defer::defer(cx.waker()) {
-        cx.waker().wake_by_ref();
-    }
+    crate::task::defer::wake_after_driver(cx.waker());
     true
 }
 

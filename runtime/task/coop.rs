@@ -69,9 +69,7 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     if exhausted {
         // Waker contract: we return Pending, so we must arrange a wake. We are ready now, but
         // like `yield_now` we let the driver run first (or wake at once outside a scheduler).
-        if !super::defer::defer(cx.waker()) {
-            cx.waker().wake_by_ref();
-        }
+        super::defer::wake_after_driver(cx.waker());
         Poll::Pending
     } else {
         Poll::Ready(())

@@ -7,17 +7,50 @@
 //! delivered after the scheduler's next visit to the driver (or, on a multi-thread worker,
 //! once its queues are otherwise empty). Tokio does the same.
 //!
-//! Both schedulers use this one list; a thread that runs no scheduler has none, and
-//! [`defer`] then returns `false` so that the caller wakes at once.
+//! The list holds two kinds of entry. Usually the waker that yields is the one the runner
+//! lent to the task it is polling, and then no waker is involved at all: the yield only
+//! notes it ([`wake_after_driver`]), the runner ends the poll by marking the task scheduled
+//! in the same atomic step that clears "running", and hands the task itself, with the
+//! reference the run queue gave it, to the list ([`defer_task`]). Any other waker (one that
+//! a `JoinSet` or a hand-written combinator made for a part of the task) is cloned into the
+//! list and woken later, as every yield was before. The short way saves four atomic
+//! operations per yield: the clone, the wake's state change, and the reference that
+//! queueing took and the wake then dropped. tokio always takes the long way.
+//!
+//! Both schedulers use this one list; a thread that runs no scheduler has none, and a
+//! yield there wakes its task at once.
 
-use std::cell::RefCell;
+use super::schedule::TaskRef;
+use std::cell::{Cell, RefCell};
 use std::task::Waker;
 
+/// One entry of the list: what must happen once the driver has had its turn.
+enum Deferred {
+    /// Wake this waker.
+    Wake(Waker),
+    /// Queue this task again: it is marked scheduled already (see `Task::run`).
+    Queue(TaskRef),
+}
+
+impl Deferred {
+    fn deliver(self) {
+        match self {
+            Deferred::Wake(waker) => waker.wake(),
+            Deferred::Queue(task) => task.queue_again(),
+        }
+    }
+}
+
 thread_local! {
-    /// The wakers deferred on this thread; `None` when no scheduler runs here. Put in place
-    /// by [`enter`] and taken back by its guard; [`defer`] pushes onto it, [`wake_all`]
-    /// empties it.
-    static DEFERRED: RefCell<Option<Vec<Waker>>> = const { RefCell::new(None) };
+    /// What waits on this thread for the driver's turn; `None` when no scheduler runs
+    /// here. Put in place by [`enter`] and taken back by its guard; [`defer`] and
+    /// [`defer_task`] push onto it, [`wake_all`] empties it.
+    static DEFERRED: RefCell<Option<Vec<Deferred>>> = const { RefCell::new(None) };
+
+    /// The task being polled on this thread (its address, which is also the data pointer
+    /// of the waker it was lent), and whether it has yielded in this poll. Null between
+    /// polls. Set by [`polling`].
+    static POLLING: Cell<(*const (), bool)> = const { Cell::new((std::ptr::null(), false)) };
 }
 
 /// Gives this thread a deferred list of its own until the guard drops. A list already there
@@ -36,7 +69,7 @@ pub(crate) fn enter() -> DeferGuard {
 /// never be forgotten (its wake then reaches its scheduler like any other-thread wake).
 pub(crate) struct DeferGuard {
     /// The list this guard's `enter` found, put back when it drops.
-    outer: Option<Vec<Waker>>,
+    outer: Option<Vec<Deferred>>,
 }
 
 impl Drop for DeferGuard {
@@ -46,7 +79,7 @@ impl Drop for DeferGuard {
             .try_with(|deferred| std::mem::replace(&mut *deferred.borrow_mut(), outer))
             .ok()
             .flatten();
-        left.into_iter().flatten().for_each(Waker::wake);
+        left.into_iter().flatten().for_each(Deferred::deliver);
     }
 }
 // ANCHOR_END: defer_guard
@@ -63,32 +96,108 @@ pub(crate) fn suspend() -> DeferGuard {
     // list, keeping its capacity.
     DeferGuard {
         outer: outer.map(|mut list| {
-            list.drain(..).for_each(Waker::wake);
+            list.drain(..).for_each(Deferred::deliver);
             list
         }),
     }
 }
 
+// ANCHOR: wake_after_driver
+/// Makes `waker` wake after this thread's scheduler has visited the driver (or at once, on
+/// a thread with no scheduler). What `yield_now` and a spent budget call before answering
+/// `Pending`.
+pub(crate) fn wake_after_driver(waker: &Waker) {
+    if !note_yield_of_polled_task(waker) && !defer(waker) {
+        waker.wake_by_ref();
+    }
+}
+
+/// If `waker` is the one lent to the task being polled here, notes that the task yielded
+/// and returns `true`: the runner then defers the task itself when the poll ends.
+fn note_yield_of_polled_task(waker: &Waker) -> bool {
+    POLLING
+        .try_with(|polling| {
+            let (task, _) = polling.get();
+            // Only where a list exists: with none, the runner could only queue the task at
+            // once, which is what the caller's plain wake does too.
+            let own = !task.is_null() && waker.data() == task && has_list();
+            if own {
+                polling.set((task, true));
+            }
+            own
+        })
+        .unwrap_or(false)
+}
+// ANCHOR_END: wake_after_driver
+
 // ANCHOR: defer
-/// Holds `waker` until this thread's scheduler has visited the driver; returns `false` (and
-/// does nothing) if no scheduler runs on this thread.
-pub(crate) fn defer(waker: &Waker) -> bool {
+/// Holds a clone of `waker` until this thread's scheduler has visited the driver; returns
+/// `false` (and does nothing) if no scheduler runs on this thread.
+fn defer(waker: &Waker) -> bool {
+    push(|| Deferred::Wake(waker.clone())).is_ok()
+}
+
+/// Holds `task`, which yielded and is marked scheduled, until this thread's scheduler has
+/// visited the driver; hands it back if no scheduler runs on this thread.
+pub(crate) fn defer_task(task: TaskRef) -> Result<(), TaskRef> {
+    let mut task = Some(task);
+    push(|| Deferred::Queue(task.take().expect("pushed once")))
+        .map_err(|()| task.take().expect("not pushed"))
+}
+
+/// Pushes the entry `make` gives onto this thread's list, if there is one.
+fn push(make: impl FnOnce() -> Deferred) -> Result<(), ()> {
     DEFERRED
         .try_with(|deferred| match deferred.borrow_mut().as_mut() {
             Some(list) => {
                 // No search for a duplicate: a task defers at most once per poll, and a
                 // second wake of a task that is already scheduled is a no-op anyway, whereas
                 // a search would make every yield cost as much as the yields before it.
-                list.push(waker.clone());
-                true
+                list.push(make());
+                Ok(())
             }
-            None => false,
+            None => Err(()),
         })
+        .unwrap_or(Err(()))
+}
+
+fn has_list() -> bool {
+    DEFERRED
+        .try_with(|deferred| deferred.borrow().is_some())
         .unwrap_or(false)
 }
 // ANCHOR_END: defer
 
-/// Whether a waker is waiting here.
+/// Records that this thread is polling the task at `task` (the address its lent waker
+/// points to) until [`Polling::end`]; the task polled around this one, if any (a `LocalSet`
+/// polls its tasks inside its own task's poll), is recorded again then.
+pub(crate) fn polling(task: *const ()) -> Polling {
+    let outer = POLLING
+        .try_with(|polling| polling.replace((task, false)))
+        .unwrap_or((std::ptr::null(), false));
+    Polling { outer }
+}
+
+/// The record [`polling`] made, until [`Polling::end`] (or a drop, if the poll unwinds).
+pub(crate) struct Polling {
+    outer: (*const (), bool),
+}
+
+impl Polling {
+    /// The poll is over: whether the task yielded in it.
+    pub(crate) fn end(self) -> bool {
+        POLLING.try_with(|polling| polling.get().1).unwrap_or(false)
+        // `self` drops here and puts the outer record back.
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        let _ = POLLING.try_with(|polling| polling.set(self.outer));
+    }
+}
+
+/// Whether a wake is waiting here.
 pub(crate) fn any() -> bool {
     DEFERRED
         .try_with(|deferred| {
@@ -100,7 +209,7 @@ pub(crate) fn any() -> bool {
         .unwrap_or(false)
 }
 
-/// Wakes every deferred waker (their tasks go back on a run queue); returns whether there
+/// Delivers every deferred wake (their tasks go back on a run queue); returns whether there
 /// was any.
 pub(crate) fn wake_all() -> bool {
     let taken = DEFERRED
@@ -110,7 +219,7 @@ pub(crate) fn wake_all() -> bool {
     let Some(mut list) = taken else { return false };
     let woke_any = !list.is_empty();
     // Woken with the thread-local released: a wake may defer again or push to a queue.
-    list.drain(..).for_each(Waker::wake);
+    list.drain(..).for_each(Deferred::deliver);
     // Hand the emptied list back, so its capacity is reused and deferring never allocates.
     let _ = DEFERRED.try_with(|deferred| {
         if let Some(slot) = deferred

@@ -13,6 +13,7 @@
 
 use super::Id;
 use super::coop;
+use super::defer;
 use super::join::{Abort, Join, JoinError};
 use super::schedule::{Runnable, Schedule, TaskRef};
 use super::state::{AfterPending, AfterWake, Claim, State};
@@ -137,16 +138,29 @@ where
         if snapshot.is_cancelled() {
             return self.finish(Err(JoinError::cancelled(self.id)));
         }
-        match self.poll_future() {
+        let polling = defer::polling(Arc::as_ptr(&self).cast());
+        let polled = self.poll_future();
+        let yielded = polling.end();
+        match polled {
             Poll::Ready(result) => self.finish(result),
-            Poll::Pending => match self.state.stop_running() {
+            Poll::Pending => match self.state.stop_running(yielded) {
                 AfterPending::Idle => {} // a waker holds a reference and will bring it back
+                // It yielded: it waits for the driver's turn, holding the queue's reference.
+                AfterPending::Reschedule if yielded => {
+                    if let Err(task) = defer::defer_task(self) {
+                        task.queue_again();
+                    }
+                }
                 AfterPending::Reschedule => self.scheduler.schedule(self.clone()),
                 AfterPending::Cancel => self.finish(Err(JoinError::cancelled(self.id))),
             },
         }
     }
     // ANCHOR_END: run
+
+    fn queue_again(self: Arc<Self>) {
+        self.scheduler.schedule(self.clone());
+    }
 
     fn shutdown(self: Arc<Self>) {
         if self.state.claim_for_shutdown() == Claim::Claimed {
@@ -423,12 +437,14 @@ mod tests {
         fn pop(&self) -> Option<TaskRef> {
             lock(&self.tasks).pop_front()
         }
-        /// Runs queued tasks until none is left; returns how many runs that took.
+        /// Runs queued tasks until none is left; returns how many runs that took. A task
+        /// that is queued again after every run fails the test rather than hanging it.
         fn run_all(&self) -> usize {
             let mut runs = 0;
             while let Some(task) = self.pop() {
                 task.run();
                 runs += 1;
+                assert!(runs < 1000, "the task never stops coming back");
             }
             runs
         }
@@ -710,5 +726,77 @@ mod tests {
         drop(lock(&kept).take());
         let (polled, _) = poll_handle(&mut handle);
         assert!(matches!(polled, Poll::Ready(Ok(()))));
+    }
+
+    /// Polls the future inside with a waker of its own, which passes wakes on to the
+    /// task's: what a `JoinSet` does for the futures it holds.
+    struct BehindOwnWaker<F>(Pin<Box<F>>);
+    struct PassOn(Waker);
+    impl Wake for PassOn {
+        fn wake(self: Arc<Self>) {
+            self.0.wake_by_ref();
+        }
+    }
+    impl<F: Future> Future for BehindOwnWaker<F> {
+        type Output = F::Output;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+            let waker = Waker::from(Arc::new(PassOn(cx.waker().clone())));
+            self.0.as_mut().poll(&mut Context::from_waker(&waker))
+        }
+    }
+
+    #[test]
+    fn a_yield_waits_for_its_deferred_turn_whichever_waker_it_sees() {
+        // The task's own waker takes the short way (the task itself goes on the list), any
+        // other the long way (a clone of it does): from outside, the same behaviour.
+        fn check(future: impl Future<Output = ()> + Send + 'static, seen: &str) {
+            let list = defer::enter();
+            let (queue, mut handle) = spawn(future);
+            assert_eq!(queue.run_all(), 1, "{seen}: the first poll yields");
+            assert!(defer::any(), "{seen}: the task waits in the list");
+            assert!(defer::wake_all());
+            assert_eq!(queue.run_all(), 1, "{seen}: its turn comes, once");
+            let (polled, _) = poll_handle(&mut handle);
+            assert!(matches!(polled, Poll::Ready(Ok(()))), "{seen}");
+            drop(list);
+        }
+        check(yield_now(), "the task's own waker");
+        check(
+            BehindOwnWaker(Box::pin(yield_now())),
+            "a waker of the future's own",
+        );
+    }
+
+    #[test]
+    fn without_a_deferred_list_a_yield_queues_the_task_at_once() {
+        let (queue, mut handle) = spawn(yield_now());
+        assert_eq!(
+            queue.run_all(),
+            2,
+            "yielded, queued again at once, finished"
+        );
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(matches!(polled, Poll::Ready(Ok(()))));
+    }
+
+    #[test]
+    fn a_task_aborted_while_it_waits_for_its_deferred_turn_is_cancelled_when_the_turn_comes() {
+        let list = defer::enter();
+        let (queue, mut handle) = spawn(async {
+            loop {
+                yield_now().await;
+            }
+        });
+        assert_eq!(queue.run_all(), 1);
+        handle.abort(); // `Queue` fails the test if this queues it a second time
+        assert!(
+            queue.pop().is_none(),
+            "marked scheduled already: abort leaves it be"
+        );
+        defer::wake_all();
+        assert_eq!(queue.run_all(), 1, "the deferred turn drops the future");
+        let (polled, _) = poll_handle(&mut handle);
+        assert!(matches!(polled, Poll::Ready(Err(e)) if e.is_cancelled()));
+        drop(list);
     }
 }

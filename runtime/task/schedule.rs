@@ -13,6 +13,9 @@ use std::sync::Arc;
 pub(crate) trait Runnable: Send + Sync {
     /// Poll the future once (or drop it, if the task was cancelled).
     fn run(self: Arc<Self>);
+    /// Put the task back on its scheduler's run queue: it yielded, and its deferred turn
+    /// has come (see `defer.rs`). Its state says scheduled already.
+    fn queue_again(self: Arc<Self>);
     /// The runtime is shutting down: drop the future without polling it.
     fn shutdown(self: Arc<Self>);
     /// Remember where the owner list keeps this task, so completion can remove it.

@@ -131,19 +131,22 @@ impl State {
 
     // ANCHOR: stop_running
     /// The poll returned `Pending`: leave `RUNNING`, unless a cancel arrived meanwhile, in
-    /// which case the runner keeps the task to drop its future.
-    pub(crate) fn stop_running(&self) -> AfterPending {
+    /// which case the runner keeps the task to drop its future. A task that `yielded` is
+    /// marked `SCHEDULED` in the same step, as a wake of its own would have marked it: the
+    /// runner queues it (after the driver's turn) instead of waiting for a waker.
+    pub(crate) fn stop_running(&self, yielded: bool) -> AfterPending {
+        let requeue = if yielded { SCHEDULED } else { 0 };
         let prev = self.0.fetch_update(AcqRel, Acquire, |s| {
             if s & CANCELLED != 0 {
                 Some(s) // stay RUNNING: the runner will finish the task
             } else {
-                Some(s & !RUNNING)
+                Some((s & !RUNNING) | requeue)
             }
         });
         let prev = Snapshot(prev.unwrap_or_else(|s| s));
         if prev.is_cancelled() {
             AfterPending::Cancel
-        } else if prev.0 & SCHEDULED != 0 {
+        } else if yielded || prev.0 & SCHEDULED != 0 {
             AfterPending::Reschedule
         } else {
             AfterPending::Idle
@@ -215,13 +218,25 @@ mod tests {
             "the waker must not queue a running task"
         );
         assert_eq!(state.wake(), AfterWake::Nothing, "nor twice");
-        assert_eq!(state.stop_running(), AfterPending::Reschedule);
+        assert_eq!(state.stop_running(false), AfterPending::Reschedule);
+    }
+
+    #[test]
+    fn a_task_that_yielded_leaves_its_poll_scheduled_so_no_wake_queues_it_twice() {
+        let state = running();
+        assert_eq!(state.stop_running(true), AfterPending::Reschedule);
+        assert_eq!(
+            state.wake(),
+            AfterWake::Nothing,
+            "the runner queues it: a wake meanwhile must not"
+        );
+        assert!(state.start_running().is_some(), "and it can run again");
     }
 
     #[test]
     fn without_a_wake_the_task_goes_idle_and_the_next_wake_queues_it_once() {
         let state = running();
-        assert_eq!(state.stop_running(), AfterPending::Idle);
+        assert_eq!(state.stop_running(false), AfterPending::Idle);
         assert_eq!(
             state.wake(),
             AfterWake::Queue,
@@ -260,7 +275,7 @@ mod tests {
     #[test]
     fn abort_of_an_idle_task_queues_it() {
         let state = running();
-        assert_eq!(state.stop_running(), AfterPending::Idle);
+        assert_eq!(state.stop_running(false), AfterPending::Idle);
         assert_eq!(
             state.cancel(),
             AfterWake::Queue,
@@ -272,7 +287,7 @@ mod tests {
     fn abort_while_running_makes_the_runner_cancel() {
         let state = running();
         assert_eq!(state.cancel(), AfterWake::Nothing, "the runner owns it");
-        assert_eq!(state.stop_running(), AfterPending::Cancel);
+        assert_eq!(state.stop_running(false), AfterPending::Cancel);
     }
 
     #[test]
@@ -295,7 +310,7 @@ mod tests {
     #[test]
     fn shutdown_claims_idle_tasks_but_not_running_ones() {
         let idle = running();
-        assert_eq!(idle.stop_running(), AfterPending::Idle);
+        assert_eq!(idle.stop_running(false), AfterPending::Idle);
         assert_eq!(idle.claim_for_shutdown(), Claim::Claimed);
         assert!(
             idle.start_running().is_none(),
@@ -304,6 +319,6 @@ mod tests {
 
         let busy = running();
         assert_eq!(busy.claim_for_shutdown(), Claim::NotOurs);
-        assert_eq!(busy.stop_running(), AfterPending::Cancel);
+        assert_eq!(busy.stop_running(false), AfterPending::Cancel);
     }
 }

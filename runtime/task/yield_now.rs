@@ -35,9 +35,7 @@ impl Future for YieldNow {
         // but we ask the scheduler to hold our waker until it has looked at I/O and timers,
         // so that yielding really lets everything else in first. Outside asincrono's
         // scheduler, we wake ourselves right away.
-        if !super::defer::defer(cx.waker()) {
-            cx.waker().wake_by_ref();
-        }
+        super::defer::wake_after_driver(cx.waker());
         Poll::Pending
     }
 }
