@@ -82,6 +82,15 @@ impl Drop for BlockOnGuard {
 /// on a current-thread runtime needs another thread inside `Runtime::block_on` for timers
 /// and I/O to move, as in tokio.
 pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
+    park_until_ready_sparing(future, || true)
+}
+
+/// [`park_until_ready`], whose waits watch the flag first only when `core_to_spare()` says
+/// a core is free for it (see `spin_then_park.rs`).
+pub(crate) fn park_until_ready_sparing<F: Future>(
+    future: F,
+    core_to_spare: impl Fn() -> bool,
+) -> F::Output {
     let mut future = pin!(future);
     let unparker = FlagUnparker::for_current_thread();
     let waker = Waker::from(unparker.clone());
@@ -94,7 +103,7 @@ pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
         // Waker contract: whoever makes the future ready wakes `waker`, which raises
         // `woken` and unparks us. A wake that came during the poll left the flag up: the
         // wait returns at once.
-        waiting.wait(&unparker.woken);
+        waiting.wait(&unparker.woken, core_to_spare());
     }
 }
 // ANCHOR_END: park_until_ready

@@ -64,7 +64,7 @@
 //! a `VecDeque`, and a per-worker count of how often it polls the injector. The benchmark
 //! (`benches/`) compares both on the same workloads.
 
-use super::block_on::{allow_block_on, enter_block_on, park_until_ready};
+use super::block_on::{allow_block_on, enter_block_on, park_until_ready_sparing};
 use super::owned::OwnedTasks;
 use super::tuning::InjectorInterval;
 use super::{EVENT_INTERVAL, SchedulerConfig};
@@ -103,6 +103,8 @@ pub(crate) struct Shared {
     injector_rx: Receiver<TaskRef>,
     /// Which workers sleep, and how many are searching.
     idle: Idle,
+    /// The cores this process may run on, read once at build time.
+    cores: usize,
     /// The epoll instance and timer expiry: whoever parks first holds it while parked.
     /// `None` after shutdown.
     driver: Mutex<Option<Driver>>,
@@ -136,6 +138,8 @@ pub(crate) struct Idle {
     /// `state.sleeping.len()`, readable without the lock: the fast "does anyone sleep?" test
     /// a pusher makes after every push.
     sleeping_count: AtomicUsize,
+    /// `state.searching`, readable without the lock (for `Shared::core_to_spare`).
+    searching_count: AtomicUsize,
 }
 
 struct IdleState {
@@ -266,6 +270,7 @@ impl MultiThread {
             injector_tx,
             injector_rx,
             idle: Idle::new(worker_threads),
+            cores: std::thread::available_parallelism().map_or(1, |cores| cores.get()),
             driver_handle: driver.handle().clone(),
             driver: Mutex::new(Some(driver)),
             owned: OwnedTasks::new(),
@@ -299,7 +304,7 @@ impl MultiThread {
     ) -> F::Output {
         let _context = runtime.enter();
         let _not_nested = enter_block_on();
-        park_until_ready(future)
+        park_until_ready_sparing(future, || self.shared.core_to_spare())
     }
     // ANCHOR_END: block_on
 
@@ -582,6 +587,7 @@ impl Idle {
                 searching: 0,
             }),
             sleeping_count: AtomicUsize::new(0),
+            searching_count: AtomicUsize::new(0),
         }
     }
 
@@ -631,6 +637,7 @@ impl Idle {
         let mut state = lock(&self.state);
         if std::mem::take(searching) {
             state.searching -= 1;
+            self.searching_count.store(state.searching, SeqCst);
         }
         state.sleeping.push(index);
         self.sleeping_count.store(state.sleeping.len(), SeqCst);
@@ -654,6 +661,7 @@ impl Idle {
     pub(crate) fn stop_searching(&self) -> bool {
         let mut state = lock(&self.state);
         state.searching -= 1;
+        self.searching_count.store(state.searching, SeqCst);
         state.searching == 0
     }
 
@@ -675,6 +683,7 @@ impl Idle {
         let sleeper = state.sleeping.swap_remove(position);
         self.sleeping_count.store(state.sleeping.len(), SeqCst);
         state.searching += 1;
+        self.searching_count.store(state.searching, SeqCst);
         Some(sleeper)
     }
     // ANCHOR_END: pick_sleeper
@@ -763,6 +772,16 @@ impl Shared {
             return false;
         }
         true
+    }
+
+    /// Whether a thread outside the workers may spin without taking a core from one: true
+    /// while the workers running tasks leave a core free. A searching worker is not
+    /// counted: it finds its task or goes back to sleep within microseconds. (Nor are
+    /// blocking-pool threads.)
+    fn core_to_spare(&self) -> bool {
+        let idle = &self.idle;
+        let not_running = idle.sleeping_count.load(SeqCst) + idle.searching_count.load(SeqCst);
+        self.workers.len().saturating_sub(not_running) < self.cores
     }
 
     pub(crate) fn owned(&self) -> &OwnedTasks {

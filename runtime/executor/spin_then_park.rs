@@ -19,6 +19,16 @@
 //! asleep (a longer watch would have caught it), and halves when the thread slept long. A
 //! `block_on` that waits for slow things soon watches not at all, and idle stays asleep.
 //!
+//! Why not always: a watch is worth its CPU only on a core nobody else needs. On the same
+//! `mpsc_bounded` on a two-core machine, both workers busy with the four producers, the
+//! watching consumer took a core from them: on 2026-12-03 the kernel preempted it about
+//! 4,000 times a run, and the row was 1.24 and 1.03 of tokio's time in two full runs. So
+//! the caller says whether a core is to spare, once per wait; a multi-thread `block_on`
+//! says yes when the workers running tasks leave a core free (`Shared::core_to_spare`).
+//! Asking again during the watch, every few spins, did worse: a worker is often busy for
+//! a moment only (it left the driver to run the task it found), and on `udp_ping_pong`,
+//! whose wake-ups the watch is for, the row went from about 0.77 to 1.0–1.2.
+//!
 //! The corner cut: the watch counts spins, not time, so it lasts longer on a CPU whose
 //! `pause` instruction is slow (about 30 ns on the build machine's AMD EPYC, about 40 ns on
 //! recent Intel cores, a few ns on older ones). tokio does not watch: its `block_on` parks at
@@ -52,19 +62,21 @@ impl SpinThenPark {
     }
 
     // ANCHOR: spin_then_park
-    /// Returns once `woken` has been set (and clears it): first by watching it, then by
-    /// sleeping until the waker, which sets `woken` and then unparks this thread, ends it.
-    pub(crate) fn wait(&mut self, woken: &AtomicBool) {
+    /// Returns once `woken` has been set (and clears it): first by watching it, if
+    /// `core_to_spare` (see below), then by sleeping until the waker, which sets `woken`
+    /// and then unparks this thread, ends it.
+    pub(crate) fn wait(&mut self, woken: &AtomicBool, core_to_spare: bool) {
+        if !core_to_spare {
+            // The cores are busy with the very threads that will wake us: watching would
+            // only take a core from them. Sleep, and learn nothing from it.
+            return sleep_until(woken);
+        }
         if self.watch(woken) {
             self.spins = longer(self.spins);
             return;
         }
         let asleep_since = Instant::now();
-        // `park` may return early (an unpark left over from a wake the watch caught, or
-        // none at all): the flag, not the return, says whether we were woken.
-        while !woken.swap(false, Ordering::Acquire) {
-            thread::park();
-        }
+        sleep_until(woken);
         self.after_sleep(asleep_since.elapsed());
     }
     // ANCHOR_END: spin_then_park
@@ -93,6 +105,15 @@ impl SpinThenPark {
     }
 }
 
+/// Sleeps until `woken` is set, and clears it. `park` may return early (an unpark left over
+/// from a wake a watch caught, or none at all): the flag, not the return, says whether we
+/// were woken.
+fn sleep_until(woken: &AtomicBool) {
+    while !woken.swap(false, Ordering::Acquire) {
+        thread::park();
+    }
+}
+
 /// The next watch after one that paid: twice as long, within the bounds.
 fn longer(spins: u32) -> u32 {
     (spins * 2).clamp(MIN_SPINS, MAX_SPINS)
@@ -107,7 +128,7 @@ mod tests {
     fn a_wake_that_came_first_returns_at_once_and_lengthens_the_watch() {
         let woken = AtomicBool::new(true);
         let mut watch = SpinThenPark::new();
-        watch.wait(&woken);
+        watch.wait(&woken, true);
         assert!(!woken.load(Ordering::Relaxed), "the wake is consumed");
         assert_eq!(watch.spins, 2 * MIN_SPINS);
     }
@@ -125,10 +146,34 @@ mod tests {
                 }
             });
             // Caught while watching or while asleep: either way `wait` returns.
-            SpinThenPark::new().wait(&woken);
+            SpinThenPark::new().wait(&woken, true);
             waker.join().unwrap();
             assert!(!woken.load(Ordering::Relaxed));
         }
+    }
+
+    #[test]
+    fn with_no_core_to_spare_the_wait_sleeps_at_once_and_the_watch_learns_nothing() {
+        let woken = Arc::new(AtomicBool::new(false));
+        let sleeper = thread::current();
+        let waker = std::thread::spawn({
+            let woken = woken.clone();
+            move || {
+                woken.store(true, Ordering::Release);
+                sleeper.unpark();
+            }
+        });
+        let mut watch = SpinThenPark { spins: MAX_SPINS };
+        watch.wait(&woken, false);
+        waker.join().unwrap();
+        assert!(!woken.load(Ordering::Relaxed), "the wake is consumed");
+        assert_eq!(watch.spins, MAX_SPINS, "no watch, so nothing to learn");
+        let already = AtomicBool::new(true);
+        watch.wait(&already, false);
+        assert_eq!(
+            watch.spins, MAX_SPINS,
+            "not even from a wake that came first"
+        );
     }
 
     #[test]
