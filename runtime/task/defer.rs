@@ -22,6 +22,7 @@
 
 use super::schedule::TaskRef;
 use std::cell::{Cell, RefCell};
+use std::mem::ManuallyDrop;
 use std::task::Waker;
 
 /// One entry of the list: what must happen once the driver has had its turn.
@@ -47,10 +48,11 @@ thread_local! {
     /// [`defer_task`] push onto it, [`wake_all`] empties it.
     static DEFERRED: RefCell<Option<Vec<Deferred>>> = const { RefCell::new(None) };
 
-    /// The task being polled on this thread (its address, which is also the data pointer
-    /// of the waker it was lent), and whether it has yielded in this poll. Null between
-    /// polls. Set by [`polling`].
-    static POLLING: Cell<(*const (), bool)> = const { Cell::new((std::ptr::null(), false)) };
+    /// The task being polled on this thread: its address (which is also the data pointer
+    /// of the waker it was lent), with [`YIELDED`] added once it has yielded in this poll.
+    /// 0 between polls. Set by [`polling`]. One word rather than a pair: it is written
+    /// twice per poll of every task.
+    static POLLING: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Gives this thread a deferred list of its own until the guard drops. A list already there
@@ -117,12 +119,12 @@ pub(crate) fn wake_after_driver(waker: &Waker) {
 fn note_yield_of_polled_task(waker: &Waker) -> bool {
     POLLING
         .try_with(|polling| {
-            let (task, _) = polling.get();
+            let task = polling.get() & !YIELDED;
             // Only where a list exists: with none, the runner could only queue the task at
             // once, which is what the caller's plain wake does too.
-            let own = !task.is_null() && waker.data() == task && has_list();
+            let own = task != 0 && waker.data().addr() == task && has_list();
             if own {
-                polling.set((task, true));
+                polling.set(task | YIELDED);
             }
             own
         })
@@ -168,26 +170,35 @@ fn has_list() -> bool {
 }
 // ANCHOR_END: defer
 
+/// Added to [`POLLING`]'s address when the task yields. A task's address is a multiple of
+/// its alignment (at least 8, for its atomics), so the lowest bit is free.
+const YIELDED: usize = 1;
+
 /// Records that this thread is polling the task at `task` (the address its lent waker
 /// points to) until [`Polling::end`]; the task polled around this one, if any (a `LocalSet`
 /// polls its tasks inside its own task's poll), is recorded again then.
+#[inline]
 pub(crate) fn polling(task: *const ()) -> Polling {
+    debug_assert_eq!(task.addr() & YIELDED, 0, "a task is aligned");
     let outer = POLLING
-        .try_with(|polling| polling.replace((task, false)))
-        .unwrap_or((std::ptr::null(), false));
+        .try_with(|polling| polling.replace(task.addr()))
+        .unwrap_or(0);
     Polling { outer }
 }
 
 /// The record [`polling`] made, until [`Polling::end`] (or a drop, if the poll unwinds).
 pub(crate) struct Polling {
-    outer: (*const (), bool),
+    outer: usize,
 }
 
 impl Polling {
-    /// The poll is over: whether the task yielded in it.
+    /// The poll is over: puts the outer record back, and says whether the task yielded.
+    #[inline]
     pub(crate) fn end(self) -> bool {
-        POLLING.try_with(|polling| polling.get().1).unwrap_or(false)
-        // `self` drops here and puts the outer record back.
+        let outer = ManuallyDrop::new(self).outer; // restored here, not by `drop`
+        POLLING
+            .try_with(|polling| polling.replace(outer) & YIELDED != 0)
+            .unwrap_or(false)
     }
 }
 
