@@ -133,27 +133,8 @@ mod tests {
         assert_eq!(watch.spins, 2 * MIN_SPINS);
     }
 
-    #[test]
-    fn a_wake_from_another_thread_ends_the_wait_however_it_comes() {
-        for _ in 0..100 {
-            let woken = Arc::new(AtomicBool::new(false));
-            let sleeper = thread::current();
-            let waker = std::thread::spawn({
-                let woken = woken.clone();
-                move || {
-                    woken.store(true, Ordering::Release);
-                    sleeper.unpark();
-                }
-            });
-            // Caught while watching or while asleep: either way `wait` returns.
-            SpinThenPark::new().wait(&woken, true);
-            waker.join().unwrap();
-            assert!(!woken.load(Ordering::Relaxed));
-        }
-    }
-
-    #[test]
-    fn with_no_core_to_spare_the_wait_sleeps_at_once_and_the_watch_learns_nothing() {
+    /// A flag, and a thread that raises it and unparks this one, as a waker does.
+    fn wake_from_another_thread() -> (Arc<AtomicBool>, std::thread::JoinHandle<()>) {
         let woken = Arc::new(AtomicBool::new(false));
         let sleeper = thread::current();
         let waker = std::thread::spawn({
@@ -163,6 +144,23 @@ mod tests {
                 sleeper.unpark();
             }
         });
+        (woken, waker)
+    }
+
+    #[test]
+    fn a_wake_from_another_thread_ends_the_wait_however_it_comes() {
+        for _ in 0..100 {
+            let (woken, waker) = wake_from_another_thread();
+            // Caught while watching or while asleep: either way `wait` returns.
+            SpinThenPark::new().wait(&woken, true);
+            waker.join().unwrap();
+            assert!(!woken.load(Ordering::Relaxed));
+        }
+    }
+
+    #[test]
+    fn with_no_core_to_spare_the_wait_sleeps_at_once_and_the_watch_learns_nothing() {
+        let (woken, waker) = wake_from_another_thread();
         let mut watch = SpinThenPark { spins: MAX_SPINS };
         watch.wait(&woken, false);
         waker.join().unwrap();
