@@ -665,6 +665,14 @@ impl Idle {
         state.searching == 0
     }
 
+    /// How many of `workers` workers are running tasks: neither asleep nor searching (a
+    /// searcher finds its task or goes back to sleep within microseconds). Read without
+    /// the lock, so it may be a moment out of date.
+    fn running(&self, workers: usize) -> usize {
+        let not_running = self.sleeping_count.load(SeqCst) + self.searching_count.load(SeqCst);
+        workers.saturating_sub(not_running)
+    }
+
     // ANCHOR: pick_sleeper
     /// Picks a sleeper other than `me` to wake, unless one is already searching; counts it
     /// as searching. (`me` is on the list while it dispatches I/O events from inside the
@@ -775,13 +783,10 @@ impl Shared {
     }
 
     /// Whether a thread outside the workers may spin without taking a core from one: true
-    /// while the workers running tasks leave a core free. A searching worker is not
-    /// counted: it finds its task or goes back to sleep within microseconds. (Nor are
-    /// blocking-pool threads.)
+    /// while the workers running tasks leave a core free. (Blocking-pool threads are not
+    /// counted.)
     fn core_to_spare(&self) -> bool {
-        let idle = &self.idle;
-        let not_running = idle.sleeping_count.load(SeqCst) + idle.searching_count.load(SeqCst);
-        self.workers.len().saturating_sub(not_running) < self.cores
+        self.idle.running(self.workers.len()) < self.cores
     }
 
     pub(crate) fn owned(&self) -> &OwnedTasks {
@@ -1061,4 +1066,27 @@ impl Parker {
         }
     }
     // ANCHOR_END: parker_unpark
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_workers_neither_asleep_nor_searching_count_as_running() {
+        let idle = Idle::new(2);
+        assert_eq!(idle.running(2), 2, "both start awake");
+        let mut searching = false;
+        idle.announce_sleeping(0, &mut searching);
+        assert_eq!(idle.running(2), 1, "one asleep");
+        assert_eq!(idle.pick_sleeper(None), Some(0), "woken to search");
+        assert_eq!(idle.running(2), 1, "a searcher is not running a task yet");
+        idle.stop_searching();
+        assert_eq!(idle.running(2), 2, "it found one");
+        idle.announce_sleeping(1, &mut searching);
+        assert_eq!(idle.pick_sleeper(None), Some(1));
+        let mut searching = true; // worker 1 finds nothing and goes back to sleep
+        idle.announce_sleeping(1, &mut searching);
+        assert_eq!(idle.running(2), 1, "asleep again: counted once, not twice");
+    }
 }
