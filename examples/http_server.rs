@@ -27,9 +27,9 @@
 //!   the disk work runs on a pool thread, and a slow disk holds up one request, never the
 //!   server. A file request's disk work (is it a folder, where does it really lead, what is
 //!   in it) is one `spawn_blocking` job rather than three `asincrono::fs` calls, each a
-//!   hand-off to the pool and a wake-up back; and a path resolved less than a second ago is
-//!   read with `fs::read` alone, which reads a small cached file with no hand-off at all
-//!   (see `StaticFiles::read`).
+//!   hand-off to the pool and a wake-up back. A small file read less than a second ago
+//!   answers from memory, once one `fstat` of its still-open descriptor has said it is
+//!   unchanged (see `StaticFiles::read`).
 //!
 //! * **Stopping gracefully.** Ctrl-C or `SIGTERM` stops the accepting; a connection busy
 //!   with a request finishes it, one waiting between requests closes (see
@@ -555,71 +555,120 @@ async fn respond(
     response
 }
 
-/// The folder the server serves, and what it has lately learnt about the paths in it.
+/// The folder the server serves, and the small files it has lately read from it.
 pub struct StaticFiles {
     /// The folder, canonical (see `parse_args`).
     root: PathBuf,
-    /// URL paths checked lately, and the file each resolved to: see [`StaticFiles::read`].
-    resolved: std::sync::Mutex<HashMap<PathBuf, (PathBuf, Instant)>>,
+    /// URL paths answered lately, and what was read for each: see [`StaticFiles::read`].
+    kept: std::sync::Mutex<HashMap<PathBuf, Arc<KeptFile>>>,
 }
 
-/// How long a path's resolution is trusted before it is checked on disk again.
-const RESOLVED_FOR: Duration = Duration::from_secs(1);
-/// How many resolutions are remembered at most; when full, the memory starts afresh.
-const RESOLVED_MAX: usize = 1024;
+/// How long a file kept in memory may answer for its path before the path is looked up
+/// and the file read again, changed or not.
+const KEPT_FOR: Duration = Duration::from_secs(1);
+/// How many files are kept at most (each holds a descriptor open); when full, the memory
+/// starts afresh.
+const KEPT_MAX: usize = 128;
+/// The largest file kept in memory; a larger one is read from disk at every request.
+const KEPT_SIZE_MAX: usize = 64 * 1024;
+
+/// A small file as it was read from disk, kept to answer its path again without reading it.
+struct KeptFile {
+    found: FoundFile,
+    read_at: Instant,
+}
+
+/// What writing to a file, or removing it, changes in its attributes.
+#[derive(Debug, PartialEq, Eq)]
+struct Snapshot {
+    /// Only a regular file is kept: a FIFO kept open would keep a reader on it.
+    regular: bool,
+    size: u64,
+    /// Modification and status-change times, in seconds and nanoseconds.
+    modified: (i64, i64),
+    changed: (i64, i64),
+    /// The number of names the file has: 0 once it is removed, or once another file is
+    /// renamed over it (as editors save).
+    links: u64,
+}
+
+impl Snapshot {
+    fn of(file: &std::fs::File) -> io::Result<Snapshot> {
+        use std::os::unix::fs::MetadataExt;
+        let attributes = file.metadata()?;
+        Ok(Snapshot {
+            regular: attributes.is_file(),
+            size: attributes.size(),
+            modified: (attributes.mtime(), attributes.mtime_nsec()),
+            changed: (attributes.ctime(), attributes.ctime_nsec()),
+            links: attributes.nlink(),
+        })
+    }
+}
 
 impl StaticFiles {
     fn new(root: PathBuf) -> StaticFiles {
         StaticFiles {
             root,
-            resolved: Default::default(),
+            kept: Default::default(),
         }
     }
 
     /// The file under the root that the URL path `path` names, and its contents; or the
     /// status to answer with.
     ///
-    /// The path is checked first without touching the disk (see [`relative_path`]). Then,
-    /// for a path checked less than [`RESOLVED_FOR`] ago, the file it resolved to is read
-    /// with `fs::read`: a small file in the page cache is read in place, with no trip to
-    /// the blocking pool at all (`runtime/fs/in_place.rs`). Otherwise everything the disk
-    /// is asked goes into **one** blocking job ([`read_under_root`]): is it a folder, where
-    /// does it really lead, and what is in it. As three `asincrono::fs` calls, each would
-    /// cross to the pool and back.
+    /// The path is checked first without touching the disk (see [`relative_path`]). A
+    /// small file read for the same path less than [`KEPT_FOR`] ago answers from memory if
+    /// it has not changed since: one `fstat` of its open descriptor says so, with no path
+    /// to walk and no disk to wait for (its attributes are in the kernel's memory while it
+    /// is open). Otherwise everything the disk is asked goes into **one** blocking job
+    /// ([`read_under_root`]): is it a folder, where does it really lead, and what is in it.
+    /// As three `asincrono::fs` calls, each would cross to the pool and back.
     ///
-    /// Remembering a resolution for a second is what nginx's `open_file_cache` does for
-    /// longer: a file swapped for a symbolic link meanwhile is still read by its old
-    /// resolved path, which the check approved.
+    /// Trusting a path's resolution for a second is what nginx's `open_file_cache` does
+    /// for longer. What it lets through, for at most that second: a file moved away (not
+    /// removed) and replaced, or swapped for a symbolic link, is still answered from the
+    /// file the check approved; and a rewrite that keeps the size, within one tick of the
+    /// file system's clock after the read (a few milliseconds), leaves the times as they
+    /// were.
     // ANCHOR: static_files_read
     pub async fn read(&self, path: &str) -> Result<(PathBuf, Vec<u8>), u16> {
         let relative = relative_path(path)?;
-        if let Some(file) = self.recently_resolved(&relative) {
-            if let Ok(body) = fs::read(&file).await {
-                return Ok((file, body));
-            } // gone or changed: check it again
+        if let Some(kept) = self.kept_unchanged(&relative) {
+            return Ok((kept.found.file.clone(), kept.found.body.clone()));
         }
         let root = self.root.clone();
         let looked_up = relative.clone();
-        let (file, body) = task::spawn_blocking(move || read_under_root(&root, &looked_up))
+        let found = task::spawn_blocking(move || read_under_root(&root, &looked_up))
             .await
             .unwrap_or(Err(500))?;
-        self.remember(relative, file.clone());
-        Ok((file, body))
+        let answer = (found.file.clone(), found.body.clone());
+        self.keep(relative, found);
+        Ok(answer)
     }
     // ANCHOR_END: static_files_read
 
-    fn recently_resolved(&self, relative: &Path) -> Option<PathBuf> {
-        let resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
-        let (file, when) = resolved.get(relative)?;
-        (when.elapsed() < RESOLVED_FOR).then(|| file.clone())
+    /// The file kept for `relative`, if it was read less than [`KEPT_FOR`] ago and has not
+    /// changed since.
+    fn kept_unchanged(&self, relative: &Path) -> Option<Arc<KeptFile>> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let file = Arc::clone(kept.get(relative)?);
+        drop(kept); // the `fstat` below needs no lock
+        let fresh = file.read_at.elapsed() < KEPT_FOR;
+        let unchanged = || Snapshot::of(&file.found.opened).ok().as_ref() == Some(&file.found.seen);
+        (fresh && unchanged()).then_some(file)
     }
 
-    fn remember(&self, relative: PathBuf, file: PathBuf) {
-        let mut resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
-        if resolved.len() >= RESOLVED_MAX {
-            resolved.clear();
+    fn keep(&self, relative: PathBuf, found: FoundFile) {
+        if !found.seen.regular || found.body.len() > KEPT_SIZE_MAX {
+            return;
         }
-        resolved.insert(relative, (file, Instant::now()));
+        let read_at = Instant::now();
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= KEPT_MAX {
+            kept.clear();
+        }
+        kept.insert(relative, Arc::new(KeptFile { found, read_at }));
     }
 }
 
@@ -654,11 +703,22 @@ pub fn relative_path(path: &str) -> Result<PathBuf, u16> {
     Ok(relative)
 }
 
+/// What [`read_under_root`] found.
+struct FoundFile {
+    /// Where the URL path led: the canonical path, which gives the content type.
+    file: PathBuf,
+    body: Vec<u8>,
+    /// The file, still open: asking it whether it has changed walks no path.
+    opened: std::fs::File,
+    /// What the file looked like just before it was read.
+    seen: Snapshot,
+}
+
 /// On a pool thread: resolves `relative` under `root` on disk and reads it. A folder serves
 /// its `index.html`. After resolving (`canonicalize` follows every symbolic link) the file
 /// must still be under `root` (canonical, see `parse_args`): a symbolic link inside the
 /// folder that points outside it gets 403. A path that does not exist gets 404.
-fn read_under_root(root: &Path, relative: &Path) -> Result<(PathBuf, Vec<u8>), u16> {
+fn read_under_root(root: &Path, relative: &Path) -> Result<FoundFile, u16> {
     let mut file = root.join(relative);
     if file.is_dir() {
         file.push("index.html");
@@ -674,8 +734,18 @@ fn read_under_root(root: &Path, relative: &Path) -> Result<(PathBuf, Vec<u8>), u
     if !canonical.starts_with(root) {
         return Err(403);
     }
-    let body = std::fs::read(&canonical).map_err(status_of)?;
-    Ok((canonical, body))
+    let mut opened = std::fs::File::open(&canonical).map_err(status_of)?;
+    // Before the read: a write that comes after the snapshot changes the file's times, so
+    // the next request sees a different snapshot and reads the file again.
+    let seen = Snapshot::of(&opened).map_err(status_of)?;
+    let mut body = Vec::with_capacity(usize::try_from(seen.size).unwrap_or(0));
+    io::Read::read_to_end(&mut opened, &mut body).map_err(status_of)?;
+    Ok(FoundFile {
+        file: canonical,
+        body,
+        opened,
+        seen,
+    })
 }
 
 /// `%41` → `A`; `None` for a `%` not followed by two hex digits.

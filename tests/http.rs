@@ -105,8 +105,8 @@ fn files_are_served_over_one_kept_alive_connection() {
 
 #[test]
 fn a_file_changed_or_removed_after_it_was_served_is_looked_up_again() {
-    // The server remembers where a path led for a second (`StaticFiles::read`); a file
-    // rewritten or removed meanwhile must still be answered as it is now.
+    // The server keeps a small file it has read for a second (`StaticFiles::read`); a file
+    // rewritten, replaced or removed meanwhile must still be answered as it is now.
     let root = make_root("remembered");
     on_each_flavour(move || {
         let root = root.clone();
@@ -117,6 +117,11 @@ fn a_file_changed_or_removed_after_it_was_served_is_looked_up_again() {
             std::fs::write(root.join("a.txt"), "changed\n").expect("rewrite");
             let second = exchange(addr, &get("/a.txt")).await;
             assert!(second.ends_with("\r\n\r\nchanged\n"), "{second}");
+            // Saved as editors save: a new file renamed over the old one, of the same size.
+            std::fs::write(root.join("a.tmp"), "renamed\n").expect("write the new file");
+            std::fs::rename(root.join("a.tmp"), root.join("a.txt")).expect("rename over");
+            let third = exchange(addr, &get("/a.txt")).await;
+            assert!(third.ends_with("\r\n\r\nrenamed\n"), "{third}");
             std::fs::remove_file(root.join("a.txt")).expect("remove");
             assert_eq!(statuses(&exchange(addr, &get("/a.txt")).await), [404]);
             std::fs::write(root.join("a.txt"), "hello\n").expect("put back");
