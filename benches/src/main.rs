@@ -18,9 +18,17 @@ use asincrono_bench::{
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-/// Measured rounds after the warm-up.
+/// The fewest measured rounds after the warm-up, for a workload whose round takes long.
 const ROUNDS: usize = 7;
+/// The most measured rounds, for a workload whose round takes a few milliseconds.
+const MAX_ROUNDS: usize = 25;
+/// About how long a workload's measured rounds should take together: a short workload runs
+/// more rounds, up to [`MAX_ROUNDS`]. On a shared machine one sample of a 100 ms workload
+/// can land 25% off its neighbours: of 56 rounds of `tcp_bulk` on one flavour, medians of
+/// 7 gave ratios that differed by ±0.14 (one standard deviation), medians of 14 by ±0.04.
+const SAMPLING_TIME: Duration = Duration::from_secs(5);
 /// Measured rounds for `--quick`, and for the workloads that start a process per sample.
 const FEW_ROUNDS: usize = 5;
 
@@ -258,38 +266,26 @@ struct Measured {
     asincrono: Vec<Vec<f64>>,
 }
 
-/// A warm-up round, then measured rounds; each round runs both runtimes, alternating which
-/// goes first.
+/// A warm-up round, then measured rounds (as many as [`rounds_after`] says); each round runs
+/// both runtimes, alternating which goes first.
 fn measure(
     workload: &Workload,
     flavour: Flavour,
     size: Size,
     bench_binary: &Path,
 ) -> Result<Measured, String> {
-    let rounds = if size == Size::Full && !workload.isolated {
-        ROUNDS
-    } else {
-        FEW_ROUNDS
-    };
     let metrics = workload.metrics.len();
     let mut measured = Measured {
         tokio: vec![Vec::new(); metrics],
         asincrono: vec![Vec::new(); metrics],
     };
     // ANCHOR: rounds
-    for round in 0..=rounds {
-        let order = if round % 2 == 0 {
-            [Runtime::Tokio, Runtime::Asincrono]
-        } else {
-            [Runtime::Asincrono, Runtime::Tokio]
-        };
-        for runtime in order {
-            let values = workload
-                .run(runtime, flavour, size, bench_binary)
-                .map_err(|err| format!("{} on {}: {err}", workload.name, runtime.name()))?;
-            if round == 0 {
-                continue; // warm-up: caches, page faults, the first connection on a port range
-            }
+    // Thrown away: it pays for caches, page faults, the first connection on a port range.
+    let warm_up = Instant::now();
+    one_round(workload, flavour, size, bench_binary, 0)?;
+    let rounds = rounds_after(warm_up.elapsed(), workload, size);
+    for round in 1..=rounds {
+        for (runtime, values) in one_round(workload, flavour, size, bench_binary, round)? {
             let samples = match runtime {
                 Runtime::Tokio => &mut measured.tokio,
                 Runtime::Asincrono => &mut measured.asincrono,
@@ -303,6 +299,40 @@ fn measure(
     }
     // ANCHOR_END: rounds
     Ok(measured)
+}
+
+/// Runs `workload` once on each runtime: tokio first in even rounds, asincrono in odd ones.
+fn one_round(
+    workload: &Workload,
+    flavour: Flavour,
+    size: Size,
+    bench_binary: &Path,
+    round: usize,
+) -> Result<[(Runtime, Vec<f64>); 2], String> {
+    let order = if round % 2 == 0 {
+        [Runtime::Tokio, Runtime::Asincrono]
+    } else {
+        [Runtime::Asincrono, Runtime::Tokio]
+    };
+    let run = |runtime: Runtime| {
+        workload
+            .run(runtime, flavour, size, bench_binary)
+            .map(|values| (runtime, values))
+            .map_err(|err| format!("{} on {}: {err}", workload.name, runtime.name()))
+    };
+    Ok([run(order[0])?, run(order[1])?])
+}
+
+/// How many measured rounds follow a warm-up round that took `warm_up`: enough to fill
+/// [`SAMPLING_TIME`], between [`ROUNDS`] and [`MAX_ROUNDS`], and odd, so that the median is
+/// one sample. A quick run, and a workload that starts a process per sample, take
+/// [`FEW_ROUNDS`].
+fn rounds_after(warm_up: Duration, workload: &Workload, size: Size) -> usize {
+    if size != Size::Full || workload.isolated {
+        return FEW_ROUNDS;
+    }
+    let fitting = SAMPLING_TIME.as_secs_f64() / warm_up.as_secs_f64().max(1e-6);
+    (fitting as usize).clamp(ROUNDS, MAX_ROUNDS) | 1
 }
 
 fn rows_of(workload: &Workload, flavour: Flavour, measured: &Measured) -> Vec<Row> {
@@ -367,6 +397,11 @@ fn run_info(options: &Options) -> RunInfo {
         machine: machine(),
         rounds: if options.size == Size::Full {
             ROUNDS
+        } else {
+            FEW_ROUNDS
+        },
+        most_rounds: if options.size == Size::Full {
+            MAX_ROUNDS
         } else {
             FEW_ROUNDS
         },

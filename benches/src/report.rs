@@ -112,8 +112,10 @@ pub struct RunInfo {
     pub date: String,
     /// The machine it ran on (CPU, cores, OS), as the caller wants it shown.
     pub machine: String,
-    /// How many measured rounds each workload ran per runtime.
+    /// The fewest measured rounds a workload ran per runtime.
     pub rounds: usize,
+    /// The most: a short workload runs more rounds (each row's `samples` says how many).
+    pub most_rounds: usize,
     /// Whether this was a quick run (smaller workloads, fewer rounds).
     pub quick: bool,
     /// The command that produced the report.
@@ -319,7 +321,7 @@ fn markdown_run_info(info: &RunInfo) -> String {
         "- **Date:** {}\n- **Machine:** {}\n- **Rounds:** {} per runtime ({mode})\n- **Command:** {}\n",
         markdown_text(&info.date),
         markdown_text(&info.machine),
-        info.rounds,
+        rounds_text(info),
         code_span(&info.command),
     )
 }
@@ -344,11 +346,21 @@ fn explanation(info: &RunInfo) -> String {
         "**Ratio** is asincrono's median divided by tokio's, and lower is better for every \
          unit: a ratio ≤ 1.00 means asincrono was as fast or faster (or used as little memory \
          or CPU, or less), above 1.00 it was slower. The **spread** is the fastest and slowest \
-         of the {} rounds of each runtime and shows how noisy a row is: when the two spreads \
+         of the {} rounds of each runtime (more rounds for a shorter workload) and shows how \
+         noisy a row is: when the two spreads \
          overlap, the difference is within the noise. These are medians from one machine at \
          one moment, not a general verdict.\n",
-        info.rounds
+        rounds_text(info)
     )
+}
+
+/// "5", or "7–25" when workloads ran different numbers of rounds.
+fn rounds_text(info: &RunInfo) -> String {
+    if info.most_rounds > info.rounds {
+        format!("{}–{}", info.rounds, info.most_rounds)
+    } else {
+        info.rounds.to_string()
+    }
 }
 
 /// Text that Markdown shows as written, on one line, even inside a table cell.
@@ -382,6 +394,7 @@ pub fn json(info: &RunInfo, rows: &[Row]) -> String {
     let _ = writeln!(out, "    \"date\": {},", json_string(&info.date));
     let _ = writeln!(out, "    \"machine\": {},", json_string(&info.machine));
     let _ = writeln!(out, "    \"rounds\": {},", info.rounds);
+    let _ = writeln!(out, "    \"most_rounds\": {},", info.most_rounds);
     let _ = writeln!(out, "    \"quick\": {},", info.quick);
     let _ = writeln!(out, "    \"command\": {}", json_string(&info.command));
     out.push_str("  },\n");
@@ -562,7 +575,7 @@ impl Headings {
             subtitle: format!(
                 "median of {} rounds per runtime{mode}; \
                  bars left of 1× are faster than tokio, right of it slower",
-                info.rounds
+                rounds_text(info)
             ),
         }
     }
@@ -768,6 +781,7 @@ mod tests {
             date: "2025-06-01".to_string(),
             machine: "2-core VM".to_string(),
             rounds: 5,
+            most_rounds: 5,
             quick: false,
             command: "cargo run --release -p asincrono-bench".to_string(),
         }
@@ -939,6 +953,7 @@ mod tests {
     "date": "2025-06-01",
     "machine": "2-core VM",
     "rounds": 5,
+    "most_rounds": 5,
     "quick": false,
     "command": "cargo run --release -p asincrono-bench"
   },
