@@ -13,11 +13,13 @@
 //! - `try_io`: never wait: try once if the reactor has seen readiness, and on `WouldBlock`
 //!   clear it, so that the next `ready` really waits (`try_read`, `try_send_to`…).
 
+use super::read_uninit::{read_into_uninit, read_uninit};
 use crate::driver::{Direction, DriverHandle, ReadyEvent, ScheduledIo};
 use crate::executor::context;
-use crate::io::{Interest, ReadBuf, Ready, read_into_unfilled};
+use crate::io::{Interest, ReadBuf, Ready};
 use mio::event::Source;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
@@ -204,30 +206,33 @@ fn directions(interest: Interest) -> impl Iterator<Item = Direction> {
     .filter_map(|(wanted, direction)| wanted.then_some(direction))
 }
 
+/// Reading for streams with a file descriptor: TCP and Unix sockets, pipes.
+impl<S: Source + AsRawFd> Registered<S> {
+    /// Reads into the unfilled part of `buf`, straight into memory that may never have been
+    /// initialised (`read_uninit.rs`): the kernel writes it, nobody zeroes it first.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        read_into_uninit(buf, |unfilled| {
+            let wanted = unfilled.len();
+            self.poll_io_or_drained(
+                cx,
+                Direction::Read,
+                |source| read_uninit(source, unfilled),
+                |&read| short_of(read, wanted),
+            )
+        })
+    }
+}
+
 /// Reading and writing for stream sockets (TCP, Unix), whose mio types implement `Read` and
 /// `Write` on a shared reference.
 impl<S: Source> Registered<S>
 where
     for<'a> &'a S: Read + Write,
 {
-    /// Reads into the unfilled part of `buf` (zeroing it first if it was never
-    /// initialised: mio reads into a `&mut [u8]`).
-    pub(crate) fn poll_read(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        read_into_unfilled(buf, |unfilled| {
-            let wanted = unfilled.len();
-            self.poll_io_or_drained(
-                cx,
-                Direction::Read,
-                |mut source| source.read(unfilled),
-                |&read| short_of(read, wanted),
-            )
-        })
-    }
-
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.poll_io_or_drained(
             cx,

@@ -12,11 +12,11 @@
 //! that its input is over.
 
 use crate::driver::Direction;
-use crate::io::{AsyncRead, AsyncWrite, ReadBuf, read_into_unfilled};
+use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::net::registered::Registered;
 use mio::unix::pipe::{Receiver, Sender};
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::process;
@@ -116,9 +116,7 @@ fn read_pipe(
     cx: &mut Context<'_>,
     buf: &mut ReadBuf<'_>,
 ) -> Poll<io::Result<()>> {
-    read_into_unfilled(buf, |unfilled| {
-        pipe.poll_io(cx, Direction::Read, |mut end| end.read(unfilled))
-    })
+    pipe.poll_read(cx, buf)
 }
 
 /// One write to a registered pipe. A child that has closed its input makes this fail with
