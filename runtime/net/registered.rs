@@ -13,13 +13,12 @@
 //! - `try_io`: never wait: try once if the reactor has seen readiness, and on `WouldBlock`
 //!   clear it, so that the next `ready` really waits (`try_read`, `try_send_to`…).
 
-use super::read_uninit::{read_into_uninit, read_uninit};
+use super::read_uninit::{ReadUninit, read_into_uninit};
 use crate::driver::{Direction, DriverHandle, ReadyEvent, ScheduledIo};
 use crate::executor::context;
 use crate::io::{Interest, ReadBuf, Ready};
 use mio::event::Source;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
@@ -206,8 +205,8 @@ fn directions(interest: Interest) -> impl Iterator<Item = Direction> {
     .filter_map(|(wanted, direction)| wanted.then_some(direction))
 }
 
-/// Reading for streams with a file descriptor: TCP and Unix sockets, pipes.
-impl<S: Source + AsRawFd> Registered<S> {
+/// Reading for streams: TCP and Unix sockets, pipes.
+impl<S: Source + ReadUninit> Registered<S> {
     /// Reads into the unfilled part of `buf`, straight into memory that may never have been
     /// initialised (`read_uninit.rs`): the kernel writes it, nobody zeroes it first.
     pub(crate) fn poll_read(
@@ -220,7 +219,7 @@ impl<S: Source + AsRawFd> Registered<S> {
             self.poll_io_or_drained(
                 cx,
                 Direction::Read,
-                |source| read_uninit(source, unfilled),
+                |source| source.read_uninit(unfilled),
                 |&read| short_of(read, wanted),
             )
         })
