@@ -15,6 +15,7 @@
 
 #![deny(missing_docs)]
 
+pub mod interval;
 pub mod report;
 pub mod scale;
 pub mod scale_report;

@@ -9,6 +9,7 @@
 //! cost per item at sizes from 10³ to 10⁶, printed as tables and written to
 //! `target/bench/scale.md` and `scale.svg`.
 
+use asincrono_bench::interval::ratio_interval;
 use asincrono_bench::report::{self, Row, RunInfo, Summary};
 use asincrono_bench::scale::{self, IDLE_CLIENTS_FLAG, Plan, SCALE_ONCE_FLAG};
 use asincrono_bench::scale_report::{self, ScaleRun};
@@ -350,6 +351,7 @@ fn rows_of(workload: &Workload, flavour: Flavour, measured: &Measured) -> Vec<Ro
             unit: *unit,
             tokio: Summary::from_samples(&measured.tokio[metric]),
             asincrono: Summary::from_samples(&measured.asincrono[metric]),
+            interval: ratio_interval(&measured.tokio[metric], &measured.asincrono[metric]),
             note: note_for(workload.name, suffix),
         })
         .collect()

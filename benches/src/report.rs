@@ -1,8 +1,9 @@
 //! The benchmark report: what asincrono measured next to tokio, in four forms.
 //!
 //! Each [`Row`] is one workload on one scheduler flavour, measured on both runtimes over
-//! several rounds. A row shows each runtime's median, the *ratio* of the medians and the
-//! spread (fastest to slowest round) of each runtime. The same rows come out as an aligned
+//! several rounds. A row shows each runtime's median, the *ratio* of the medians, a 95%
+//! interval for that ratio (`interval.rs`) and the spread (fastest to slowest round) of
+//! each runtime. The same rows come out as an aligned
 //! terminal table ([`table`]), a Markdown report ([`markdown`]), JSON for scripts ([`json`])
 //! and a bar chart of the ratios ([`svg`]); [`write_all`] saves the last three to a directory.
 //!
@@ -10,8 +11,9 @@
 //!
 //! The ratio is asincrono's median divided by tokio's, and lower is better for every unit
 //! (time, memory, CPU). `0.80` means asincrono needed 80 % of what tokio needed; `1.25`
-//! means it needed a quarter more. Compare it with the spreads: when the two runtimes'
-//! min–max ranges overlap, the difference is within the noise of the run.
+//! means it needed a quarter more. Compare it with its interval: when the interval contains
+//! 1.00, this run cannot tell the runtimes apart. The spreads say the same more roughly:
+//! when the two runtimes' min–max ranges overlap, the difference may be noise.
 //!
 //! What a ratio does not mean: it comes from one machine, at one moment, as the median of a
 //! few rounds. It says how these two runtimes compared on that run, not how they compare in
@@ -82,6 +84,9 @@ pub struct Row {
     pub tokio: Summary,
     /// asincrono's measurements.
     pub asincrono: Summary,
+    /// Where the ratio lands in 95% of resamplings of the rounds (`interval.rs`); `None`
+    /// when there were too few rounds to tell.
+    pub interval: Option<(f64, f64)>,
     /// A remark shown with the row, e.g. `p99 latency` or why a ratio is what it is.
     pub note: Option<String>,
 }
@@ -225,7 +230,7 @@ fn format_spread(unit: Unit, summary: &Summary) -> String {
 // ---------------------------------------------------------------------------------------------
 // Table and Markdown
 
-const COLUMNS: usize = 7;
+const COLUMNS: usize = 8;
 
 const HEADERS: [&str; COLUMNS] = [
     "workload",
@@ -233,12 +238,13 @@ const HEADERS: [&str; COLUMNS] = [
     "tokio median",
     "asincrono median",
     "ratio",
+    "95% interval",
     "spread (tokio / asincrono)",
     "note",
 ];
 
 /// Which columns hold numbers, aligned to the right.
-const RIGHT_ALIGNED: [bool; COLUMNS] = [false, false, true, true, true, false, false];
+const RIGHT_ALIGNED: [bool; COLUMNS] = [false, false, true, true, true, true, false, false];
 
 /// The text of each column of a row, before any escaping.
 fn cells(row: &Row) -> [String; COLUMNS] {
@@ -253,9 +259,17 @@ fn cells(row: &Row) -> [String; COLUMNS] {
         format_value(row.unit, row.tokio.median),
         format_value(row.unit, row.asincrono.median),
         format_ratio(row.ratio()),
+        format_interval(row.interval),
         spread,
         row.note.clone().unwrap_or_default(),
     ]
+}
+
+/// `0.97–1.08`, or `n/a` when there is no interval.
+fn format_interval(interval: Option<(f64, f64)>) -> String {
+    interval.map_or("n/a".to_string(), |(low, high)| {
+        format!("{}–{}", format_ratio(low), format_ratio(high))
+    })
 }
 
 /// An aligned plain-text table of the rows, for the terminal, with the columns workload,
@@ -345,7 +359,10 @@ fn explanation(info: &RunInfo) -> String {
     format!(
         "**Ratio** is asincrono's median divided by tokio's, and lower is better for every \
          unit: a ratio ≤ 1.00 means asincrono was as fast or faster (or used as little memory \
-         or CPU, or less), above 1.00 it was slower. The **spread** is the fastest and slowest \
+         or CPU, or less), above 1.00 it was slower. The **95% interval** is where the ratio \
+         lands when the run's rounds are drawn again at random, two thousand times, each round \
+         with both runtimes' samples (a bootstrap): when it contains 1.00, this run cannot \
+         tell the runtimes apart. The **spread** is the fastest and slowest \
          of the {} rounds of each runtime (more rounds for a shorter workload) and shows how \
          noisy a row is: when the two spreads \
          overlap, the difference is within the noise. These are medians from one machine at \
@@ -412,13 +429,16 @@ fn json_row(row: &Row) -> String {
     format!(
         "    {{\n      \"workload\": {},\n      \"flavour\": {},\n      \"unit\": \"{}\",\n      \
          \"tokio\": {},\n      \"asincrono\": {},\n      \"ratio\": {},\n      \
-         \"note\": {}\n    }}",
+         \"ratio_interval\": {},\n      \"note\": {}\n    }}",
         json_string(&row.workload),
         json_string(&row.flavour),
         unit_name(row.unit),
         json_summary(&row.tokio),
         json_summary(&row.asincrono),
         json_number(row.ratio()),
+        row.interval.map_or("null".to_string(), |(low, high)| {
+            format!("[{}, {}]", json_number(low), json_number(high))
+        }),
         note,
     )
 }
@@ -772,6 +792,7 @@ mod tests {
             unit: Unit::Seconds,
             tokio: summary(tokio_median, tokio_median * 0.9, tokio_median * 1.1),
             asincrono: summary(asincrono_median, asincrono_median, asincrono_median * 1.2),
+            interval: None,
             note: None,
         }
     }
@@ -919,17 +940,19 @@ mod tests {
     fn markdown_has_run_info_table_and_explanation() {
         let mut noted = row("spawn_many", 2e-3, 1e-3);
         noted.note = Some("a|b".to_string());
+        noted.interval = Some((0.4, 0.63));
         let text = markdown(&info(), &[noted]);
         assert!(text.starts_with("# "));
         assert!(text.contains("- **Machine:** 2-core VM\n"));
         assert!(text.contains("- **Rounds:** 5 per runtime (full run)\n"));
         assert!(text.contains("`cargo run --release -p asincrono-bench`"));
         assert!(text.contains(
-            "| workload | flavour | tokio median | asincrono median | ratio | \
-             spread (tokio / asincrono) | note |\n| --- | --- | ---: | ---: | ---: | --- | --- |\n"
+            "| workload | flavour | tokio median | asincrono median | ratio | 95% interval | \
+             spread (tokio / asincrono) | note |\n\
+             | --- | --- | ---: | ---: | ---: | ---: | --- | --- |\n"
         ));
         assert!(text.contains(
-            "| spawn_many | current_thread | 2.00 ms | 1.00 ms | 0.50 | \
+            "| spawn_many | current_thread | 2.00 ms | 1.00 ms | 0.50 | 0.40–0.63 | \
              1.80–2.20 ms / 1.00–1.20 ms | a\\|b |\n"
         ));
         assert!(text.contains("≤ 1.00 means asincrono was as fast or faster"));
@@ -948,6 +971,7 @@ mod tests {
         one.tokio = Summary::from_samples(&[0.5, 0.25, 1.0]);
         one.asincrono = Summary::from_samples(&[0.25]);
         one.note = Some("p99 latency".to_string());
+        one.interval = Some((0.25, 1.5));
         let expected = r#"{
   "run": {
     "date": "2025-06-01",
@@ -965,6 +989,7 @@ mod tests {
       "tokio": {"median": 0.5, "min": 0.25, "max": 1, "samples": 3},
       "asincrono": {"median": 0.25, "min": 0.25, "max": 0.25, "samples": 1},
       "ratio": 0.5,
+      "ratio_interval": [0.25, 1.5],
       "note": "p99 latency"
     }
   ]
