@@ -621,9 +621,10 @@ impl StaticFiles {
     /// small file read for the same path less than [`KEPT_FOR`] ago answers from memory if
     /// it has not changed since: one `fstat` of its open descriptor says so, with no path
     /// to walk and no disk to wait for (its attributes are in the kernel's memory while it
-    /// is open). Otherwise everything the disk is asked goes into **one** blocking job
-    /// ([`read_under_root`]): is it a folder, where does it really lead, and what is in it.
-    /// As three `asincrono::fs` calls, each would cross to the pool and back.
+    /// is open; a network file system may still ask its server, and this server is meant
+    /// for local folders). Otherwise everything the disk is asked goes into **one**
+    /// blocking job ([`read_under_root`]): is it a folder, where does it really lead, and
+    /// what is in it. As three `asincrono::fs` calls, each would cross to the pool and back.
     ///
     /// Trusting a path's resolution for a second is what nginx's `open_file_cache` does
     /// for longer. What it lets through, for at most that second: a file moved away (not
