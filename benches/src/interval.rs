@@ -29,8 +29,9 @@ const FEWEST_ROUNDS: usize = 5;
 
 // ANCHOR: ratio_interval
 /// The 95% bootstrap interval of `median(asincrono) / median(tokio)`, where `tokio[i]` and
-/// `asincrono[i]` were measured in round `i`. `None` for fewer than [`FEWEST_ROUNDS`]
-/// rounds, samples of different counts, or a sample that is not a positive number.
+/// `asincrono[i]` were measured in round `i`. `None` for fewer than five rounds (the
+/// private `FEWEST_ROUNDS`), samples of different counts, or a sample that is not a
+/// positive number.
 pub fn ratio_interval(tokio: &[f64], asincrono: &[f64]) -> Option<(f64, f64)> {
     let rounds = tokio.len();
     let usable = |samples: &[f64]| samples.iter().all(|&x| x.is_finite() && x > 0.0);
