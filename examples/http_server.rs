@@ -541,11 +541,11 @@ async fn respond(
             Response::new(200, "text/plain; charset=utf-8", text.into_bytes())
         }
         path => match files.read(path).await {
-            Ok((file, body)) => {
+            Ok((content_type, body)) => {
                 stats
                     .file_bytes
                     .fetch_add(body.len() as u64, Ordering::Relaxed);
-                Response::new(200, content_type(&file), body)
+                Response::new(200, content_type, body)
             }
             Err(status) => Response::error(status, false),
         },
@@ -614,8 +614,8 @@ impl StaticFiles {
         }
     }
 
-    /// The file under the root that the URL path `path` names, and its contents; or the
-    /// status to answer with.
+    /// The content type and contents of the file under the root that the URL path `path`
+    /// names; or the status to answer with.
     ///
     /// The path is checked first without touching the disk (see [`relative_path`]). A
     /// small file read for the same path less than [`KEPT_FOR`] ago answers from memory if
@@ -633,17 +633,17 @@ impl StaticFiles {
     /// file system's clock after the read (a few milliseconds), leaves the times as they
     /// were.
     // ANCHOR: static_files_read
-    pub async fn read(&self, path: &str) -> Result<(PathBuf, Vec<u8>), u16> {
+    pub async fn read(&self, path: &str) -> Result<(&'static str, Vec<u8>), u16> {
         let relative = relative_path(path)?;
         if let Some(kept) = self.kept_unchanged(&relative) {
-            return Ok((kept.found.file.clone(), kept.found.body.clone()));
+            return Ok((kept.found.content_type, kept.found.body.clone()));
         }
         let root = self.root.clone();
         let looked_up = relative.clone();
         let found = task::spawn_blocking(move || read_under_root(&root, &looked_up))
             .await
             .unwrap_or(Err(500))?;
-        let answer = (found.file.clone(), found.body.clone());
+        let answer = (found.content_type, found.body.clone());
         self.keep(relative, found);
         Ok(answer)
     }
@@ -706,8 +706,9 @@ pub fn relative_path(path: &str) -> Result<PathBuf, u16> {
 
 /// What [`read_under_root`] found.
 struct FoundFile {
-    /// Where the URL path led: the canonical path, which gives the content type.
-    file: PathBuf,
+    /// The content type, from the extension of the file the URL path led to (worked out
+    /// once, not at every request for a kept file).
+    content_type: &'static str,
     body: Vec<u8>,
     /// The file, still open: asking it whether it has changed walks no path.
     opened: std::fs::File,
@@ -742,7 +743,7 @@ fn read_under_root(root: &Path, relative: &Path) -> Result<FoundFile, u16> {
     let mut body = Vec::with_capacity(usize::try_from(seen.size).unwrap_or(0));
     io::Read::read_to_end(&mut opened, &mut body).map_err(status_of)?;
     Ok(FoundFile {
-        file: canonical,
+        content_type: content_type(&canonical),
         body,
         opened,
         seen,

@@ -17,6 +17,7 @@
 
 pub mod interval;
 pub mod report;
+pub mod rounds;
 pub mod scale;
 pub mod scale_report;
 

@@ -11,6 +11,7 @@
 
 use asincrono_bench::interval::ratio_interval;
 use asincrono_bench::report::{self, Row, RunInfo, Summary};
+use asincrono_bench::rounds::{FEW_ROUNDS, MAX_ROUNDS, ROUNDS, rounds_after};
 use asincrono_bench::scale::{self, IDLE_CLIENTS_FLAG, Plan, SCALE_ONCE_FLAG};
 use asincrono_bench::scale_report::{self, ScaleRun};
 use asincrono_bench::{
@@ -19,19 +20,7 @@ use asincrono_bench::{
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
-
-/// The fewest measured rounds after the warm-up, for a workload whose round takes long.
-const ROUNDS: usize = 7;
-/// The most measured rounds, for a workload whose round takes a few milliseconds.
-const MAX_ROUNDS: usize = 25;
-/// About how long a workload's measured rounds should take together: a short workload runs
-/// more rounds, up to [`MAX_ROUNDS`]. On a shared machine one sample of a 100 ms workload
-/// can land 25% off its neighbours: of 56 rounds of `tcp_bulk` on one flavour, medians of
-/// 7 gave ratios that differed by ±0.14 (one standard deviation), medians of 14 by ±0.04.
-const SAMPLING_TIME: Duration = Duration::from_secs(5);
-/// Measured rounds for `--quick`, and for the workloads that start a process per sample.
-const FEW_ROUNDS: usize = 5;
+use std::time::Instant;
 
 const USAGE: &str = "usage: asincrono-bench [--quick] [--filter NAME]\n       \
                      asincrono-bench --scale [--quick] [--sizes N,N,...] [--filter NAME]";
@@ -267,7 +256,7 @@ struct Measured {
     asincrono: Vec<Vec<f64>>,
 }
 
-/// A warm-up round, then measured rounds (as many as [`rounds_after`] says); each round runs
+/// A warm-up round, then measured rounds (as many as `rounds_after` says); each round runs
 /// both runtimes, alternating which goes first.
 fn measure(
     workload: &Workload,
@@ -284,7 +273,7 @@ fn measure(
     // Thrown away: it pays for caches, page faults, the first connection on a port range.
     let warm_up = Instant::now();
     one_round(workload, flavour, size, bench_binary, 0)?;
-    let rounds = rounds_after(warm_up.elapsed(), workload, size);
+    let rounds = rounds_after(warm_up.elapsed(), workload.isolated, size);
     for round in 1..=rounds {
         for (runtime, values) in one_round(workload, flavour, size, bench_binary, round)? {
             let samples = match runtime {
@@ -322,18 +311,6 @@ fn one_round(
             .map_err(|err| format!("{} on {}: {err}", workload.name, runtime.name()))
     };
     Ok([run(order[0])?, run(order[1])?])
-}
-
-/// How many measured rounds follow a warm-up round that took `warm_up`: enough to fill
-/// [`SAMPLING_TIME`], between [`ROUNDS`] and [`MAX_ROUNDS`], and odd, so that the median is
-/// one sample. A quick run, and a workload that starts a process per sample, take
-/// [`FEW_ROUNDS`].
-fn rounds_after(warm_up: Duration, workload: &Workload, size: Size) -> usize {
-    if size != Size::Full || workload.isolated {
-        return FEW_ROUNDS;
-    }
-    let fitting = SAMPLING_TIME.as_secs_f64() / warm_up.as_secs_f64().max(1e-6);
-    (fitting as usize).clamp(ROUNDS, MAX_ROUNDS) | 1
 }
 
 fn rows_of(workload: &Workload, flavour: Flavour, measured: &Measured) -> Vec<Row> {

@@ -103,21 +103,28 @@ mod tests {
         }
     }
 
-    /// One read of `from` into 64 bytes of fresh memory: what it filled, and how many bytes
-    /// the buffer counts as initialised afterwards.
-    fn read_fresh(from: &impl ReadUninit) -> (Vec<u8>, usize) {
+    /// Writes `bytes` into `writer`, then reads `reader` once into 64 bytes of fresh memory:
+    /// what the read filled, and how many bytes the buffer counts as initialised afterwards.
+    fn written_then_read(
+        mut writer: impl Write,
+        reader: &impl ReadUninit,
+        bytes: &[u8],
+    ) -> (Vec<u8>, usize) {
+        writer.write_all(bytes).unwrap();
         let mut memory = [MaybeUninit::<u8>::uninit(); 64];
         let mut buf = ReadBuf::uninit(&mut memory);
-        read_once(from, &mut buf).unwrap();
+        read_once(reader, &mut buf).unwrap();
         (buf.filled().to_vec(), buf.initialized().len())
     }
 
     #[test]
     fn bytes_land_in_uninitialised_memory_and_only_they_count() {
-        let (mut writer, reader) = mio::net::UnixStream::pair().unwrap();
-        writer.write_all(b"hello").unwrap();
+        let (writer, reader) = mio::net::UnixStream::pair().unwrap();
         // Nothing past what the kernel wrote is marked initialised.
-        assert_eq!(read_fresh(&reader), (b"hello".to_vec(), 5));
+        assert_eq!(
+            written_then_read(writer, &reader, b"hello"),
+            (b"hello".to_vec(), 5)
+        );
     }
 
     #[test]
@@ -133,9 +140,9 @@ mod tests {
 
     #[test]
     fn a_pipe_is_read_too_though_it_is_no_socket() {
-        let (mut writer, reader) = mio::unix::pipe::new().unwrap();
-        writer.write_all(b"through a pipe").unwrap();
-        assert_eq!(read_fresh(&reader), (b"through a pipe".to_vec(), 14));
+        let (writer, reader) = mio::unix::pipe::new().unwrap();
+        let read = written_then_read(writer, &reader, b"through a pipe");
+        assert_eq!(read, (b"through a pipe".to_vec(), 14));
     }
 
     #[test]
