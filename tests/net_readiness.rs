@@ -30,11 +30,6 @@ async fn would_wait_to_read(stream: &UnixStream) -> bool {
     poll_fn(|cx| Poll::Ready(stream.poll_read_ready(cx).is_pending())).await
 }
 
-/// `would_wait_to_read` for a TCP stream.
-async fn tcp_would_wait_to_read(stream: &TcpStream) -> bool {
-    poll_fn(|cx| Poll::Ready(stream.poll_read_ready(cx).is_pending())).await
-}
-
 /// Reads with `try_read` until `WouldBlock`; returns the bytes read.
 fn drain(stream: &UnixStream) -> Vec<u8> {
     let mut got = Vec::new();
@@ -144,70 +139,6 @@ fn short_reads_against_a_writer_on_another_task_lose_no_bytes() {
         writer.await.unwrap();
         let expected: Vec<u8> = (0..WRITES).flat_map(|i| [(i % 251) as u8; 7]).collect();
         assert!(got == expected, "bytes lost or reordered");
-    });
-}
-
-#[test]
-fn an_exact_tcp_read_that_the_kernel_says_emptied_the_buffer_forgets_the_readiness() {
-    on_each_flavour(|| async {
-        let (mut client, mut server) = tcp_pair().await;
-        let mut frame = [0u8; 4];
-        // The first exact fill proves nothing (and makes the stream ask the kernel from
-        // now on how many bytes each read leaves).
-        client.write_all(b"one.").await.unwrap();
-        server.read_exact(&mut frame).await.unwrap();
-        // From the second on, the kernel says "none left", and the stream needs no
-        // `WouldBlock` to know it must wait.
-        client.write_all(b"two.").await.unwrap();
-        server.read_exact(&mut frame).await.unwrap();
-        assert_eq!(&frame, b"two.");
-        assert!(
-            tcp_would_wait_to_read(&server).await,
-            "the kernel said nothing is left"
-        );
-
-        // Two frames that arrive together: after the first, four bytes are left, so the
-        // readiness stays and the second is read without a new event.
-        client.write_all(b"3333four").await.unwrap();
-        server.read_exact(&mut frame).await.unwrap();
-        assert!(
-            !tcp_would_wait_to_read(&server).await,
-            "four bytes are still there"
-        );
-        server.read_exact(&mut frame).await.unwrap();
-        assert_eq!(&frame, b"four");
-
-        // The end of the stream right after an exact fill is still read as `Ok(0)`.
-        client.write_all(b"last").await.unwrap();
-        drop(client);
-        server.read_exact(&mut frame).await.unwrap();
-        assert_eq!(server.read(&mut frame).await.unwrap(), 0, "end of stream");
-    });
-}
-
-#[test]
-fn exact_reads_against_a_writer_on_another_task_lose_no_frames() {
-    // A frame per write, read with `read_exact` of the frame's size: most reads fill the
-    // buffer exactly and are told nothing is left, which clears the readiness while the
-    // writer's next frame races with the clearing. A lost event would hang the reader.
-    const FRAMES: usize = 2_000;
-    on_each_flavour(|| async {
-        let (mut client, mut server) = tcp_pair().await;
-        let writer = asincrono::spawn(async move {
-            for i in 0..FRAMES {
-                client.write_all(&[(i % 251) as u8; 7]).await.unwrap();
-                if i % 3 == 0 {
-                    asincrono::task::yield_now().await;
-                }
-            }
-        });
-        let mut frame = [0u8; 7];
-        for i in 0..FRAMES {
-            server.read_exact(&mut frame).await.unwrap();
-            assert_eq!(frame, [(i % 251) as u8; 7], "frame {i} lost or reordered");
-        }
-        writer.await.unwrap();
-        assert_eq!(server.read(&mut frame).await.unwrap(), 0, "end of stream");
     });
 }
 

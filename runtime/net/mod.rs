@@ -20,7 +20,6 @@
 //! `AddrInUse`, `ConnectionReset`, …) and add the address they concern to the message.
 
 mod addr;
-mod bytes_left;
 mod fd;
 mod lookup_host;
 mod read_uninit;

@@ -22,7 +22,6 @@
 //!
 //! The corner cut: Unix only, like the rest of asincrono.
 
-use super::bytes_left;
 use crate::io::ReadBuf;
 use std::io;
 use std::mem::MaybeUninit;
@@ -35,23 +34,6 @@ pub(crate) trait ReadUninit {
     /// One read into `into`. `Ok(n)`: the kernel has written the first `n` bytes of `into`
     /// (`n` is at most its length), and nothing else of it.
     fn read_uninit(&self, into: &mut [MaybeUninit<u8>]) -> io::Result<usize>;
-
-    /// Asks the kernel to say, at every [`read_uninit_telling_left`] from now on, how many
-    /// bytes the read left queued (`bytes_left.rs`). `false`: this stream cannot be told.
-    ///
-    /// [`read_uninit_telling_left`]: ReadUninit::read_uninit_telling_left
-    fn ask_for_bytes_left(&self) -> bool {
-        false
-    }
-
-    /// [`read_uninit`](ReadUninit::read_uninit), and the bytes the kernel says the read left
-    /// queued: `None` if it did not say.
-    fn read_uninit_telling_left(
-        &self,
-        into: &mut [MaybeUninit<u8>],
-    ) -> io::Result<(usize, Option<usize>)> {
-        self.read_uninit(into).map(|read| (read, None))
-    }
 }
 
 impl ReadUninit for mio::net::TcpStream {
@@ -61,18 +43,6 @@ impl ReadUninit for mio::net::TcpStream {
         // touches nothing else of ours. A bad descriptor is an error, not undefined behaviour.
         let read = unsafe { libc::recv(self.as_raw_fd(), into.as_mut_ptr().cast(), into.len(), 0) };
         count_or_error(read)
-    }
-
-    fn ask_for_bytes_left(&self) -> bool {
-        // A kernel without `TCP_INQ` (before Linux 4.18) refuses it: then keep plain reads.
-        bytes_left::ask_for_bytes_left(self).is_ok()
-    }
-
-    fn read_uninit_telling_left(
-        &self,
-        into: &mut [MaybeUninit<u8>],
-    ) -> io::Result<(usize, Option<usize>)> {
-        bytes_left::recv_telling_left(self, into)
     }
 }
 

@@ -20,7 +20,6 @@ use crate::io::{Interest, ReadBuf, Ready};
 use mio::event::Source;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, ready};
 
 /// A mio source (a socket) registered with the current runtime's reactor; deregistered when
@@ -32,10 +31,6 @@ pub(crate) struct Registered<S: Source> {
     io: Arc<ScheduledIo>,
     /// The runtime's driver, to deregister on drop.
     driver: Arc<DriverHandle>,
-    /// A [`BytesLeft`]: whether the kernel says how many bytes each read leaves
-    /// (`bytes_left.rs`), asked after the first read that fills its buffer exactly. Only
-    /// stream reads use it.
-    bytes_left: AtomicU8,
 }
 
 impl<S: Source> Registered<S> {
@@ -49,7 +44,6 @@ impl<S: Source> Registered<S> {
             source: Some(source),
             io,
             driver,
-            bytes_left: AtomicU8::new(BytesLeft::Unasked as u8),
         })
     }
 
@@ -213,13 +207,8 @@ fn directions(interest: Interest) -> impl Iterator<Item = Direction> {
 
 /// Reading for streams: TCP and Unix sockets, pipes.
 impl<S: Source + ReadUninit> Registered<S> {
-    // ANCHOR: poll_read
     /// Reads into the unfilled part of `buf`, straight into memory that may never have been
     /// initialised (`read_uninit.rs`): the kernel writes it, nobody zeroes it first.
-    ///
-    /// A read that came up short has emptied the kernel's buffer, and so has one after
-    /// which the kernel says nothing is left (`bytes_left.rs`): either clears the readiness
-    /// at once, saving the read that would only say `WouldBlock`.
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -227,49 +216,14 @@ impl<S: Source + ReadUninit> Registered<S> {
     ) -> Poll<io::Result<()>> {
         read_into_uninit(buf, |unfilled| {
             let wanted = unfilled.len();
-            let asking = self.bytes_left.load(Ordering::Relaxed) == BytesLeft::Told as u8;
-            let (read, _) = ready!(self.poll_io_or_drained(
+            self.poll_io_or_drained(
                 cx,
                 Direction::Read,
-                |source| match asking {
-                    true => source.read_uninit_telling_left(unfilled),
-                    false => source.read_uninit(unfilled).map(|read| (read, None)),
-                },
-                |&(read, left)| short_of(read, wanted) || (read > 0 && left == Some(0)),
-            ))?;
-            if read == wanted && read > 0 && !asking {
-                self.ask_for_bytes_left();
-            }
-            Poll::Ready(Ok(read))
+                |source| source.read_uninit(unfilled),
+                |&read| short_of(read, wanted),
+            )
         })
     }
-    // ANCHOR_END: poll_read
-
-    /// After an exact fill: a stream that reads whole frames (`read_exact`) will likely
-    /// fill its buffer again, and each time only a `WouldBlock` would show that nothing was
-    /// left. Asking the kernel to say costs one `setsockopt`, once per stream.
-    #[cold]
-    fn ask_for_bytes_left(&self) {
-        if self.bytes_left.load(Ordering::Relaxed) != BytesLeft::Unasked as u8 {
-            return;
-        }
-        let answer = match self.get_ref().ask_for_bytes_left() {
-            true => BytesLeft::Told,
-            false => BytesLeft::Refused,
-        };
-        self.bytes_left.store(answer as u8, Ordering::Relaxed);
-    }
-}
-
-/// Whether a stream's reads learn how many bytes they left (`Registered::bytes_left`).
-#[repr(u8)]
-enum BytesLeft {
-    /// Not asked yet: no read has filled its buffer exactly.
-    Unasked,
-    /// The kernel says, at each read.
-    Told,
-    /// This kind of stream (or this kernel) cannot say; never ask again.
-    Refused,
 }
 
 /// Reading and writing for stream sockets (TCP, Unix), whose mio types implement `Read` and
