@@ -15,7 +15,7 @@
 
 #![deny(missing_docs)]
 
-pub mod interval;
+pub mod ratio;
 pub mod report;
 pub mod rounds;
 pub mod scale;

@@ -9,7 +9,7 @@
 //! cost per item at sizes from 10³ to 10⁶, printed as tables and written to
 //! `target/bench/scale.md` and `scale.svg`.
 
-use asincrono_bench::interval::ratio_interval;
+use asincrono_bench::ratio::{paired_ratio, ratio_interval};
 use asincrono_bench::report::{self, Row, RunInfo, Summary};
 use asincrono_bench::rounds::{FEW_ROUNDS, MAX_ROUNDS, ROUNDS, rounds_after};
 use asincrono_bench::scale::{self, IDLE_CLIENTS_FLAG, Plan, SCALE_ONCE_FLAG};
@@ -235,7 +235,7 @@ fn run(options: &Options) -> Result<(), String> {
         let new_rows = rows_of(workload, flavour, &measured);
         let ratios: Vec<String> = new_rows
             .iter()
-            .map(|row| format!("{:.2}", row.ratio()))
+            .map(|row| format!("{:.2}", row.ratio))
             .collect();
         eprintln!(" ratio {}", ratios.join(", "));
         rows.extend(new_rows);
@@ -328,6 +328,7 @@ fn rows_of(workload: &Workload, flavour: Flavour, measured: &Measured) -> Vec<Ro
             unit: *unit,
             tokio: Summary::from_samples(&measured.tokio[metric]),
             asincrono: Summary::from_samples(&measured.asincrono[metric]),
+            ratio: paired_ratio(&measured.tokio[metric], &measured.asincrono[metric]),
             interval: ratio_interval(&measured.tokio[metric], &measured.asincrono[metric]),
             note: note_for(workload.name, suffix),
         })

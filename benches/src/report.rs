@@ -1,16 +1,16 @@
 //! The benchmark report: what asincrono measured next to tokio, in four forms.
 //!
 //! Each [`Row`] is one workload on one scheduler flavour, measured on both runtimes over
-//! several rounds. A row shows each runtime's median, the *ratio* of the medians, a 95%
-//! interval for that ratio (`interval.rs`) and the spread (fastest to slowest round) of
+//! several rounds. A row shows each runtime's median, the *ratio* (the median of the
+//! rounds' ratios, `ratio.rs`), a 95% interval for it and the spread (fastest to slowest round) of
 //! each runtime. The same rows come out as an aligned
 //! terminal table ([`table`]), a Markdown report ([`markdown`]), JSON for scripts ([`json`])
 //! and a bar chart of the ratios ([`svg`]); [`write_all`] saves the last three to a directory.
 //!
 //! # Reading a ratio
 //!
-//! The ratio is asincrono's median divided by tokio's, and lower is better for every unit
-//! (time, memory, CPU). `0.80` means asincrono needed 80 % of what tokio needed; `1.25`
+//! The ratio is asincrono's sample divided by tokio's in each round, and the median of those;
+//! lower is better for every unit (time, memory, CPU). `0.80` means asincrono needed 80 % of what tokio needed; `1.25`
 //! means it needed a quarter more. Compare it with its interval: when the interval contains
 //! 1.00, this run cannot tell the runtimes apart. The spreads say the same more roughly:
 //! when the two runtimes' min–max ranges overlap, the difference may be noise.
@@ -84,19 +84,15 @@ pub struct Row {
     pub tokio: Summary,
     /// asincrono's measurements.
     pub asincrono: Summary,
-    /// Where the ratio lands in 95% of resamplings of the rounds (`interval.rs`); `None`
+    /// asincrono's need over tokio's, round by round, and the median of those
+    /// (`ratio.rs`): below 1.0, asincrono needed less (lower is better for all units). NaN
+    /// when either runtime has no sample.
+    pub ratio: f64,
+    /// Where the ratio lands in 95% of resamplings of the rounds (`ratio.rs`); `None`
     /// when there were too few rounds to tell.
     pub interval: Option<(f64, f64)>,
     /// A remark shown with the row, e.g. `p99 latency` or why a ratio is what it is.
     pub note: Option<String>,
-}
-
-impl Row {
-    /// asincrono's median divided by tokio's: below 1.0, asincrono needed less (lower is
-    /// better for all units). NaN when either median is missing.
-    pub fn ratio(&self) -> f64 {
-        self.asincrono.median / self.tokio.median
-    }
 }
 
 /// What a row's values measure. Lower is better for every unit.
@@ -258,7 +254,7 @@ fn cells(row: &Row) -> [String; COLUMNS] {
         row.flavour.clone(),
         format_value(row.unit, row.tokio.median),
         format_value(row.unit, row.asincrono.median),
-        format_ratio(row.ratio()),
+        format_ratio(row.ratio),
         format_interval(row.interval),
         spread,
         row.note.clone().unwrap_or_default(),
@@ -357,8 +353,9 @@ fn markdown_table_line(cells: &[String; COLUMNS]) -> String {
 
 fn explanation(info: &RunInfo) -> String {
     format!(
-        "**Ratio** is asincrono's median divided by tokio's, and lower is better for every \
-         unit: a ratio ≤ 1.00 means asincrono was as fast or faster (or used as little memory \
+        "**Ratio** is asincrono's sample divided by tokio's in the same round, and the median \
+         of those over the rounds (so it need not equal the medians' quotient); lower is \
+         better for every unit: a ratio ≤ 1.00 means asincrono was as fast or faster (or used as little memory \
          or CPU, or less), above 1.00 it was slower. The **95% interval** is where the ratio \
          lands when the run's rounds are drawn again at random, two thousand times, each round \
          with both runtimes' samples (a bootstrap): when it contains 1.00, this run cannot \
@@ -435,7 +432,7 @@ fn json_row(row: &Row) -> String {
         unit_name(row.unit),
         json_summary(&row.tokio),
         json_summary(&row.asincrono),
-        json_number(row.ratio()),
+        json_number(row.ratio),
         row.interval.map_or("null".to_string(), |(low, high)| {
             format!("[{}, {}]", json_number(low), json_number(high))
         }),
@@ -510,7 +507,7 @@ impl Layout {
         let label_width = (longest.unwrap_or(0) as f64 * CHAR_WIDTH + 12.0).clamp(120.0, 350.0);
         let largest_exponent = rows
             .iter()
-            .map(Row::ratio)
+            .map(|row| row.ratio)
             .filter(|ratio| ratio.is_finite() && *ratio > 0.0)
             .map(|ratio| ratio.log2().abs().ceil() as i32)
             .max();
@@ -667,7 +664,7 @@ fn svg_row(layout: &Layout, index: usize, row: &Row) -> String {
         layout.plot_left() - 8.0,
         xml_escape(&shortened(&label(row)))
     );
-    let ratio = row.ratio();
+    let ratio = row.ratio;
     if !(ratio.is_finite() && ratio >= 0.0) {
         let _ = writeln!(
             out,
@@ -792,6 +789,7 @@ mod tests {
             unit: Unit::Seconds,
             tokio: summary(tokio_median, tokio_median * 0.9, tokio_median * 1.1),
             asincrono: summary(asincrono_median, asincrono_median, asincrono_median * 1.2),
+            ratio: asincrono_median / tokio_median,
             interval: None,
             note: None,
         }
@@ -840,13 +838,8 @@ mod tests {
     }
 
     #[test]
-    fn ratio_is_asincrono_over_tokio() {
-        assert_eq!(row("w", 2.0, 1.0).ratio(), 0.5);
-        assert_eq!(row("w", 1.0, 3.0).ratio(), 3.0);
-        let mut missing = row("w", 1.0, 1.0);
-        missing.asincrono = Summary::from_samples(&[]);
-        assert!(missing.ratio().is_nan());
-        assert_eq!(format_ratio(missing.ratio()), "n/a");
+    fn a_ratio_prints_with_two_decimals_and_a_missing_one_as_n_a() {
+        assert_eq!(format_ratio(f64::NAN), "n/a");
         assert_eq!(format_ratio(0.876), "0.88");
     }
 
@@ -1082,6 +1075,7 @@ mod tests {
     fn svg_escapes_labels_and_shows_missing_ratios_as_na() {
         let mut missing = row("<b>&co", 1.0, 1.0);
         missing.asincrono = Summary::from_samples(&[]);
+        missing.ratio = f64::NAN;
         let text = svg(&info(), &[missing]);
         assert!(text.contains("&lt;b&gt;&amp;co (current_thread)"));
         assert!(!text.contains("<b>"));

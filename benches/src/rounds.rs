@@ -7,7 +7,7 @@
 //! away, is the measure of how long a round takes.
 //!
 //! The corner cut: a fixed time budget per row, not a stopping rule that runs until the
-//! interval (`interval.rs`) is narrow enough, which would make a run's length depend on how
+//! interval (`ratio.rs`) is narrow enough, which would make a run's length depend on how
 //! noisy the machine happens to be.
 
 use crate::Size;
