@@ -329,6 +329,11 @@ fn rows_of(workload: &Workload, flavour: Flavour, measured: &Measured) -> Vec<Ro
             tokio: Summary::from_samples(&measured.tokio[metric]),
             asincrono: Summary::from_samples(&measured.asincrono[metric]),
             ratio: paired_ratio(&measured.tokio[metric], &measured.asincrono[metric]),
+            rounds: measured.tokio[metric]
+                .iter()
+                .zip(&measured.asincrono[metric])
+                .map(|(&tokio, &asincrono)| [tokio, asincrono])
+                .collect(),
             interval: ratio_interval(&measured.tokio[metric], &measured.asincrono[metric]),
             note: note_for(workload.name, suffix),
         })

@@ -88,6 +88,9 @@ pub struct Row {
     /// (`ratio.rs`): below 1.0, asincrono needed less (lower is better for all units). NaN
     /// when either runtime has no sample.
     pub ratio: f64,
+    /// Each measured round's samples, tokio's then asincrono's, in the order the rounds
+    /// ran: what the ratio and its interval were computed from, kept for `report.json`.
+    pub rounds: Vec<[f64; 2]>,
     /// Where the ratio lands in 95% of resamplings of the rounds (`ratio.rs`); `None`
     /// when there were too few rounds to tell.
     pub interval: Option<(f64, f64)>,
@@ -426,7 +429,7 @@ fn json_row(row: &Row) -> String {
     format!(
         "    {{\n      \"workload\": {},\n      \"flavour\": {},\n      \"unit\": \"{}\",\n      \
          \"tokio\": {},\n      \"asincrono\": {},\n      \"ratio\": {},\n      \
-         \"ratio_interval\": {},\n      \"note\": {}\n    }}",
+         \"ratio_interval\": {},\n      \"rounds\": {},\n      \"note\": {}\n    }}",
         json_string(&row.workload),
         json_string(&row.flavour),
         unit_name(row.unit),
@@ -436,6 +439,7 @@ fn json_row(row: &Row) -> String {
         row.interval.map_or("null".to_string(), |(low, high)| {
             format!("[{}, {}]", json_number(low), json_number(high))
         }),
+        json_rounds(&row.rounds),
         note,
     )
 }
@@ -446,6 +450,16 @@ fn unit_name(unit: Unit) -> &'static str {
         Unit::Bytes => "bytes",
         Unit::CpuSeconds => "cpu_seconds",
     }
+}
+
+/// The rounds as `[[tokio, asincrono], …]`, for a script that wants to compute its own
+/// statistics from the samples.
+fn json_rounds(rounds: &[[f64; 2]]) -> String {
+    let pairs: Vec<String> = rounds
+        .iter()
+        .map(|[tokio, asincrono]| format!("[{}, {}]", json_number(*tokio), json_number(*asincrono)))
+        .collect();
+    format!("[{}]", pairs.join(", "))
 }
 
 fn json_summary(summary: &Summary) -> String {
@@ -790,6 +804,7 @@ mod tests {
             tokio: summary(tokio_median, tokio_median * 0.9, tokio_median * 1.1),
             asincrono: summary(asincrono_median, asincrono_median, asincrono_median * 1.2),
             ratio: asincrono_median / tokio_median,
+            rounds: Vec::new(),
             interval: None,
             note: None,
         }
@@ -965,6 +980,7 @@ mod tests {
         one.asincrono = Summary::from_samples(&[0.25]);
         one.note = Some("p99 latency".to_string());
         one.interval = Some((0.25, 1.5));
+        one.rounds = vec![[0.5, 0.25], [f64::NAN, 0.5]];
         let expected = r#"{
   "run": {
     "date": "2025-06-01",
@@ -983,6 +999,7 @@ mod tests {
       "asincrono": {"median": 0.25, "min": 0.25, "max": 0.25, "samples": 1},
       "ratio": 0.5,
       "ratio_interval": [0.25, 1.5],
+      "rounds": [[0.5, 0.25], [null, 0.5]],
       "note": "p99 latency"
     }
   ]
