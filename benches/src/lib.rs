@@ -20,6 +20,7 @@ pub mod report;
 pub mod rounds;
 pub mod scale;
 pub mod scale_report;
+pub mod steal;
 
 use std::io;
 use std::path::{Path, PathBuf};

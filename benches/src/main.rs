@@ -14,6 +14,7 @@ use asincrono_bench::report::{self, Row, RunInfo, Summary};
 use asincrono_bench::rounds::{FEW_ROUNDS, MAX_ROUNDS, ROUNDS, rounds_after};
 use asincrono_bench::scale::{self, IDLE_CLIENTS_FLAG, Plan, SCALE_ONCE_FLAG};
 use asincrono_bench::scale_report::{self, ScaleRun};
+use asincrono_bench::steal;
 use asincrono_bench::{
     CHILD_FLAG, FLAVOURS, Flavour, Named, Runtime, Size, WORKLOADS, Workload, child_main,
 };
@@ -250,10 +251,12 @@ fn run(options: &Options) -> Result<(), String> {
     Ok(())
 }
 
-/// The samples of one workload on one flavour: `[runtime][metric][round]`.
+/// The samples of one workload on one flavour: `[runtime][metric][round]`, and the share of
+/// the CPUs' time the host took while the measured rounds ran (`steal.rs`).
 struct Measured {
     tokio: Vec<Vec<f64>>,
     asincrono: Vec<Vec<f64>>,
+    steal: Option<f64>,
 }
 
 /// A warm-up round, then measured rounds (as many as `rounds_after` says); each round runs
@@ -268,12 +271,14 @@ fn measure(
     let mut measured = Measured {
         tokio: vec![Vec::new(); metrics],
         asincrono: vec![Vec::new(); metrics],
+        steal: None,
     };
     // ANCHOR: rounds
     // Thrown away: it pays for caches, page faults, the first connection on a port range.
     let warm_up = Instant::now();
     one_round(workload, flavour, size, bench_binary, 0)?;
     let rounds = rounds_after(warm_up.elapsed(), workload.isolated, size);
+    let cpu_before = steal::now();
     for round in 1..=rounds {
         for (runtime, values) in one_round(workload, flavour, size, bench_binary, round)? {
             let samples = match runtime {
@@ -288,6 +293,7 @@ fn measure(
         let _ = std::io::stderr().flush();
     }
     // ANCHOR_END: rounds
+    measured.steal = steal::share(cpu_before, steal::now());
     Ok(measured)
 }
 
@@ -335,7 +341,8 @@ fn rows_of(workload: &Workload, flavour: Flavour, measured: &Measured) -> Vec<Ro
                 .map(|(&tokio, &asincrono)| [tokio, asincrono])
                 .collect(),
             interval: ratio_interval(&measured.tokio[metric], &measured.asincrono[metric]),
-            note: note_for(workload.name, suffix),
+            steal: measured.steal,
+            note: steal::noted(note_for(workload.name, suffix), measured.steal),
         })
         .collect()
 }

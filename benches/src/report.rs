@@ -91,6 +91,9 @@ pub struct Row {
     /// Each measured round's samples, tokio's then asincrono's, in the order the rounds
     /// ran: what the ratio and its interval were computed from, kept for `report.json`.
     pub rounds: Vec<[f64; 2]>,
+    /// The share of the CPUs' time the host took while the row's rounds ran (`steal.rs`);
+    /// `None` where the machine does not say.
+    pub steal: Option<f64>,
     /// Where the ratio lands in 95% of resamplings of the rounds (`ratio.rs`); `None`
     /// when there were too few rounds to tell.
     pub interval: Option<(f64, f64)>,
@@ -366,7 +369,8 @@ fn explanation(info: &RunInfo) -> String {
          of the {} rounds of each runtime (more rounds for a shorter workload) and shows how \
          noisy a row is: when the two spreads \
          overlap, the difference is within the noise. These are medians from one machine at \
-         one moment, not a general verdict.\n",
+         one moment, not a general verdict; a note says when the host took 5% or more of \
+         the CPU time while a row ran (steal, on a virtual machine).\n",
         rounds_text(info)
     )
 }
@@ -429,7 +433,8 @@ fn json_row(row: &Row) -> String {
     format!(
         "    {{\n      \"workload\": {},\n      \"flavour\": {},\n      \"unit\": \"{}\",\n      \
          \"tokio\": {},\n      \"asincrono\": {},\n      \"ratio\": {},\n      \
-         \"ratio_interval\": {},\n      \"rounds\": {},\n      \"note\": {}\n    }}",
+         \"ratio_interval\": {},\n      \"rounds\": {},\n      \"steal\": {},\n      \
+         \"note\": {}\n    }}",
         json_string(&row.workload),
         json_string(&row.flavour),
         unit_name(row.unit),
@@ -440,6 +445,7 @@ fn json_row(row: &Row) -> String {
             format!("[{}, {}]", json_number(low), json_number(high))
         }),
         json_rounds(&row.rounds),
+        row.steal.map_or("null".to_string(), json_number),
         note,
     )
 }
@@ -805,6 +811,7 @@ mod tests {
             asincrono: summary(asincrono_median, asincrono_median, asincrono_median * 1.2),
             ratio: asincrono_median / tokio_median,
             rounds: Vec::new(),
+            steal: None,
             interval: None,
             note: None,
         }
@@ -981,6 +988,7 @@ mod tests {
         one.note = Some("p99 latency".to_string());
         one.interval = Some((0.25, 1.5));
         one.rounds = vec![[0.5, 0.25], [f64::NAN, 0.5]];
+        one.steal = Some(0.125);
         let expected = r#"{
   "run": {
     "date": "2025-06-01",
@@ -1000,6 +1008,7 @@ mod tests {
       "ratio": 0.5,
       "ratio_interval": [0.25, 1.5],
       "rounds": [[0.5, 0.25], [null, 0.5]],
+      "steal": 0.125,
       "note": "p99 latency"
     }
   ]
