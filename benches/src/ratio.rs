@@ -47,37 +47,35 @@ const FEWEST_ROUNDS: usize = 5;
 /// or one that is not a positive number), the ratio of the two medians; NaN if there is
 /// no sample at all.
 pub fn paired_ratio(tokio: &[f64], asincrono: &[f64]) -> f64 {
-    if !pairable(tokio, asincrono) {
-        return Summary::from_samples(asincrono).median / Summary::from_samples(tokio).median;
+    match round_ratios(tokio, asincrono) {
+        Some(ratios) => Summary::from_samples(&ratios).median,
+        None => Summary::from_samples(asincrono).median / Summary::from_samples(tokio).median,
     }
-    let ratios: Vec<f64> = asincrono.iter().zip(tokio).map(|(a, t)| a / t).collect();
-    Summary::from_samples(&ratios).median
 }
 // ANCHOR_END: paired_ratio
 
-/// Whether the rounds can be divided pair by pair: as many samples on each side, at least
-/// one, every one a positive number.
-fn pairable(tokio: &[f64], asincrono: &[f64]) -> bool {
+/// Each round's ratio, asincrono's sample over tokio's; `None` unless the rounds pair up:
+/// as many samples on each side, at least one, every one a positive number.
+fn round_ratios(tokio: &[f64], asincrono: &[f64]) -> Option<Vec<f64>> {
     let usable = |samples: &[f64]| samples.iter().all(|&x| x.is_finite() && x > 0.0);
-    !tokio.is_empty() && asincrono.len() == tokio.len() && usable(tokio) && usable(asincrono)
+    let pairable =
+        !tokio.is_empty() && asincrono.len() == tokio.len() && usable(tokio) && usable(asincrono);
+    pairable.then(|| asincrono.iter().zip(tokio).map(|(a, t)| a / t).collect())
 }
 
 // ANCHOR: ratio_interval
 /// The 95% bootstrap interval of [`paired_ratio`]. `None` for fewer than five rounds (the
 /// private `FEWEST_ROUNDS`), or rounds that cannot be paired.
 pub fn ratio_interval(tokio: &[f64], asincrono: &[f64]) -> Option<(f64, f64)> {
-    let rounds = tokio.len();
-    if rounds < FEWEST_ROUNDS || !pairable(tokio, asincrono) {
-        return None;
-    }
+    let per_round = round_ratios(tokio, asincrono).filter(|r| r.len() >= FEWEST_ROUNDS)?;
+    let rounds = per_round.len();
+    // A round is drawn whole: drawing its ratio is drawing both its samples.
     let mut ratios: Vec<f64> = (0..RESAMPLES)
         .map(|resample| {
-            let picked: Vec<usize> = (0..rounds)
-                .map(|i| draw((resample * rounds + i) as u64, rounds))
+            let drawn: Vec<f64> = (0..rounds)
+                .map(|i| per_round[draw((resample * rounds + i) as u64, rounds)])
                 .collect();
-            let drawn =
-                |samples: &[f64]| -> Vec<f64> { picked.iter().map(|&i| samples[i]).collect() };
-            paired_ratio(&drawn(tokio), &drawn(asincrono))
+            Summary::from_samples(&drawn).median
         })
         .collect();
     ratios.sort_by(f64::total_cmp);

@@ -2,18 +2,19 @@
 //!
 //! Each [`Row`] is one workload on one scheduler flavour, measured on both runtimes over
 //! several rounds. A row shows each runtime's median, the *ratio* (the median of the
-//! rounds' ratios, `ratio.rs`), a 95% interval for it and the spread (fastest to slowest round) of
-//! each runtime. The same rows come out as an aligned
-//! terminal table ([`table`]), a Markdown report ([`markdown`]), JSON for scripts ([`json`])
-//! and a bar chart of the ratios ([`svg`]); [`write_all`] saves the last three to a directory.
+//! rounds' ratios, `ratio.rs`), a 95% interval for it and the spread (fastest to slowest
+//! round) of each runtime. The same rows come out as an aligned terminal table
+//! ([`table`]), a Markdown report ([`markdown`]), JSON for scripts ([`json`]) and a bar
+//! chart of the ratios ([`svg`]); [`write_all`] saves the last three to a directory.
 //!
 //! # Reading a ratio
 //!
-//! The ratio is asincrono's sample divided by tokio's in each round, and the median of those;
-//! lower is better for every unit (time, memory, CPU). `0.80` means asincrono needed 80 % of what tokio needed; `1.25`
-//! means it needed a quarter more. Compare it with its interval: when the interval contains
-//! 1.00, this run cannot tell the runtimes apart. The spreads say the same more roughly:
-//! when the two runtimes' min–max ranges overlap, the difference may be noise.
+//! The ratio is asincrono's sample divided by tokio's in each round, and the median of
+//! those; lower is better for every unit (time, memory, CPU). `0.80` means asincrono needed
+//! 80 % of what tokio needed; `1.25` means it needed a quarter more. Compare it with its
+//! interval: when the interval contains 1.00, this run cannot tell the runtimes apart. The
+//! spreads say the same more roughly: when the two runtimes' min–max ranges overlap, the
+//! difference may be noise.
 //!
 //! What a ratio does not mean: it comes from one machine, at one moment, as the median of a
 //! few rounds. It says how these two runtimes compared on that run, not how they compare in
@@ -361,9 +362,9 @@ fn explanation(info: &RunInfo) -> String {
     format!(
         "**Ratio** is asincrono's sample divided by tokio's in the same round, and the median \
          of those over the rounds (so it need not equal the medians' quotient); lower is \
-         better for every unit: a ratio ≤ 1.00 means asincrono was as fast or faster (or used as little memory \
-         or CPU, or less), above 1.00 it was slower. The **95% interval** is where the ratio \
-         lands when the run's rounds are drawn again at random, two thousand times, each round \
+         better for every unit: a ratio ≤ 1.00 means asincrono was as fast or faster (or \
+         used as little memory or CPU, or less), above 1.00 it was slower. The **95% \
+         interval** is where the ratio lands when the run's rounds are drawn again at random, two thousand times, each round \
          with both runtimes' samples (a bootstrap): when it contains 1.00, this run cannot \
          tell the runtimes apart. The **spread** is the fastest and slowest \
          of the {} rounds of each runtime (more rounds for a shorter workload) and shows how \
