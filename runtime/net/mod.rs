@@ -22,6 +22,7 @@
 mod addr;
 mod fd;
 mod lookup_host;
+mod read_ahead;
 mod read_uninit;
 mod readiness;
 pub(crate) mod registered;

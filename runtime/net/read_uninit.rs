@@ -31,12 +31,17 @@ use std::task::{Poll, ready};
 // ANCHOR: read_uninit
 /// A stream the kernel can read into memory that is not initialised.
 pub(crate) trait ReadUninit {
+    /// Whether this kind of stream reads ahead of its caller (`read_ahead.rs`).
+    const READS_AHEAD: bool;
+
     /// One read into `into`. `Ok(n)`: the kernel has written the first `n` bytes of `into`
     /// (`n` is at most its length), and nothing else of it.
     fn read_uninit(&self, into: &mut [MaybeUninit<u8>]) -> io::Result<usize>;
 }
 
 impl ReadUninit for mio::net::TcpStream {
+    const READS_AHEAD: bool = true;
+
     fn read_uninit(&self, into: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         // SAFETY: the pointer and length describe `into`, memory we borrow mutably for the
         // whole call; `recv` writes at most `len` bytes there, reads none of them, and
@@ -47,6 +52,8 @@ impl ReadUninit for mio::net::TcpStream {
 }
 
 impl ReadUninit for mio::net::UnixStream {
+    const READS_AHEAD: bool = true;
+
     fn read_uninit(&self, into: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         // SAFETY: as for `TcpStream` just above: a `recv` into memory we borrow mutably.
         let read = unsafe { libc::recv(self.as_raw_fd(), into.as_mut_ptr().cast(), into.len(), 0) };
@@ -55,6 +62,11 @@ impl ReadUninit for mio::net::UnixStream {
 }
 
 impl ReadUninit for mio::unix::pipe::Receiver {
+    /// A pipe end is often handed on whole (a child's output becomes another's input, or
+    /// the caller takes the descriptor back): the next reader must find every byte in the
+    /// kernel, so a pipe holds none.
+    const READS_AHEAD: bool = false;
+
     fn read_uninit(&self, into: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
         // SAFETY: as for `recv` above: `read` writes at most `len` bytes into memory we
         // borrow mutably for the call, and reads none of them.

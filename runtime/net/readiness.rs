@@ -27,12 +27,16 @@ macro_rules! readiness_methods {
         /// say), once and without waiting; if it fails with `WouldBlock`, the socket's
         /// readiness for `interest` is cleared so that the next wait really waits. Fails with
         /// `WouldBlock` without calling `f` if no readiness was seen.
+        ///
+        /// For reading, a stream stops reading ahead for good (asincrono's difference from
+        /// tokio, in chapter 12), and this fails without calling `f` while the stream still
+        /// holds bytes it read ahead: take them with `try_read` first.
         pub fn try_io<R>(
             &self,
             interest: $crate::io::Interest,
             f: impl FnOnce() -> ::std::io::Result<R>,
         ) -> ::std::io::Result<R> {
-            self.registered().try_io(interest, |_| f())
+            self.registered().try_own_io(interest, f)
         }
 
         /// Waits for `interest` and runs `f` as [`try_io`](Self::try_io) does, again and
@@ -40,9 +44,9 @@ macro_rules! readiness_methods {
         pub async fn async_io<R>(
             &self,
             interest: $crate::io::Interest,
-            mut f: impl FnMut() -> ::std::io::Result<R>,
+            f: impl FnMut() -> ::std::io::Result<R>,
         ) -> ::std::io::Result<R> {
-            self.registered().async_io(interest, |_| f()).await
+            self.registered().own_async_io(interest, f).await
         }
     };
     (@ readable) => {

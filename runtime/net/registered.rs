@@ -12,7 +12,11 @@
 //!   (`readable()`, `poll_read_ready`);
 //! - `try_io`: never wait: try once if the reactor has seen readiness, and on `WouldBlock`
 //!   clear it, so that the next `ready` really waits (`try_read`, `try_send_to`…).
+//!
+//! A stream socket may also hold bytes it has read ahead of its caller (`read_ahead.rs`):
+//! its reads take those first, and its readiness counts them.
 
+use super::read_ahead::{Held, ReadAhead, SPARE};
 use super::read_uninit::{ReadUninit, read_into_uninit};
 use crate::driver::{Direction, DriverHandle, ReadyEvent, ScheduledIo};
 use crate::executor::context;
@@ -31,6 +35,8 @@ pub(crate) struct Registered<S: Source> {
     io: Arc<ScheduledIo>,
     /// The runtime's driver, to deregister on drop.
     driver: Arc<DriverHandle>,
+    /// Bytes read ahead of the caller; only stream sockets ever hold any.
+    ahead: ReadAhead,
 }
 
 impl<S: Source> Registered<S> {
@@ -44,6 +50,7 @@ impl<S: Source> Registered<S> {
             source: Some(source),
             io,
             driver,
+            ahead: ReadAhead::new(),
         })
     }
 
@@ -54,11 +61,13 @@ impl<S: Source> Registered<S> {
             .expect("the source is only taken out by `into_inner`, which consumes `self`")
     }
 
-    /// Deregisters the socket and hands it back (`into_std`).
-    pub(crate) fn into_inner(mut self) -> S {
+    /// Deregisters the socket and hands it back (`into_std`). Fails if it holds bytes read
+    /// ahead, which the socket handed back would not have.
+    pub(crate) fn into_inner(mut self) -> io::Result<S> {
+        self.ahead.check_nothing_held()?;
         let mut source = self.source.take().expect("`into_inner` runs once");
         self.driver.reactor.deregister(&mut source, &self.io);
-        source
+        Ok(source)
     }
 
     // ANCHOR: poll_io
@@ -136,7 +145,13 @@ impl<S: Source> Registered<S> {
         interest: Interest,
     ) -> Poll<io::Result<Ready>> {
         let mut found = Ready::EMPTY;
+        if interest.is_readable() && self.ahead.held() > 0 {
+            found = Ready::READABLE;
+        }
         for direction in directions(interest) {
+            if matches!(direction, Direction::Read) && !found.is_empty() {
+                continue; // readable already, through the held bytes
+            }
             if let Poll::Ready(event) = self.io.poll_ready(cx, direction) {
                 found |= Ready::from_reactor(event?.bits());
             }
@@ -179,6 +194,32 @@ impl<S: Source> Registered<S> {
     }
     // ANCHOR_END: try_io
 
+    /// `try_io` for an operation of the caller's own on the descriptor (the public
+    /// `try_io`). Reading the descriptor directly would skip any bytes read ahead, so for
+    /// reading, the stream stops reading ahead for good, and this fails while bytes are held.
+    pub(crate) fn try_own_io<R>(
+        &self,
+        interest: Interest,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        if interest.is_readable() {
+            self.ahead.stop()?;
+        }
+        self.try_io(interest, |_| op())
+    }
+
+    /// `async_io` for an operation of the caller's own, as [`try_own_io`](Self::try_own_io).
+    pub(crate) async fn own_async_io<R>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        if interest.is_readable() {
+            self.ahead.stop()?;
+        }
+        self.async_io(interest, |_| op()).await
+    }
+
     /// Waits for `interest`, then `try_io`, until `op` does not say `WouldBlock`.
     pub(crate) async fn async_io<R>(
         &self,
@@ -205,11 +246,70 @@ fn directions(interest: Interest) -> impl Iterator<Item = Direction> {
     .filter_map(|(wanted, direction)| wanted.then_some(direction))
 }
 
+// ANCHOR: stream_read
 /// Reading for streams: TCP and Unix sockets, pipes.
-impl<S: Source + ReadUninit> Registered<S> {
-    /// Reads into the unfilled part of `buf`, straight into memory that may never have been
-    /// initialised (`read_uninit.rs`): the kernel writes it, nobody zeroes it first.
+impl<S: Source + ReadUninit> Registered<S>
+where
+    for<'a> &'a S: Read,
+{
+    /// Reads into the unfilled part of `buf`: bytes held from reading ahead if there are
+    /// some, else from the kernel, through the spare buffer if the read is small and the
+    /// stream reads ahead (`read_ahead.rs`).
     pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !S::READS_AHEAD {
+            return self.poll_read_straight(cx, buf);
+        }
+        let mut held = self.ahead.lock();
+        if held.len() > 0 {
+            ready!(crate::task::poll_proceed(cx));
+            buf.put_slice(held.take(buf.remaining()));
+            return Poll::Ready(Ok(()));
+        }
+        let wanted = buf.remaining();
+        if held.spare_for(wanted).is_some() {
+            return self.poll_read_ahead(cx, buf, &mut held);
+        }
+        let result = self.poll_read_straight(cx, buf);
+        if let Poll::Ready(Ok(())) = result {
+            held.after_plain_read(wanted, wanted - buf.remaining());
+        }
+        result
+    }
+
+    /// One `readv` into the unfilled part of `buf` and the spare buffer. Fewer bytes than
+    /// both hold means the socket is empty, and the readiness goes, as after a short read.
+    fn poll_read_ahead(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+        held: &mut Held,
+    ) -> Poll<io::Result<()>> {
+        let wanted = buf.remaining();
+        let spare = held.spare_for(wanted).expect("checked by the caller");
+        // A `readv` takes initialised memory: at most `SPARE` bytes to zero, once per buffer.
+        let into = buf.initialize_unfilled();
+        let read = ready!(self.poll_io_or_drained(
+            cx,
+            Direction::Read,
+            |mut source| {
+                let mut both = [IoSliceMut::new(&mut *into), IoSliceMut::new(&mut spare[..])];
+                source.read_vectored(&mut both)
+            },
+            |&read| short_of(read, wanted + SPARE),
+        ))?;
+        buf.advance(read.min(wanted));
+        held.hold(read.saturating_sub(wanted));
+        Poll::Ready(Ok(()))
+    }
+    // ANCHOR_END: stream_read
+
+    /// Reads straight into the unfilled part of `buf`, memory that may never have been
+    /// initialised (`read_uninit.rs`): the kernel writes it, nobody zeroes it first.
+    fn poll_read_straight(
         &self,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
@@ -223,6 +323,52 @@ impl<S: Source + ReadUninit> Registered<S> {
                 |&read| short_of(read, wanted),
             )
         })
+    }
+
+    /// `try_read`: the held bytes if there are some, else one read without waiting.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut held = self.ahead.lock();
+        if held.len() > 0 {
+            let taken = held.take(buf.len());
+            buf[..taken.len()].copy_from_slice(taken);
+            return Ok(taken.len());
+        }
+        self.try_io(Interest::READABLE, |mut source| source.read(buf))
+    }
+
+    /// `try_read_vectored`: the held bytes into `bufs` in order if there are some, else
+    /// one read without waiting.
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let mut held = self.ahead.lock();
+        if held.len() > 0 {
+            let mut count = 0;
+            for buf in bufs.iter_mut() {
+                let taken = held.take(buf.len());
+                buf[..taken.len()].copy_from_slice(taken);
+                count += taken.len();
+            }
+            return Ok(count);
+        }
+        self.try_io(Interest::READABLE, |mut source| source.read_vectored(bufs))
+    }
+
+    /// Copies bytes into `buf` without taking them (`peek`): held ones if there are some,
+    /// else what `peek` (the syscall, on the socket) finds, waiting for some if need be.
+    pub(crate) fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        peek: impl FnMut(&S, &mut [u8]) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let held = self.ahead.lock();
+        if held.len() > 0 {
+            ready!(crate::task::poll_proceed(cx));
+            let peeked = held.peek(buf.len());
+            buf[..peeked.len()].copy_from_slice(peeked);
+            return Poll::Ready(Ok(peeked.len()));
+        }
+        let mut peek = peek;
+        self.poll_io(cx, Direction::Read, |source| peek(source, &mut *buf))
     }
 }
 
@@ -239,14 +385,6 @@ where
             |mut source| source.write(buf),
             |&written| short_of(written, buf.len()),
         )
-    }
-
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_io(Interest::READABLE, |mut source| source.read(buf))
-    }
-
-    pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.try_io(Interest::READABLE, |mut source| source.read_vectored(bufs))
     }
 
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {

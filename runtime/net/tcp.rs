@@ -117,7 +117,7 @@ impl TcpListener {
 
     /// Deregisters the listener and returns it as a `std` one, still in non-blocking mode.
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
-        Ok(OwnedFd::from(self.io.into_inner()).into())
+        Ok(OwnedFd::from(self.io.into_inner()?).into())
     }
 
     /// Sets the time-to-live of the packets sent from accepted sockets (`IP_TTL`).
@@ -213,7 +213,7 @@ impl TcpStream {
     /// Deregisters the stream and returns it as a `std` one, still in non-blocking mode
     /// (call `set_nonblocking(false)` to use it with blocking reads).
     pub fn into_std(self) -> io::Result<std::net::TcpStream> {
-        Ok(OwnedFd::from(self.io.into_inner()).into())
+        Ok(OwnedFd::from(self.io.into_inner()?).into())
     }
 
     /// The address of the other end.
@@ -273,7 +273,7 @@ impl TcpStream {
     /// Reads the waiting bytes into `buf` without taking them: the next read gets them
     /// again. Waits if there are none; `Ok(0)` is end of file.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.io(Direction::Read, |socket| socket.peek(buf)).await
+        std::future::poll_fn(|cx| self.io.poll_peek(cx, buf, mio::net::TcpStream::peek)).await
     }
 
     /// The poll behind [`peek`](TcpStream::peek): the waiting bytes into the unfilled part
@@ -285,7 +285,7 @@ impl TcpStream {
     ) -> Poll<io::Result<usize>> {
         receive_into_read_buf(buf, |unfilled| {
             self.io
-                .poll_io(cx, Direction::Read, |socket| socket.peek(unfilled))
+                .poll_peek(cx, unfilled, mio::net::TcpStream::peek)
                 .map_ok(|n| (n, n))
         })
     }

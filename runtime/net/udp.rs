@@ -62,7 +62,7 @@ impl UdpSocket {
 
     /// Deregisters the socket and returns it as a `std` one, still in non-blocking mode.
     pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
-        Ok(OwnedFd::from(self.io.into_inner()).into())
+        Ok(OwnedFd::from(self.io.into_inner()?).into())
     }
 
     /// Sets the only peer `send` and `recv` talk to (datagrams from others are dropped).

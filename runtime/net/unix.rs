@@ -97,7 +97,7 @@ impl UnixListener {
 
     /// Deregisters the listener and returns it as a `std` one, still in non-blocking mode.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
-        Ok(OwnedFd::from(self.io.into_inner()).into())
+        Ok(OwnedFd::from(self.io.into_inner()?).into())
     }
 
     /// Waits for a connection. Cancel-safe.
@@ -200,7 +200,7 @@ impl UnixStream {
 
     /// Deregisters the stream and returns it as a `std` one, still in non-blocking mode.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
-        Ok(OwnedFd::from(self.io.into_inner()).into())
+        Ok(OwnedFd::from(self.io.into_inner()?).into())
     }
 
     /// This end's address.

@@ -75,7 +75,7 @@ impl UnixDatagram {
 
     /// Deregisters the socket and returns it as a `std` one, still in non-blocking mode.
     pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
-        Ok(OwnedFd::from(self.io.into_inner()).into())
+        Ok(OwnedFd::from(self.io.into_inner()?).into())
     }
 
     /// Sets the only peer `send` and `recv` talk to.
