@@ -7,20 +7,12 @@
 mod common;
 
 use asincrono::io::{AsyncReadExt, AsyncWriteExt, Interest};
-use asincrono::net::{TcpListener, TcpStream, UnixStream};
-use common::on_each_flavour;
+use asincrono::net::{TcpStream, UnixStream};
+use common::{on_each_flavour, tcp_pair};
 use std::future::poll_fn;
 use std::io::{ErrorKind, IoSliceMut, Read};
 use std::os::fd::AsFd;
 use std::task::Poll;
-
-/// A connected TCP pair on loopback: (client, server).
-async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (client, accepted) = asincrono::join!(TcpStream::connect(addr), listener.accept());
-    (client.expect("connect"), accepted.expect("accept").0)
-}
 
 /// Whether `poll_read_ready` would wait right now (polled once, never awaited).
 async fn would_wait_to_read(stream: &TcpStream) -> bool {

@@ -10,20 +10,12 @@ use asincrono::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use asincrono::net::{
     TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixStream, lookup_host,
 };
-use common::on_each_flavour;
+use common::{on_each_flavour, tcp_pair};
 use std::future::poll_fn;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::task::Poll;
 use std::time::Duration;
-
-/// A connected TCP pair on loopback: (client, server).
-async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (client, accepted) = asincrono::join!(TcpStream::connect(addr), listener.accept());
-    (client.expect("connect"), accepted.expect("accept").0)
-}
 
 /// Whether `poll_read_ready` would wait right now (polled once, never awaited).
 async fn would_wait_to_read(stream: &UnixStream) -> bool {

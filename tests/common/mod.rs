@@ -32,6 +32,15 @@ pub fn runtime(flavour: &str) -> Runtime {
     .expect("the runtime builds")
 }
 
+/// A connected TCP pair on loopback: (client, server).
+pub async fn tcp_pair() -> (asincrono::net::TcpStream, asincrono::net::TcpStream) {
+    use asincrono::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (client, accepted) = asincrono::join!(TcpStream::connect(addr), listener.accept());
+    (client.expect("connect"), accepted.expect("accept").0)
+}
+
 /// Runs `body` to completion on a fresh runtime of every flavour, each under the watchdog.
 pub fn on_each_flavour<F, Fut>(body: F)
 where
